@@ -1,0 +1,55 @@
+# argo-fanout developer commands. Every target creates/updates the virtualenv it needs.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+STACK ?= dev
+# Arguments passed through to pytest, e.g. make test PYTEST_ARGS="-k chart -x".
+PYTEST_ARGS ?=
+# Arguments passed through to the job benchmark, e.g. make bench BENCH_ARGS="--size 1GiB".
+BENCH_ARGS ?=
+
+.PHONY: help venv dev destroy test lint demo bench golden lock clean
+
+help: ## List the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-9s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	touch $(STAMP)
+
+venv: $(STAMP) ## Create/update the virtualenv with the pinned dependencies
+
+dev: $(STAMP) ## Bring up the local kind stack (needs docker, kind, pulumi)
+	STACK=$(STACK) bash scripts/dev.sh up
+
+destroy: $(STAMP) ## Tear the local kind stack down (pulumi destroy)
+	STACK=$(STACK) bash scripts/dev.sh destroy
+
+test: $(STAMP) lint ## Run the whole test suite (no cluster, docker or Pulumi CLI needed)
+	$(PY) -m pytest -n auto $(PYTEST_ARGS)
+
+lint: $(STAMP) ## Lint and format-check the Python code
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+demo: $(STAMP) ## Run log-count locally on generated data through the rendered template
+	$(PY) workflows/log-count/generate.py --output .demo/input/log-count-data.txt --size 32MiB --seed 7
+	$(PY) -m workflows run-local --input .demo/input/log-count-data.txt --volume-dir .demo/volume -p numParts=8
+
+bench: $(STAMP) ## Benchmark the job and the local runner (prints ratios)
+	$(PY) bench/job.py $(BENCH_ARGS)
+	$(PY) bench/runner.py
+
+golden: $(STAMP) ## Regenerate the chart's golden renders under tests/chart/golden
+	$(PY) -m tests.chart.golden
+
+lock: ## Re-pin every transitive dependency into constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	{ echo '# Every installed version, transitive ones included (pip freeze). Regenerate with: make lock'; \
+	  $(PY) -m pip freeze --exclude pip; } > constraints.txt
+
+clean: ## Remove the virtualenv and local scratch data
+	rm -rf $(VENV) .demo .bench .pytest_cache .ruff_cache

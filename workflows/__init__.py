@@ -1,0 +1,1 @@
+"""Everything that runs workflows: the log-count job, the local runner and the run commands."""
