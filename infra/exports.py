@@ -1,0 +1,12 @@
+"""Names of the stack outputs: the contract between the Pulumi program and `python -m workflows`."""
+
+TARGET = "target"
+KUBECONFIG = "kubeconfig"  # secret
+ARGO_NAMESPACE = "argoNamespace"
+WORKLOAD_NAMESPACE = "workloadNamespace"
+WORKFLOW_TEMPLATE = "workflowTemplate"
+VOLUME_CLAIM = "volumeClaim"
+SUBMIT_COMMAND = "submitCommand"
+DATA_DIR = "dataDir"  # kind only: the host directory behind the hostPath volume
+OSS_BUCKET = "ossBucket"  # ackone with OSS storage
+OSS_ENDPOINT = "ossEndpoint"  # ackone with OSS storage: the public endpoint, for uploads
