@@ -1,0 +1,871 @@
+"""Every configuration key of the program, read and validated once, into frozen dataclasses.
+
+`load` is the only entry point. It takes any reader with ``get(key) -> value | None`` for the
+``argo-fanout`` namespace: a ``pulumi.Config`` (values arrive as strings, objects as JSON) or a
+plain dict (tests pass parsed values directly). Every default lives in this module, and every
+bad value raises one ConfigError that names the key, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+import zoneinfo
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+PROJECT = "argo-fanout"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# kind v0.30.0's image for Kubernetes 1.34.0 (the line tests/support/schemas.py validates
+# against); kind asks for the digest because node images are built per kind release.
+KIND_NODE_IMAGE = (
+    "kindest/node:v1.34.0@sha256:7416a61b42b1662ca6ca89f02028ac133a309a2a30ba309614e8ec94d976dc5a"
+)
+# argo-helm `argo-workflows` 1.0.18 ships Argo Workflows v4.0.6.
+ARGO_CHART_VERSION = "1.0.18"
+# Where every kind node mounts the stack's dataDir, and the hostPath PV's default node path.
+NODE_DATA_PATH = "/var/local/argo-fanout"
+DEFAULT_KEYWORDS = ("INFO", "WARN", "ERROR", "DEBUG")
+DEFAULT_OSS_OTHER_OPTS = "-o max_stat_cache_size=0 -o allow_other"
+DEFAULT_VPC_CIDR = "10.0.0.0/16"
+DEFAULT_VSWITCH_CIDRS = ("10.0.0.0/18", "10.0.64.0/18")
+# Addresses Alibaba Cloud keeps in every vSwitch CIDR, and pod IPs left for system pods.
+VSWITCH_RESERVED_IPS = 4
+SYSTEM_POD_HEADROOM = 16
+MAX_ECI_SPECS = 5
+
+TARGETS = ("kind", "existing", "ackone")
+STORAGE_TYPES = {
+    "kind": ("hostPath", "existingClaim"),
+    "existing": ("existingClaim", "hostPath", "nas"),
+    "ackone": ("oss", "nas", "existingClaim"),
+}
+COMPUTE_PROFILES = {
+    "kind": ("none",),
+    "existing": ("none", "eci", "acs"),
+    "ackone": ("eci", "acs", "none"),
+}
+SCHEDULE_MODES = ("stock-optimized", "cost-optimized")
+RECLAIM_POLICIES = ("Retain", "Delete")
+FUSE_TYPES = ("ossfs", "ossfs2")
+NAS_STORAGE_TYPES = ("Capacity", "Performance")
+MATCH_MODES = ("substring", "word")
+SPOT_STRATEGIES = ("SpotAsPriceGo", "SpotWithPriceLimit")
+ACS_COMPUTE_CLASSES = ("general-purpose", "performance", "gpu")
+ACS_COMPUTE_QOS = ("default", "best-effort")
+STEPS = ("split", "count", "merge")
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+# Kubernetes resource.Quantity in its common forms: 100Gi, 500m, 1.5, 2e3.
+_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?([eE][0-9]+|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
+_BYTE_SIZE = re.compile(r"^([0-9]+)(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?$")
+_BYTE_UNITS = {
+    None: 1,
+    "B": 1,
+    "KB": 10**3,
+    "MB": 10**6,
+    "GB": 10**9,
+    "TB": 10**12,
+    "KiB": 2**10,
+    "MiB": 2**20,
+    "GiB": 2**30,
+    "TiB": 2**40,
+}
+_DECIMAL = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+_SEMVER = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$")
+_OSS_BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+_ZONE_ID = re.compile(r"^[a-z]{2}-[a-z0-9-]+$")
+_CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,?LW#-]+$")
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing, malformed or not allowed here."""
+
+
+class ConfigReader(Protocol):
+    def get(self, key: str) -> Any: ...
+
+
+# --------------------------------------------------------------------------- dataclasses
+
+
+@dataclass(frozen=True)
+class KindConfig:
+    cluster_name: str
+    node_image: str
+    workers: int
+    data_dir: Path
+
+
+@dataclass(frozen=True)
+class ExistingConfig:
+    kubeconfig: str | None  # a path or the file's content; a secret either way
+    context: str | None
+
+
+@dataclass(frozen=True)
+class AckOneConfig:
+    cluster_name: str
+    vpc_cidr: str
+    zones: tuple[str, ...] | None  # None: picked at deploy time from the zones data source
+    vswitch_cidrs: tuple[str, ...]
+    schedule_mode: str
+    price_limit: str | None
+    argo_server: bool
+    public_api_server: bool
+    deletion_protection: bool
+
+    @property
+    def max_parallel_pods(self) -> int:
+        """Pods that fit the vSwitches at once: one IP each, minus reserved IPs and headroom."""
+        return max_parallel_pods(self.vswitch_cidrs)
+
+
+@dataclass(frozen=True)
+class ArgoConfig:
+    install: bool
+    chart_version: str
+    namespace: str
+    values: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class HostPathStorage:
+    path: str
+
+
+@dataclass(frozen=True)
+class OssStorage:
+    bucket: str | None  # None: auto-named by the program
+    path: str
+    versioning: bool
+    force_destroy: bool
+    expire_runs_after_days: int
+    fuse_type: str
+    other_opts: str
+    sample_input_size: int | None  # bytes; None: no sample input is uploaded
+
+
+@dataclass(frozen=True)
+class NasStorage:
+    server: str | None  # required on existing; the program fills it on ackone
+    path: str
+    storage_type: str
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    type: str
+    size: str
+    reclaim_policy: str
+    existing_claim: str | None
+    host_path: HostPathStorage | None
+    oss: OssStorage | None
+    nas: NasStorage | None
+
+
+@dataclass(frozen=True)
+class ImageConfig:
+    registry: str | None
+    repository: str | None
+    tag: str | None
+
+
+@dataclass(frozen=True)
+class EciConfig:
+    use_specs: tuple[str, ...]
+    spot_strategy: str | None
+    spot_price_limit: str | None
+    image_cache: bool | None
+    extra_ephemeral_storage: str | None
+
+
+@dataclass(frozen=True)
+class AcsConfig:
+    compute_class: str | None
+    compute_qos: str | None
+
+
+@dataclass(frozen=True)
+class ComputeConfig:
+    profile: str
+    eci: EciConfig | None
+    acs: AcsConfig | None
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    cron: str
+    timezone: str | None
+
+
+@dataclass(frozen=True)
+class WorkloadConfig:
+    namespace: str
+    num_parts: int
+    part_size: str | None
+    keywords: tuple[str, ...]
+    match: str
+    parallelism: int
+    retries: int
+    image: ImageConfig
+    resources: Mapping[str, Mapping[str, Mapping[str, str]]]  # step -> requests|limits -> qty
+    compute: ComputeConfig
+    schedule: ScheduleConfig | None
+    values: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Config:
+    stack: str
+    target: str
+    production: bool
+    region: str | None  # alicloud:region
+    kind: KindConfig | None
+    existing: ExistingConfig | None
+    ackone: AckOneConfig | None
+    argo: ArgoConfig
+    storage: StorageConfig
+    workload: WorkloadConfig
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def load(reader: ConfigReader, stack: str, *, region: str | None = None) -> Config:
+    """Read and validate every key of the ``argo-fanout`` namespace for ``stack``.
+
+    ``region`` is the provider key ``alicloud:region``, required with target ackone.
+    """
+    target = _choice("target", _scalar(reader, "target", "kind"), TARGETS)
+    production = _bool("production", _scalar(reader, "production", False))
+    raw = {key: _object(reader, key) for key in ("kind", "existing", "ackone", "argo")}
+    raw_storage = _object(reader, "storage")
+    raw_workload = _object(reader, "workload")
+    for key in ("kind", "existing", "ackone"):
+        if raw[key] is not None and key != target:
+            raise ConfigError(
+                f"{key}: only allowed with target {key}; this stack's target is {target!r}"
+            )
+    if target == "existing" and not raw["existing"]:
+        raise ConfigError(
+            "existing: target existing needs existing.kubeconfig and/or existing.context"
+        )
+    if target == "ackone" and not region:
+        raise ConfigError(
+            "alicloud:region: required with target ackone "
+            "(pulumi config set alicloud:region cn-hangzhou)"
+        )
+
+    kind = _kind(raw["kind"] or {}, stack) if target == "kind" else None
+    existing = _existing(raw["existing"]) if target == "existing" else None
+    ackone = _ackone(raw["ackone"] or {}, stack, production) if target == "ackone" else None
+    workload = _workload(raw_workload or {}, target)
+    if ackone is not None and workload.parallelism > ackone.max_parallel_pods:
+        raise ConfigError(
+            f"workload.parallelism: {workload.parallelism} is above the {ackone.max_parallel_pods} "
+            f"pods the vSwitches {list(ackone.vswitch_cidrs)} can address at once; lower it or "
+            "give ackone.vswitchCidrs larger or more CIDRs"
+        )
+    return Config(
+        stack=stack,
+        target=target,
+        production=production,
+        region=region or None,
+        kind=kind,
+        existing=existing,
+        ackone=ackone,
+        argo=_argo(raw["argo"] or {}, target),
+        storage=_storage(raw_storage or {}, target, production),
+        workload=workload,
+    )
+
+
+def max_parallel_pods(vswitch_cidrs: tuple[str, ...]) -> int:
+    usable = sum(
+        ipaddress.ip_network(cidr).num_addresses - VSWITCH_RESERVED_IPS for cidr in vswitch_cidrs
+    )
+    return max(usable - SYSTEM_POD_HEADROOM, 0)
+
+
+def parse_byte_size(key: str, value: Any) -> int:
+    """A byte size such as 64MiB, 1GB or 4096 (bytes); returns the number of bytes (> 0)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    match = _BYTE_SIZE.match(value) if isinstance(value, str) else None
+    if not match or int(match.group(1)) == 0:
+        raise ConfigError(
+            f"{key}: {value!r} is not a size; use a positive integer with an optional unit "
+            f"({', '.join(u for u in _BYTE_UNITS if u)}), e.g. 64MiB"
+        )
+    return int(match.group(1)) * _BYTE_UNITS[match.group(2)]
+
+
+# --------------------------------------------------------------------------- sections
+
+
+def _kind(raw: Mapping[str, Any], stack: str) -> KindConfig:
+    section = _Section("kind", raw, ("clusterName", "nodeImage", "workers", "dataDir"))
+    data_dir = section.get("dataDir", str(REPO_ROOT / ".data" / stack), _string)
+    if not Path(data_dir).is_absolute():
+        raise ConfigError(f"kind.dataDir: {data_dir!r} is not an absolute path")
+    node_image = section.get("nodeImage", KIND_NODE_IMAGE, _string)
+    if "@sha256:" not in node_image:
+        raise ConfigError(
+            f"kind.nodeImage: {node_image!r} has no digest; kind needs the exact "
+            "image of its release, e.g. " + KIND_NODE_IMAGE
+        )
+    return KindConfig(
+        cluster_name=section.get("clusterName", f"{PROJECT}-{stack}", _cluster_name),
+        node_image=node_image,
+        workers=section.get("workers", 0, _int_at_least(0)),
+        data_dir=Path(data_dir),
+    )
+
+
+def _existing(raw: Mapping[str, Any]) -> ExistingConfig:
+    section = _Section("existing", raw, ("kubeconfig", "context"))
+    return ExistingConfig(
+        kubeconfig=section.get("kubeconfig", None, _string),
+        context=section.get("context", None, _string),
+    )
+
+
+def _ackone(raw: Mapping[str, Any], stack: str, production: bool) -> AckOneConfig:
+    section = _Section(
+        "ackone",
+        raw,
+        (
+            "clusterName",
+            "vpcCidr",
+            "zones",
+            "vswitchCidrs",
+            "scheduleMode",
+            "priceLimit",
+            "argoServer",
+            "publicApiServer",
+            "deletionProtection",
+        ),
+    )
+    vpc_cidr = section.get("vpcCidr", DEFAULT_VPC_CIDR, _network)
+    vswitch_cidrs = tuple(
+        section.get("vswitchCidrs", list(DEFAULT_VSWITCH_CIDRS), _list_of(_network))
+    )
+    _check_vswitches(vpc_cidr, vswitch_cidrs)
+    zones = section.get("zones", None, _list_of(_zone_id))
+    if zones is not None:
+        if len(zones) != len(vswitch_cidrs):
+            raise ConfigError(
+                f"ackone.zones: {zones} has {len(zones)} zones for "
+                f"{len(vswitch_cidrs)} vSwitch CIDRs; give one zone per CIDR"
+            )
+        if len(set(zones)) != len(zones):
+            raise ConfigError(
+                f"ackone.zones: {zones} repeats a zone; the vSwitches must be in distinct zones"
+            )
+    schedule_mode = section.get("scheduleMode", "stock-optimized", _one_of(SCHEDULE_MODES))
+    price_limit = section.get("priceLimit", None, _positive_decimal)
+    if price_limit is not None and schedule_mode != "cost-optimized":
+        raise ConfigError(
+            f"ackone.priceLimit: {price_limit!r} is only allowed with "
+            f"ackone.scheduleMode cost-optimized, not {schedule_mode!r}"
+        )
+    return AckOneConfig(
+        cluster_name=section.get("clusterName", f"{PROJECT}-{stack}", _cluster_name),
+        vpc_cidr=vpc_cidr,
+        zones=tuple(zones) if zones is not None else None,
+        vswitch_cidrs=vswitch_cidrs,
+        schedule_mode=schedule_mode,
+        price_limit=price_limit,
+        argo_server=section.get("argoServer", False, _bool),
+        public_api_server=section.get("publicApiServer", True, _bool),
+        deletion_protection=section.get("deletionProtection", production, _bool),
+    )
+
+
+def _check_vswitches(vpc_cidr: str, vswitch_cidrs: tuple[str, ...]) -> None:
+    key = "ackone.vswitchCidrs"
+    if len(vswitch_cidrs) < 2:
+        raise ConfigError(
+            f"{key}: {list(vswitch_cidrs)} has fewer than 2 CIDRs; give at least two, one per zone"
+        )
+    vpc = ipaddress.ip_network(vpc_cidr)
+    networks = [ipaddress.ip_network(cidr) for cidr in vswitch_cidrs]
+    for cidr, network in zip(vswitch_cidrs, networks, strict=True):
+        if not 16 <= network.prefixlen <= 29:
+            raise ConfigError(
+                f"{key}: {cidr!r} has prefix /{network.prefixlen}; allowed /16 to /29"
+            )
+        if not network.subnet_of(vpc):
+            raise ConfigError(f"{key}: {cidr!r} is not inside ackone.vpcCidr {vpc_cidr!r}")
+    for index, network in enumerate(networks):
+        for other in networks[index + 1 :]:
+            if network.overlaps(other):
+                raise ConfigError(f"{key}: {str(network)!r} overlaps {str(other)!r}")
+
+
+def _argo(raw: Mapping[str, Any], target: str) -> ArgoConfig:
+    section = _Section("argo", raw, ("install", "chartVersion", "namespace", "values"))
+    install = section.get("install", target != "ackone", _bool)
+    if install and target == "ackone":
+        raise ConfigError(
+            "argo.install: true is not allowed with target ackone, where Argo is "
+            "managed by the workflow cluster; remove it or set it to false"
+        )
+    return ArgoConfig(
+        install=install,
+        chart_version=section.get("chartVersion", ARGO_CHART_VERSION, _semver),
+        namespace=section.get("namespace", "argo", _dns_label),
+        values=section.get("values", {}, _mapping),
+    )
+
+
+def _storage(raw: Mapping[str, Any], target: str, production: bool) -> StorageConfig:
+    section = _Section(
+        "storage",
+        raw,
+        ("type", "size", "reclaimPolicy", "existingClaim", "hostPath", "oss", "nas"),
+    )
+    allowed = STORAGE_TYPES[target]
+    storage_type = section.get("type", allowed[0], _one_of(allowed, f"with target {target}"))
+    for key, owner in (
+        ("existingClaim", "existingClaim"),
+        ("hostPath", "hostPath"),
+        ("oss", "oss"),
+        ("nas", "nas"),
+    ):
+        if key in raw and storage_type != owner:
+            raise ConfigError(
+                f"storage.{key}: only used with storage.type {owner}; this stack's "
+                f"storage.type is {storage_type!r}"
+            )
+    existing_claim = section.get("existingClaim", None, _dns_subdomain)
+    if storage_type == "existingClaim" and existing_claim is None:
+        raise ConfigError(
+            "storage.existingClaim: required with storage.type existingClaim "
+            "(the name of a ReadWriteMany claim in the workload namespace)"
+        )
+    return StorageConfig(
+        type=storage_type,
+        size=section.get("size", "100Gi", _quantity),
+        reclaim_policy=section.get("reclaimPolicy", "Retain", _one_of(RECLAIM_POLICIES)),
+        existing_claim=existing_claim,
+        host_path=_host_path(raw.get("hostPath") or {}) if storage_type == "hostPath" else None,
+        oss=_oss(raw.get("oss") or {}, production) if storage_type == "oss" else None,
+        nas=_nas(raw.get("nas") or {}, target) if storage_type == "nas" else None,
+    )
+
+
+def _host_path(raw: Any) -> HostPathStorage:
+    section = _Section("storage.hostPath", raw, ("path",))
+    return HostPathStorage(path=section.get("path", NODE_DATA_PATH, _absolute_path))
+
+
+def _oss(raw: Any, production: bool) -> OssStorage:
+    section = _Section(
+        "storage.oss",
+        raw,
+        (
+            "bucket",
+            "path",
+            "versioning",
+            "forceDestroy",
+            "expireRunsAfterDays",
+            "fuseType",
+            "otherOpts",
+            "sampleInputSize",
+        ),
+    )
+    sample = section.get("sampleInputSize", None, _string)
+    return OssStorage(
+        bucket=section.get("bucket", None, _oss_bucket),
+        path=section.get("path", "/", _absolute_path),
+        versioning=section.get("versioning", False, _bool),
+        force_destroy=section.get("forceDestroy", not production, _bool),
+        expire_runs_after_days=section.get("expireRunsAfterDays", 7, _int_at_least(1)),
+        fuse_type=section.get("fuseType", "ossfs", _one_of(FUSE_TYPES)),
+        other_opts=section.get("otherOpts", DEFAULT_OSS_OTHER_OPTS, _string),
+        sample_input_size=(
+            parse_byte_size("storage.oss.sampleInputSize", sample) if sample is not None else None
+        ),
+    )
+
+
+def _nas(raw: Any, target: str) -> NasStorage:
+    section = _Section("storage.nas", raw, ("server", "path", "storageType"))
+    server = section.get("server", None, _string)
+    if target == "existing" and server is None:
+        raise ConfigError(
+            "storage.nas.server: required with target existing (the NAS mount "
+            "target domain, e.g. 0a1b2c-xyz.cn-hangzhou.nas.aliyuncs.com)"
+        )
+    if target == "ackone" and server is not None:
+        raise ConfigError(
+            f"storage.nas.server: {server!r} cannot be set with target ackone; "
+            "the program creates the file system and fills it in"
+        )
+    return NasStorage(
+        server=server,
+        path=section.get("path", "/", _absolute_path),
+        storage_type=section.get("storageType", "Capacity", _one_of(NAS_STORAGE_TYPES)),
+    )
+
+
+def _workload(raw: Mapping[str, Any], target: str) -> WorkloadConfig:
+    section = _Section(
+        "workload",
+        raw,
+        (
+            "namespace",
+            "numParts",
+            "partSize",
+            "keywords",
+            "match",
+            "parallelism",
+            "retries",
+            "image",
+            "resources",
+            "compute",
+            "schedule",
+            "values",
+        ),
+    )
+    part_size = section.get("partSize", None, _string)
+    if part_size is not None:
+        parse_byte_size("workload.partSize", part_size)
+    return WorkloadConfig(
+        namespace=section.get("namespace", PROJECT, _dns_label),
+        num_parts=section.get("numParts", 5, _int_at_least(1)),
+        part_size=part_size,
+        keywords=tuple(section.get("keywords", list(DEFAULT_KEYWORDS), _keywords)),
+        match=section.get("match", "substring", _one_of(MATCH_MODES)),
+        parallelism=section.get("parallelism", 50, _int_at_least(1)),
+        retries=section.get("retries", 3, _int_at_least(0)),
+        image=_image(raw.get("image") or {}),
+        resources=_resources(raw.get("resources") or {}),
+        compute=_compute(raw.get("compute") or {}, target),
+        schedule=_schedule(raw["schedule"]) if raw.get("schedule") is not None else None,
+        values=section.get("values", {}, _mapping),
+    )
+
+
+def _image(raw: Any) -> ImageConfig:
+    section = _Section("workload.image", raw, ("registry", "repository", "tag"))
+    return ImageConfig(
+        registry=section.get("registry", None, _string),
+        repository=section.get("repository", None, _string),
+        tag=section.get("tag", None, _string),
+    )
+
+
+def _resources(raw: Any) -> dict[str, dict[str, dict[str, str]]]:
+    section = _Section("workload.resources", raw, STEPS)
+    resources = {}
+    for step in STEPS:
+        if step not in section.raw:
+            continue
+        step_key = f"workload.resources.{step}"
+        step_section = _Section(step_key, section.raw[step], ("requests", "limits"))
+        resources[step] = {
+            kind: {
+                name: _quantity(f"{step_key}.{kind}.{name}", quantity)
+                for name, quantity in _mapping(f"{step_key}.{kind}", step_section.raw[kind]).items()
+            }
+            for kind in ("requests", "limits")
+            if kind in step_section.raw
+        }
+    return resources
+
+
+def _compute(raw: Any, target: str) -> ComputeConfig:
+    section = _Section("workload.compute", raw, ("profile", "eci", "acs"))
+    allowed = COMPUTE_PROFILES[target]
+    default = "eci" if target == "ackone" else "none"
+    profile = section.get("profile", default, _one_of(allowed, f"with target {target}"))
+    for key in ("eci", "acs"):
+        if key in section.raw and profile != key:
+            raise ConfigError(
+                f"workload.compute.{key}: only used with workload.compute.profile "
+                f"{key}; this stack's profile is {profile!r}"
+            )
+    return ComputeConfig(
+        profile=profile,
+        eci=_eci(section.raw.get("eci") or {}) if profile == "eci" else None,
+        acs=_acs(section.raw.get("acs") or {}) if profile == "acs" else None,
+    )
+
+
+def _eci(raw: Any) -> EciConfig:
+    key = "workload.compute.eci"
+    section = _Section(
+        key,
+        raw,
+        ("useSpecs", "spotStrategy", "spotPriceLimit", "imageCache", "extraEphemeralStorage"),
+    )
+    use_specs = section.get("useSpecs", [], _list_of(_string))
+    if len(use_specs) > MAX_ECI_SPECS:
+        raise ConfigError(
+            f"{key}.useSpecs: {use_specs} lists {len(use_specs)} specs; ECI "
+            f"accepts at most {MAX_ECI_SPECS}"
+        )
+    spot_strategy = section.get("spotStrategy", None, _one_of(SPOT_STRATEGIES))
+    spot_price_limit = section.get("spotPriceLimit", None, _positive_decimal)
+    if (spot_strategy == "SpotWithPriceLimit") != (spot_price_limit is not None):
+        raise ConfigError(
+            f"{key}.spotPriceLimit: {spot_price_limit!r} with spotStrategy {spot_strategy!r}; "
+            "a price limit is required with SpotWithPriceLimit and allowed only with it"
+        )
+    return EciConfig(
+        use_specs=tuple(use_specs),
+        spot_strategy=spot_strategy,
+        spot_price_limit=spot_price_limit,
+        image_cache=section.get("imageCache", None, _bool),
+        extra_ephemeral_storage=section.get("extraEphemeralStorage", None, _quantity),
+    )
+
+
+def _acs(raw: Any) -> AcsConfig:
+    section = _Section("workload.compute.acs", raw, ("computeClass", "computeQos"))
+    return AcsConfig(
+        compute_class=section.get("computeClass", None, _one_of(ACS_COMPUTE_CLASSES)),
+        compute_qos=section.get("computeQos", None, _one_of(ACS_COMPUTE_QOS)),
+    )
+
+
+def _schedule(raw: Any) -> ScheduleConfig:
+    section = _Section("workload.schedule", raw, ("cron", "timezone"))
+    if "cron" not in section.raw:
+        raise ConfigError(
+            "workload.schedule.cron: required when workload.schedule is set, e.g. '0 2 * * *'"
+        )
+    return ScheduleConfig(
+        cron=section.get("cron", None, _cron),
+        timezone=section.get("timezone", None, _timezone),
+    )
+
+
+# --------------------------------------------------------------------------- readers
+
+T = TypeVar("T")
+Parser = Callable[[str, Any], T]
+
+
+class _Section:
+    """One object-valued key: rejects unknown fields, reads the known ones with defaults."""
+
+    def __init__(self, key: str, raw: Any, fields: tuple[str, ...]) -> None:
+        self.key = key
+        self.raw = _mapping(key, raw)
+        unknown = sorted(set(self.raw) - set(fields))
+        if unknown:
+            raise ConfigError(f"{key}: unknown key(s) {unknown}; allowed: {sorted(fields)}")
+
+    def get(self, field: str, default: T, parse: Parser[T]) -> T:
+        value = self.raw.get(field)
+        if value is None:
+            return default
+        return parse(f"{self.key}.{field}", value)
+
+
+def _scalar(reader: ConfigReader, key: str, default: Any) -> Any:
+    value = reader.get(key)
+    return default if value is None else value
+
+
+def _object(reader: ConfigReader, key: str) -> Any:
+    """A structured key; pulumi.Config hands these over as JSON text."""
+    value = reader.get(key)
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise ConfigError(
+                f"{key}: {value!r} is not an object; set its fields with "
+                f"`pulumi config set --path {key}.<field> <value>`"
+            ) from None
+    if value is not None and not isinstance(value, Mapping):
+        raise ConfigError(
+            f"{key}: {value!r} is not an object; set its fields with "
+            f"`pulumi config set --path {key}.<field> <value>`"
+        )
+    return value
+
+
+def _mapping(key: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{key}: {value!r} is not an object (a map of keys to values)")
+    return dict(value)
+
+
+def _string(key: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{key}: {value!r} is not a non-empty string")
+    return value
+
+
+def _bool(key: str, value: Any) -> bool:
+    # `pulumi config set --path` may store booleans as the strings "true"/"false".
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return value == "true"
+    raise ConfigError(f"{key}: {value!r} is not a boolean; allowed: true, false")
+
+
+def _int_at_least(minimum: int) -> Parser[int]:
+    def parse(key: str, value: Any) -> int:
+        number = value
+        if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value):
+            number = int(value)
+        if isinstance(number, bool) or not isinstance(number, int) or number < minimum:
+            raise ConfigError(f"{key}: {value!r} is not an integer >= {minimum}")
+        return number
+
+    return parse
+
+
+def _one_of(allowed: tuple[str, ...], where: str = "") -> Parser[str]:
+    def parse(key: str, value: Any) -> str:
+        return _choice(key, value, allowed, where)
+
+    return parse
+
+
+def _choice(key: str, value: Any, allowed: tuple[str, ...], where: str = "") -> str:
+    if value not in allowed:
+        suffix = f" {where}" if where else ""
+        raise ConfigError(f"{key}: {value!r} is not allowed{suffix}; allowed: {', '.join(allowed)}")
+    return value
+
+
+def _list_of(item: Parser[T]) -> Parser[list[T]]:
+    def parse(key: str, value: Any) -> list[T]:
+        if not isinstance(value, list):
+            raise ConfigError(f"{key}: {value!r} is not a list")
+        return [item(f"{key}[{index}]", element) for index, element in enumerate(value)]
+
+    return parse
+
+
+def _keywords(key: str, value: Any) -> list[str]:
+    keywords = _list_of(_string)(key, value)
+    if not keywords:
+        raise ConfigError(f"{key}: [] is empty; give at least one keyword")
+    for keyword in keywords:
+        # The workflow parameter carries them comma-separated.
+        if "," in keyword:
+            raise ConfigError(
+                f"{key}: {keyword!r} contains a comma; keywords are passed "
+                "comma-separated, so each must be free of commas"
+            )
+    return keywords
+
+
+def _quantity(key: str, value: Any) -> str:
+    text = str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+    if not isinstance(text, str) or not _QUANTITY.match(text):
+        raise ConfigError(
+            f"{key}: {value!r} is not a Kubernetes quantity (e.g. 100Gi, 512Mi, 500m, 2)"
+        )
+    return text
+
+
+def _positive_decimal(key: str, value: Any) -> str:
+    text = str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+    try:
+        valid = isinstance(text, str) and bool(_DECIMAL.match(text)) and Decimal(text) > 0
+    except InvalidOperation:
+        valid = False
+    if not valid:
+        raise ConfigError(
+            f'{key}: {value!r} is not a decimal number > 0 written as a string, e.g. "0.5"'
+        )
+    return text
+
+
+def _network(key: str, value: Any) -> str:
+    try:
+        network = ipaddress.IPv4Network(_string(key, value))
+    except ValueError as err:
+        raise ConfigError(
+            f"{key}: {value!r} is not an IPv4 CIDR such as 10.0.0.0/16 ({err})"
+        ) from None
+    return str(network)
+
+
+def _zone_id(key: str, value: Any) -> str:
+    if not isinstance(value, str) or not _ZONE_ID.match(value):
+        raise ConfigError(f"{key}: {value!r} is not a zone id such as cn-hangzhou-h")
+    return value
+
+
+def _semver(key: str, value: Any) -> str:
+    if not isinstance(value, str) or not _SEMVER.match(value):
+        raise ConfigError(f"{key}: {value!r} is not a chart version such as {ARGO_CHART_VERSION}")
+    return value
+
+
+def _dns_label(key: str, value: Any) -> str:
+    if not isinstance(value, str) or not _DNS_LABEL.match(value):
+        raise ConfigError(
+            f"{key}: {value!r} is not a Kubernetes name (lowercase letters, digits "
+            "and '-', at most 63, starting and ending alphanumeric)"
+        )
+    return value
+
+
+def _dns_subdomain(key: str, value: Any) -> str:
+    if not isinstance(value, str) or not _DNS_SUBDOMAIN.match(value):
+        raise ConfigError(
+            f"{key}: {value!r} is not a Kubernetes object name (lowercase letters, "
+            "digits, '-' and '.')"
+        )
+    return value
+
+
+def _cluster_name(key: str, value: Any) -> str:
+    # kind and ACK One both accept DNS labels; kind prefixes node containers with the name.
+    if not isinstance(value, str) or not _DNS_LABEL.match(value) or len(value) > 50:
+        raise ConfigError(
+            f"{key}: {value!r} is not a cluster name (lowercase letters, digits "
+            "and '-', at most 50)"
+        )
+    return value
+
+
+def _absolute_path(key: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.startswith("/"):
+        raise ConfigError(f"{key}: {value!r} is not an absolute path (it must start with '/')")
+    return value
+
+
+def _oss_bucket(key: str, value: Any) -> str:
+    if not isinstance(value, str) or not _OSS_BUCKET.match(value):
+        raise ConfigError(
+            f"{key}: {value!r} is not an OSS bucket name (3-63 lowercase letters, "
+            "digits and '-', starting and ending alphanumeric)"
+        )
+    return value
+
+
+def _cron(key: str, value: Any) -> str:
+    fields = value.split() if isinstance(value, str) else []
+    if len(fields) != 5 or not all(_CRON_FIELD.match(field) for field in fields):
+        raise ConfigError(f"{key}: {value!r} is not a 5-field cron expression such as '0 2 * * *'")
+    return value
+
+
+def _timezone(key: str, value: Any) -> str:
+    try:
+        zoneinfo.ZoneInfo(_string(key, value))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{key}: {value!r} is not an IANA time zone such as Asia/Shanghai"
+        ) from None
+    return value
