@@ -1,0 +1,141 @@
+"""Placing `--input PATH` where the stack's workflow volume sees it.
+
+kind: the volume is a hostPath backed by the stack's `dataDir` on this machine, so the input is
+copied there. ACK One with OSS storage: the volume is the bucket, so the input is uploaded with
+the OSS SDK. Any other storage (NAS, an existing claim) has no path from here: the user places
+the input and passes `-p input=<path relative to the volume>`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Protocol
+
+import alibabacloud_oss_v2 as oss
+
+from workflows.runs.errors import RunError
+from workflows.runs.stack import StackOutputs
+
+# Where staged inputs go, relative to the volume root.
+INPUTS_DIR = "inputs"
+# Credential environment variables, in the order they are tried: the OSS SDK's own, Alibaba
+# Cloud's CLI/SDK convention, and the Pulumi alicloud provider's (which deployed the stack).
+OSS_CREDENTIAL_VARIABLES = (
+    ("OSS_ACCESS_KEY_ID", "OSS_ACCESS_KEY_SECRET", "OSS_SESSION_TOKEN"),
+    (
+        "ALIBABA_CLOUD_ACCESS_KEY_ID",
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+        "ALIBABA_CLOUD_SECURITY_TOKEN",
+    ),
+    ("ALICLOUD_ACCESS_KEY", "ALICLOUD_SECRET_KEY", "ALICLOUD_SECURITY_TOKEN"),
+)
+_OSS_ENDPOINT = re.compile(r"(?:https?://)?oss-([a-z0-9-]+?)(?:-internal)?\.aliyuncs\.com/?")
+
+
+class ObjectStore(Protocol):
+    def upload(self, local: Path, key: str) -> None:
+        """Upload one local file to `key`; raises RunError on failure."""
+
+
+def stage_input(path: Path, outputs: StackOutputs, object_store: ObjectStore | None = None) -> str:
+    """Put the input file or directory on the stack's volume; return its volume-relative path.
+
+    `object_store` overrides the OSS client built from the stack's outputs (tests use a fake).
+    """
+    if not path.exists():
+        raise RunError(f"--input {path}: no such file or directory")
+    if outputs.data_dir is not None:
+        return copy_to_data_dir(path, Path(outputs.data_dir))
+    if outputs.oss_bucket is not None:
+        if object_store is None:
+            object_store = OssObjectStore(outputs.oss_bucket, outputs.oss_endpoint)
+        return upload_to_store(path, object_store)
+    raise RunError(
+        f"--input: stack {outputs.stack!r} (target {outputs.target}) keeps its data on claim "
+        f"{outputs.volume_claim!r}, which this command cannot write to: copy {path} into that "
+        "volume yourself and pass -p input=<its path relative to the volume>"
+    )
+
+
+def copy_to_data_dir(path: Path, data_dir: Path) -> str:
+    """Copy into `<dataDir>/inputs/<name>` (atomically for a file); inputs already there stay."""
+    source = path.resolve()
+    root = data_dir.resolve()
+    if source.is_relative_to(root):
+        return source.relative_to(root).as_posix()
+    if not root.is_dir():
+        raise RunError(
+            f"the stack's dataDir {root} does not exist on this machine: run the command where "
+            "the kind cluster runs, or `pulumi up` the stack again"
+        )
+    relative = f"{INPUTS_DIR}/{source.name}"
+    target = root / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Copy beside the target then rename, so a run reading the old input never sees half a file.
+    staging = Path(tempfile.mkdtemp(prefix=f".{source.name}.", dir=target.parent))
+    try:
+        if source.is_dir():
+            shutil.copytree(source, staging / source.name)
+        else:
+            shutil.copyfile(source, staging / source.name)
+        if target.is_dir():
+            shutil.rmtree(target)
+        os.replace(staging / source.name, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return relative
+
+
+def upload_to_store(path: Path, store: ObjectStore) -> str:
+    """Upload a file to `inputs/<name>`, or a directory's files under `inputs/<name>/`."""
+    relative = f"{INPUTS_DIR}/{path.name}"
+    if path.is_dir():
+        files = sorted(file for file in path.rglob("*") if file.is_file())
+        if not files:
+            raise RunError(f"--input {path}: the directory holds no files")
+        for file in files:
+            store.upload(file, f"{relative}/{file.relative_to(path).as_posix()}")
+    else:
+        store.upload(path, relative)
+    return relative
+
+
+class OssObjectStore:
+    """`ObjectStore` for the stack's OSS bucket, with credentials from the environment."""
+
+    def __init__(self, bucket: str, endpoint: str | None) -> None:
+        match = _OSS_ENDPOINT.fullmatch(endpoint or "")
+        if match is None:
+            raise RunError(
+                f"stack output ossEndpoint {endpoint!r} is not an OSS endpoint "
+                "(oss-<region>.aliyuncs.com)"
+            )
+        config = oss.config.load_default()
+        config.region = match.group(1)
+        config.endpoint = endpoint
+        config.credentials_provider = _credentials()
+        self._bucket = bucket
+        self._uploader = oss.Client(config).uploader()
+
+    def upload(self, local: Path, key: str) -> None:
+        request = oss.PutObjectRequest(bucket=self._bucket, key=key)
+        try:
+            self._uploader.upload_file(request, str(local))
+        except oss.exceptions.BaseError as err:
+            raise RunError(
+                f"uploading {local} to oss://{self._bucket}/{key} failed: {err}"
+            ) from None
+
+
+def _credentials() -> oss.credentials.StaticCredentialsProvider:
+    for key_id, secret, token in OSS_CREDENTIAL_VARIABLES:
+        if os.environ.get(key_id) and os.environ.get(secret):
+            return oss.credentials.StaticCredentialsProvider(
+                os.environ[key_id], os.environ[secret], os.environ.get(token)
+            )
+    names = " or ".join(f"{key_id}/{secret}" for key_id, secret, _ in OSS_CREDENTIAL_VARIABLES)
+    raise RunError(f"--input: uploading to OSS needs an AccessKey in {names}")

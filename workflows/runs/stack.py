@@ -1,0 +1,188 @@
+"""A stack's lifecycle and outputs through the Pulumi Automation API, behind a small interface.
+
+The run commands only need `outputs`, `up`, `destroy` and `remove` of one stack of the project in
+the repository root; `Stack` is that interface (tests substitute a fake), `PulumiStack` the real
+one, and `StackOutputs` turns the raw outputs into the fields the commands use, with one-line
+errors for a stack that is not up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import pulumi.automation as auto
+import yaml
+
+from infra import exports
+from workflows.runs.errors import EXIT_RUN_FAILED, EXIT_USAGE, RunError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+OutputSink = Callable[[str], None]
+
+
+class StackNotFound(RunError):
+    """The backend has no stack of that name."""
+
+
+class StackLocked(RunError):
+    """Another update holds the stack's lock (e.g. an interrupted `up` still cancelling)."""
+
+
+class Stack(Protocol):
+    name: str
+
+    def outputs(self) -> Mapping[str, Any]:
+        """The stack's outputs as plain values (secrets decrypted); empty when it is not up."""
+
+    def up(self, on_output: OutputSink) -> None:
+        """Deploy; raises RunError on failure."""
+
+    def destroy(self, on_output: OutputSink) -> Mapping[str, int]:
+        """Destroy every resource; returns the operation counts, e.g. {"delete": 12}."""
+
+    def remove(self) -> None:
+        """Remove the (empty) stack from the backend, keeping its Pulumi.<stack>.yaml."""
+
+
+@dataclass(frozen=True)
+class StackOutputs:
+    """The outputs the run commands use; names in infra/exports.py."""
+
+    stack: str
+    target: str
+    kubeconfig: dict[str, Any]
+    namespace: str
+    template: str
+    volume_claim: str
+    data_dir: str | None
+    oss_bucket: str | None
+    oss_endpoint: str | None
+
+    @classmethod
+    def parse(cls, stack: str, outputs: Mapping[str, Any]) -> StackOutputs:
+        if not outputs:
+            raise RunError(
+                f"stack {stack!r} is not up (it has no outputs): deploy it with "
+                f"`pulumi up -s {stack}`, or use `python -m workflows ephemeral -s {stack}`"
+            )
+        required = (
+            exports.TARGET,
+            exports.KUBECONFIG,
+            exports.WORKLOAD_NAMESPACE,
+            exports.WORKFLOW_TEMPLATE,
+            exports.VOLUME_CLAIM,
+        )
+        missing = [name for name in required if outputs.get(name) in (None, "")]
+        if missing:
+            raise RunError(
+                f"stack {stack!r} lacks the outputs {', '.join(missing)} "
+                f"(it has {', '.join(sorted(outputs))}): run `pulumi up -s {stack}` "
+                "with this checkout's program"
+            )
+        return cls(
+            stack=stack,
+            target=str(outputs[exports.TARGET]),
+            kubeconfig=_kubeconfig_dict(stack, outputs[exports.KUBECONFIG]),
+            namespace=str(outputs[exports.WORKLOAD_NAMESPACE]),
+            template=str(outputs[exports.WORKFLOW_TEMPLATE]),
+            volume_claim=str(outputs[exports.VOLUME_CLAIM]),
+            data_dir=outputs.get(exports.DATA_DIR),
+            oss_bucket=outputs.get(exports.OSS_BUCKET),
+            oss_endpoint=outputs.get(exports.OSS_ENDPOINT),
+        )
+
+
+def _kubeconfig_dict(stack: str, value: Any) -> dict[str, Any]:
+    """The kubeconfig output is YAML text (or already a mapping); return it as a mapping."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    try:
+        parsed = yaml.safe_load(str(value))
+    except yaml.YAMLError as err:
+        raise RunError(f"stack {stack!r}: output {exports.KUBECONFIG} is not YAML: {err}") from None
+    if not isinstance(parsed, dict) or not parsed.get("clusters"):
+        raise RunError(
+            f"stack {stack!r}: output {exports.KUBECONFIG} is not a kubeconfig (no clusters)"
+        )
+    return parsed
+
+
+class PulumiStack:
+    """`Stack` backed by the Pulumi CLI through the Automation API (project in the repo root)."""
+
+    def __init__(self, stack: auto.Stack) -> None:
+        self._stack = stack
+        self.name = stack.name
+
+    @classmethod
+    def select(cls, name: str, work_dir: Path = REPO_ROOT) -> PulumiStack:
+        """The existing stack `name`; RunError when it (or the pulumi CLI) is missing."""
+        with _pulumi_errors(name):
+            return cls(auto.select_stack(name, work_dir=str(work_dir)))
+
+    @classmethod
+    def select_or_create(cls, name: str, work_dir: Path = REPO_ROOT) -> tuple[PulumiStack, bool]:
+        """The stack `name`, created when missing; the flag tells whether it was created."""
+        try:
+            return cls.select(name, work_dir), False
+        except StackNotFound:
+            with _pulumi_errors(name):
+                return cls(auto.create_stack(name, work_dir=str(work_dir))), True
+
+    def outputs(self) -> dict[str, Any]:
+        with _pulumi_errors(self.name):
+            return {key: output.value for key, output in self._stack.outputs().items()}
+
+    def up(self, on_output: OutputSink) -> None:
+        with _pulumi_errors(self.name, exit_code=EXIT_RUN_FAILED):
+            self._stack.up(on_output=on_output, color="never")
+
+    def destroy(self, on_output: OutputSink) -> dict[str, int]:
+        with _pulumi_errors(self.name, exit_code=EXIT_RUN_FAILED):
+            result = self._stack.destroy(on_output=on_output, color="never")
+        return dict(result.summary.resource_changes or {})
+
+    def remove(self) -> None:
+        with _pulumi_errors(self.name):
+            self._stack.workspace.remove_stack(self.name, preserve_config=True)
+
+
+@contextlib.contextmanager
+def _pulumi_errors(stack: str, exit_code: int = EXIT_USAGE) -> Iterator[None]:
+    """Turn Automation API failures into one-line RunErrors naming the stack."""
+    try:
+        yield
+    except FileNotFoundError as err:
+        if err.filename != "pulumi":
+            raise
+        raise RunError(
+            "the pulumi CLI is not on PATH: install it (https://www.pulumi.com/docs/install/);"
+            " the run commands read stacks through it"
+        ) from None
+    except auto.errors.StackNotFoundError:
+        raise StackNotFound(
+            f"stack {stack!r} not found in the current Pulumi backend: list them with "
+            "`pulumi stack ls`, or `pulumi login` to the backend that holds it"
+        ) from None
+    except auto.errors.ConcurrentUpdateError as err:
+        raise StackLocked(
+            f"stack {stack!r} is locked by another update: {_error_line(err)}", EXIT_RUN_FAILED
+        ) from None
+    except auto.errors.CommandError as err:
+        raise RunError(f"pulumi failed on stack {stack!r}: {_error_line(err)}", exit_code) from None
+
+
+def _error_line(err: auto.errors.CommandError) -> str:
+    """The most telling line of a CommandError (whose text is the CLI's whole stdout/stderr)."""
+    text = str(err)
+    stderr = text.split("\n stderr: ", 1)[-1]
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("error:")]
+    if errors:
+        return errors[-1]
+    return lines[-1] if lines else text.strip().splitlines()[-1]

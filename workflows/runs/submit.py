@@ -1,0 +1,195 @@
+"""Submitting a log-count run to a stack, waiting for it and reading its result.
+
+`run_submission` is what `submit`, `ephemeral` and the kind end-to-end test all call. Cluster
+and stack access come through `Runtime`, so tests run the same code against fakes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workflows.runs import argo
+from workflows.runs.errors import EXIT_INTERRUPTED, EXIT_RUN_FAILED, RunError
+from workflows.runs.inputs import ObjectStore, stage_input
+from workflows.runs.stack import PulumiStack, Stack, StackOutputs
+
+# Seconds between two polls of a running workflow.
+POLL_SECONDS = 3.0
+INPUT_PARAMETER = "input"
+
+Report = Callable[[str], None]
+
+
+def _connect(outputs: StackOutputs) -> argo.ArgoApi:
+    return argo.KubernetesArgoApi(outputs.kubeconfig, outputs.stack)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Everything outside this process the run commands touch; tests replace parts of it."""
+
+    select_stack: Callable[[str], Stack] = PulumiStack.select
+    select_or_create_stack: Callable[[str], tuple[Stack, bool]] = PulumiStack.select_or_create
+    connect: Callable[[StackOutputs], argo.ArgoApi] = _connect
+    object_store: ObjectStore | None = None  # None: the stack's OSS bucket, when it has one
+    sleep: Callable[[float], None] = time.sleep
+    monotonic: Callable[[], float] = time.monotonic
+
+
+@dataclass(frozen=True)
+class SubmitOptions:
+    parameters: dict[str, str] = field(default_factory=dict)
+    input_path: Path | None = None
+    wait: bool = True
+    timeout: float | None = None  # seconds; None waits as long as the run takes
+
+
+@dataclass(frozen=True)
+class Submission:
+    name: str
+    workflow: dict[str, Any] | None = None  # the finished workflow, when waited for
+    result: str | None = None  # the result JSON, when waited for and succeeded
+
+
+def parse_parameters(expressions: Sequence[str]) -> dict[str, str]:
+    """`-p NAME=VALUE` expressions as a mapping (a repeated name: the last one wins)."""
+    parameters = {}
+    for expression in expressions:
+        name, equals, value = expression.partition("=")
+        if not equals or not name:
+            raise RunError(f"-p {expression!r}: expected NAME=VALUE, e.g. -p numParts=8")
+        parameters[name] = value
+    return parameters
+
+
+def run_submission(
+    outputs: StackOutputs, options: SubmitOptions, runtime: Runtime, report: Report
+) -> Submission:
+    """Stage the input, submit the workflow and, with `wait`, follow it to its result."""
+    parameters = dict(options.parameters)
+    api = runtime.connect(outputs)
+    allowed = argo.template_parameters(_template(api, outputs))
+    names = list(parameters)
+    if options.input_path is not None:
+        if INPUT_PARAMETER in parameters:
+            raise RunError("--input and -p input=... both name the input: give only one")
+        names.append(INPUT_PARAMETER)
+    for name in names:
+        if name not in allowed:
+            raise RunError(
+                f"-p {name}: WorkflowTemplate {outputs.template} has no parameter {name!r}; "
+                f"it has {', '.join(allowed)}"
+            )
+    if options.input_path is not None:
+        parameters[INPUT_PARAMETER] = stage_input(options.input_path, outputs, runtime.object_store)
+        report(f"input staged at {parameters[INPUT_PARAMETER]} (relative to the volume)")
+    created = api.create_workflow(
+        outputs.namespace, argo.workflow_body(outputs.template, outputs.namespace, parameters)
+    )
+    name = created["metadata"]["name"]
+    report(f"submitted workflow {name} in namespace {outputs.namespace}")
+    if not options.wait:
+        return Submission(name)
+    workflow = wait_for(api, outputs, name, options.timeout, runtime, report)
+    return Submission(name, workflow, succeeded_result(workflow))
+
+
+def _template(api: argo.ArgoApi, outputs: StackOutputs) -> dict[str, Any]:
+    template = api.get_template(outputs.namespace, outputs.template)
+    if template is None:
+        raise RunError(
+            f"WorkflowTemplate {outputs.template!r} not found in namespace "
+            f"{outputs.namespace!r} of stack {outputs.stack!r}: `pulumi up -s {outputs.stack}` "
+            "deploys it"
+        )
+    return template
+
+
+def wait_for(
+    api: argo.ArgoApi,
+    outputs: StackOutputs,
+    name: str,
+    timeout: float | None,
+    runtime: Runtime,
+    report: Report,
+) -> dict[str, Any]:
+    """Poll the workflow until it finishes; report progress whenever it changes."""
+    try:
+        return _poll_until_finished(api, outputs, name, timeout, runtime, report)
+    except KeyboardInterrupt:
+        raise RunError(
+            f"interrupted while waiting for workflow {name} (it was not stopped)",
+            EXIT_INTERRUPTED,
+        ) from None
+
+
+def _poll_until_finished(
+    api: argo.ArgoApi,
+    outputs: StackOutputs,
+    name: str,
+    timeout: float | None,
+    runtime: Runtime,
+    report: Report,
+) -> dict[str, Any]:
+    deadline = None if timeout is None else runtime.monotonic() + timeout
+    shown = None
+    while True:
+        workflow = fetch_workflow(api, outputs, name)
+        progress = argo.progress(workflow)
+        if progress != shown:
+            report(f"{name} {progress.describe()}")
+            shown = progress
+        if argo.is_finished(workflow):
+            return workflow
+        remaining = None if deadline is None else deadline - runtime.monotonic()
+        if remaining is not None and remaining <= 0:
+            raise RunError(
+                f"workflow {name} did not finish within {timeout:g}s ({progress.describe()}); "
+                f"it keeps running: read it later with "
+                f"`python -m workflows result -s {outputs.stack} {name}`",
+                EXIT_RUN_FAILED,
+            )
+        runtime.sleep(POLL_SECONDS if remaining is None else min(POLL_SECONDS, remaining))
+
+
+def fetch_workflow(api: argo.ArgoApi, outputs: StackOutputs, name: str) -> dict[str, Any]:
+    workflow = api.get_workflow(outputs.namespace, name)
+    if workflow is None:
+        raise RunError(
+            f"workflow {name} not found in namespace {outputs.namespace!r} of stack "
+            f"{outputs.stack!r} (finished runs are deleted after the template's ttlStrategy)"
+        )
+    return workflow
+
+
+def succeeded_result(workflow: Mapping[str, Any]) -> str:
+    """The result JSON of a finished workflow; RunError unless its phase is Succeeded."""
+    name = workflow["metadata"]["name"]
+    if not argo.is_finished(workflow):
+        raise RunError(
+            f"workflow {name} has not finished: {argo.progress(workflow).describe()}",
+            EXIT_RUN_FAILED,
+        )
+    if argo.phase(workflow) != argo.SUCCEEDED:
+        raise RunError(argo.failure(workflow), EXIT_RUN_FAILED)
+    value = argo.result(workflow)
+    if value is None:
+        raise RunError(
+            f"workflow {name} succeeded but reports no `{argo.RESULT_PARAMETER}` output "
+            f"(neither its {argo.REDUCE_TASK} step nor the workflow has one)",
+            EXIT_RUN_FAILED,
+        )
+    return value
+
+
+def format_result(value: str) -> str:
+    """The result JSON indented for reading; other text unchanged."""
+    try:
+        return json.dumps(json.loads(value), indent=2, sort_keys=True)
+    except ValueError:
+        return value
