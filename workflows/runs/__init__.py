@@ -28,7 +28,9 @@ from workflows.runs.submit import (
 Command = Callable[[argparse.Namespace, Runtime], int]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction, runtime: Runtime | None = None) -> None:
+    """Add the commands; `runtime` replaces the real Pulumi/Kubernetes access (tests)."""
+    runtime = Runtime() if runtime is None else runtime
     submit = subparsers.add_parser(
         "submit",
         help="submit a log-count run to a stack",
@@ -38,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_stack(submit)
     _add_run_options(submit)
     submit.add_argument("--wait", action="store_true", help="wait for the run and print its result")
-    submit.set_defaults(func=_entry(submit_command))
+    submit.set_defaults(func=_entry(submit_command, runtime))
 
     result = subparsers.add_parser(
         "result",
@@ -48,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     _add_stack(result)
     result.add_argument("name", metavar="NAME", help="the workflow's name, as submit printed it")
-    result.set_defaults(func=_entry(result_command))
+    result.set_defaults(func=_entry(result_command, runtime))
 
     ephemeral = subparsers.add_parser(
         "ephemeral",
@@ -61,7 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ephemeral.add_argument(
         "--keep", action="store_true", help="leave the stack up after the run (no destroy)"
     )
-    ephemeral.set_defaults(func=_entry(ephemeral_command))
+    ephemeral.set_defaults(func=_entry(ephemeral_command, runtime))
 
 
 def submit_command(args: argparse.Namespace, runtime: Runtime) -> int:
@@ -105,12 +107,12 @@ def report(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def _entry(command: Command) -> Callable[[argparse.Namespace], int]:
-    """Run a command with the real runtime; expected failures become one `error:` line."""
+def _entry(command: Command, runtime: Runtime) -> Callable[[argparse.Namespace], int]:
+    """Run a command; expected failures become one `error:` line and their exit code."""
 
     def run(args: argparse.Namespace) -> int:
         try:
-            return command(args, Runtime())
+            return command(args, runtime)
         except RunError as err:
             report(f"error: {err}")
             return err.exit_code

@@ -30,6 +30,8 @@ RESULT_PARAMETER = "result"
 COMPLETED_LABEL = "workflows.argoproj.io/completed"
 SUCCEEDED = "Succeeded"
 FAILED_PHASES = ("Failed", "Error")
+# A retry attempt's node name: its Retry node's name and the attempt number, `<retry>(<n>)`.
+_ATTEMPT = re.compile(r"(.*)\((\d+)\)")
 # Seconds one API request may take before it counts as the cluster being unreachable.
 REQUEST_TIMEOUT = 30
 
@@ -188,24 +190,39 @@ def _shard_total(workflow: Mapping[str, Any]) -> int | None:
 def failure(workflow: Mapping[str, Any]) -> str:
     """Why a finished workflow did not succeed: the first failed step and its message."""
     name = workflow["metadata"]["name"]
-    failed_leaves = sorted(
-        (
-            node
-            for node in _nodes(workflow)
-            if node.get("phase") in FAILED_PHASES and node.get("type") == "Pod"
-        ),
-        key=lambda node: (node.get("startedAt") or "", node.get("name", "")),
+    failed = sorted(
+        failed_steps(workflow), key=lambda node: (node.get("startedAt") or "", node["name"])
     )
     workflow_message = (workflow.get("status") or {}).get("message")
     text = f"workflow {name} {phase(workflow) or 'completed'} without succeeding"
-    if failed_leaves:
-        node = failed_leaves[0]
+    if failed:
+        node = failed[0]
         text += f": step {node['name']} {node['phase']}: {node.get('message') or 'no message'}"
-        if len(failed_leaves) > 1:
-            text += f" (and {len(failed_leaves) - 1} more failed steps)"
+        if len(failed) > 1:
+            text += f" (and {len(failed) - 1} more failed steps)"
     elif workflow_message:
         text += f": {workflow_message}"
     return text
+
+
+def failed_steps(workflow: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The pods that failed for good: a retried step's failure counts only as its last attempt,
+    and only when the retries were exhausted (a Retry node that succeeded hid its failures)."""
+    nodes = {node.get("name"): node for node in _nodes(workflow)}
+    last_attempts: dict[str, tuple[int, dict[str, Any]]] = {}
+    failed = []
+    for node in nodes.values():
+        if node.get("type") != "Pod" or node.get("phase") not in FAILED_PHASES:
+            continue
+        attempt = _ATTEMPT.fullmatch(node["name"])
+        parent = nodes.get(attempt.group(1)) if attempt else None
+        if parent is None or parent.get("type") != "Retry":
+            failed.append(node)
+        elif parent.get("phase") in FAILED_PHASES:
+            number = int(attempt.group(2))
+            if number >= last_attempts.get(parent["name"], (-1, None))[0]:
+                last_attempts[parent["name"]] = (number, node)
+    return failed + [node for _, node in last_attempts.values()]
 
 
 def result(workflow: Mapping[str, Any]) -> str | None:

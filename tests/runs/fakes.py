@@ -1,0 +1,259 @@
+"""Fakes for the run commands: an Argo object layer, a Pulumi stack, a clock, an object store.
+
+Workflows are built the way the Argo controller reports them for the log-count DAG: a root DAG
+node, `<wf>.split` (its stdout is the shard id list), a `<wf>.map` task group with one item node
+per shard (a Retry node with `(n)` attempt children when retried) and `<wf>.reduce` with the
+`result` output parameter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from infra import exports
+from workflows import runs
+from workflows.runs.errors import RunError
+from workflows.runs.submit import Runtime
+
+NAMESPACE = "log-count"
+TEMPLATE = "log-count"
+WORKFLOW = f"{TEMPLATE}-x7k2p"  # what FakeArgo names the first workflow it creates
+PARAMETERS = ("numParts", "partSize", "input", "keywords", "match")
+RESULT = {"counts": {"ERROR": 3, "INFO": 40}, "keywords": ["INFO", "ERROR"], "shards": 3}
+
+KUBECONFIG = """
+apiVersion: v1
+kind: Config
+clusters: [{name: kind, cluster: {server: "https://127.0.0.1:6443"}}]
+contexts: [{name: kind, context: {cluster: kind, user: kind}}]
+current-context: kind
+users: [{name: kind, user: {token: t}}]
+"""
+
+
+def stack_outputs(**overrides: Any) -> dict[str, Any]:
+    """The outputs of a kind stack that is up (dataDir given per test)."""
+    outputs = {
+        exports.TARGET: "kind",
+        exports.KUBECONFIG: KUBECONFIG,
+        exports.ARGO_NAMESPACE: "argo",
+        exports.WORKLOAD_NAMESPACE: NAMESPACE,
+        exports.WORKFLOW_TEMPLATE: TEMPLATE,
+        exports.VOLUME_CLAIM: "log-count-data",
+        exports.SUBMIT_COMMAND: "python -m workflows submit -s dev",
+    }
+    outputs.update(overrides)
+    return {key: value for key, value in outputs.items() if value is not None}
+
+
+def workflow_template() -> dict[str, Any]:
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "WorkflowTemplate",
+        "metadata": {"name": TEMPLATE, "namespace": NAMESPACE},
+        "spec": {"arguments": {"parameters": [{"name": name} for name in PARAMETERS]}},
+    }
+
+
+def workflow(
+    phase: str,
+    *,
+    shards: list[str] | None = None,
+    done: int = 0,
+    failed: Mapping[int, str] | None = None,
+    retried: bool = False,
+    result: Mapping[str, Any] | None = None,
+    labels: Mapping[str, str] | None = None,
+    message: str | None = None,
+) -> dict[str, Any]:
+    """A log-count Workflow as the controller reports it.
+
+    `shards`: the ids split printed (None: split still running); the first `done` items have
+    Succeeded, those in `failed` (index → message) Failed, the rest are Running. `result` makes
+    reduce Succeeded with that result parameter.
+    """
+    failed = dict(failed or {})
+    nodes: dict[str, dict[str, Any]] = {WORKFLOW: {"name": WORKFLOW, "type": "DAG", "phase": phase}}
+    split: dict[str, Any] = {"name": f"{WORKFLOW}.split", "type": "Pod", "phase": "Running"}
+    if shards is not None:
+        split.update(phase="Succeeded", outputs={"result": json.dumps(shards)})
+        nodes[f"{WORKFLOW}.map"] = {"name": f"{WORKFLOW}.map", "type": "TaskGroup"}
+    nodes[split["name"]] = split
+    for index, shard in enumerate(shards or ()):
+        item = f"{WORKFLOW}.map({index}:{shard})"
+        item_phase = "Failed" if index in failed else "Succeeded" if index < done else "Running"
+        leaf = {
+            "name": item,
+            "type": "Pod",
+            "phase": item_phase,
+            "startedAt": f"2026-11-21T06:00:{index:02d}Z",
+        }
+        if index in failed:
+            leaf["message"] = failed[index]
+        if retried:
+            # Two attempts per item: the first failed (a reclaimed spot pod), the second counts.
+            nodes[item] = {"name": item, "type": "Retry", "phase": item_phase}
+            nodes[f"{item}(0)"] = {**leaf, "name": f"{item}(0)", "phase": "Failed"}
+            nodes[f"{item}(1)"] = {**leaf, "name": f"{item}(1)"}
+        else:
+            nodes[item] = leaf
+    if result is not None:
+        nodes[f"{WORKFLOW}.reduce"] = {
+            "name": f"{WORKFLOW}.reduce",
+            "type": "Pod",
+            "phase": "Succeeded",
+            "outputs": {"parameters": [{"name": "result", "value": json.dumps(result)}]},
+        }
+    status: dict[str, Any] = {"phase": phase, "nodes": nodes}
+    if message is not None:
+        status["message"] = message
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
+        "metadata": {"name": WORKFLOW, "namespace": NAMESPACE, "labels": dict(labels or {})},
+        "status": status,
+    }
+
+
+class FakeArgo:
+    """`ArgoApi` over in-memory objects; `get_workflow` steps through scripted states."""
+
+    def __init__(
+        self, states: list[dict[str, Any]], template: dict[str, Any] | None = None
+    ) -> None:
+        self.template = workflow_template() if template is None else template
+        self.states = states
+        self.created: list[dict[str, Any]] = []
+        self.polls = 0
+
+    def get_template(self, namespace: str, name: str) -> dict[str, Any] | None:
+        if self.template and (namespace, name) == (NAMESPACE, self.template["metadata"]["name"]):
+            return copy.deepcopy(self.template)
+        return None
+
+    def create_workflow(self, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+        self.created.append(copy.deepcopy(body))
+        stored = copy.deepcopy(body)
+        stored["metadata"]["name"] = body["metadata"]["generateName"] + "x7k2p"
+        return stored
+
+    def get_workflow(self, namespace: str, name: str) -> dict[str, Any] | None:
+        if not self.created or name != WORKFLOW or namespace != NAMESPACE:
+            return None
+        state = self.states[min(self.polls, len(self.states) - 1)]
+        self.polls += 1
+        return copy.deepcopy(state)
+
+
+class FakeClock:
+    """monotonic/sleep that only move when slept on; `on_sleep` can act at each sleep."""
+
+    def __init__(self, on_sleep: Callable[[int], None] | None = None) -> None:
+        self.now = 0.0
+        self.sleeps = 0
+        self._on_sleep = on_sleep
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps += 1
+        if self._on_sleep is not None:
+            self._on_sleep(self.sleeps)
+        self.now += seconds
+
+
+class FakeStack:
+    """`Stack` whose up/destroy succeed, fail or are interrupted on demand; records the calls.
+
+    `destroy_errors` are raised by successive destroy calls before one succeeds.
+    """
+
+    def __init__(
+        self,
+        outputs: dict[str, Any],
+        *,
+        name: str = "dev",
+        deployed: bool = False,
+        up_error: BaseException | None = None,
+        destroy_errors: list[BaseException] | None = None,
+    ) -> None:
+        self.name = name
+        self._outputs = outputs
+        self.deployed = deployed
+        self._up_error = up_error
+        self._destroy_errors = list(destroy_errors or ())
+        self.calls: list[str] = []
+
+    def outputs(self) -> dict[str, Any]:
+        return dict(self._outputs) if self.deployed else {}
+
+    def up(self, on_output: Callable[[str], None]) -> None:
+        self.calls.append("up")
+        on_output("Resources: + 14 to create")
+        if self._up_error is not None:
+            raise self._up_error
+        self.deployed = True
+
+    def destroy(self, on_output: Callable[[str], None]) -> dict[str, int]:
+        self.calls.append("destroy")
+        if self._destroy_errors:
+            raise self._destroy_errors.pop(0)
+        self.deployed = False
+        on_output("Resources: - 14 deleted")
+        return {"delete": 14}
+
+    def remove(self) -> None:
+        self.calls.append("remove")
+
+
+class FakeObjectStore:
+    """`ObjectStore` that records uploads as key → bytes."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+
+    def upload(self, local: Path, key: str) -> None:
+        self.objects[key] = local.read_bytes()
+
+
+def runtime(
+    argo: FakeArgo,
+    stack: FakeStack | None = None,
+    *,
+    clock: FakeClock | None = None,
+    created: bool = False,
+    object_store: FakeObjectStore | None = None,
+) -> Runtime:
+    """A Runtime over fakes; without `stack`, selecting any stack fails as not found."""
+    clock = FakeClock() if clock is None else clock
+
+    def select(name: str) -> FakeStack:
+        if stack is None or name != stack.name:
+            raise RunError(f"stack {name!r} not found in the current Pulumi backend")
+        return stack
+
+    def select_or_create(name: str) -> tuple[FakeStack, bool]:
+        return select(name), created
+
+    return Runtime(
+        select_stack=select,
+        select_or_create_stack=select_or_create,
+        connect=lambda outputs: argo,
+        object_store=object_store,
+        sleep=clock.sleep,
+        monotonic=clock.monotonic,
+    )
+
+
+def cli(argv: list[str], runtime: Runtime) -> int:
+    """Run a run command as `python -m workflows` would, over the given runtime."""
+    parser = argparse.ArgumentParser(prog="python -m workflows")
+    runs.register(parser.add_subparsers(dest="command", required=True), runtime)
+    args = parser.parse_args(argv)
+    return args.func(args)
