@@ -62,8 +62,10 @@ STEPS = ("split", "count", "merge")
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
-# Kubernetes resource.Quantity in its common forms: 100Gi, 500m, 1.5, 2e3.
-_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?([eE][0-9]+|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
+# Kubernetes resource.Quantity in the forms the log-count chart's schema accepts: 100Gi, 500m, 1.5.
+_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?([KMGTPE]i|[kMGTPE]|m)?$")
+# The resources the chart lets each step request or limit.
+RESOURCE_NAMES = ("cpu", "memory", "ephemeral-storage")
 _BYTE_SIZE = re.compile(r"^([0-9]+)(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?$")
 _BYTE_UNITS = {
     None: 1,
@@ -575,7 +577,9 @@ def _resources(raw: Any) -> dict[str, dict[str, dict[str, str]]]:
         resources[step] = {
             kind: {
                 name: _quantity(f"{step_key}.{kind}.{name}", quantity)
-                for name, quantity in _mapping(f"{step_key}.{kind}", step_section.raw[kind]).items()
+                for name, quantity in _Section(
+                    f"{step_key}.{kind}", step_section.raw[kind], RESOURCE_NAMES
+                ).raw.items()
             }
             for kind in ("requests", "limits")
             if kind in step_section.raw

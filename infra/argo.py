@@ -1,0 +1,89 @@
+"""Argo Workflows from argo-helm's `argo-workflows` chart, where the target does not manage it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.config import ArgoConfig
+from workflows.chart import merge_values
+
+ARGO_HELM_REPO = "https://argoproj.github.io/argo-helm"
+ARGO_CHART = "argo-workflows"
+RELEASE_NAME = "argo-workflows"
+# The chart's pre-install hook Job applies the full CRDs (pulling its image and, for chart 1.0.x,
+# downloading ~11 MB of CRDs); a cold kind node needs minutes for that and the controller image.
+RELEASE_TIMEOUT_SECONDS = 900
+# Controller-wide fallbacks for workflows that set none: delete pods of succeeded steps, drop
+# finished Workflow objects after a day (failed ones after a week, for debugging).
+WORKFLOW_DEFAULTS = {
+    "spec": {
+        "podGC": {"strategy": "OnPodSuccess"},
+        "ttlStrategy": {"secondsAfterSuccess": 86400, "secondsAfterFailure": 604800},
+    }
+}
+
+
+def argo_values(argo: ArgoConfig, *, workload_namespace: str, local: bool) -> dict[str, Any]:
+    """Our values for the argo-workflows chart, with config argo.values merged over them.
+
+    ``local`` (the kind target) lets the Argo Server skip authentication; elsewhere it asks
+    clients for their own Kubernetes token.
+    """
+    ours = {
+        # Full CRDs (the 1.x default) are applied by the hook Job and kept on uninstall, so
+        # workflows outlive a chart upgrade; `pulumi destroy` leaves them (see README Teardown).
+        "crds": {"install": True, "full": True, "keep": True},
+        "controller": {
+            "workflowNamespaces": [workload_namespace],
+            "workflowDefaults": WORKFLOW_DEFAULTS,
+        },
+        # The log-count chart creates the workflow ServiceAccount and its executor Role in the
+        # workload namespace; the Argo chart must not create a second pair.
+        "workflow": {"serviceAccount": {"create": False}, "rbac": {"create": False}},
+        "server": {"authModes": ["server"] if local else ["client"]},
+    }
+    return merge_values(ours, argo.values)
+
+
+@dataclass(frozen=True)
+class ArgoInstallArgs:
+    config: ArgoConfig
+    workload_namespace: str
+    local: bool
+    provider: k8s.Provider
+
+
+class ArgoInstall(pulumi.ComponentResource):
+    """The argo namespace and the argo-workflows Helm release in it."""
+
+    def __init__(
+        self, name: str, args: ArgoInstallArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("argo-fanout:argo:ArgoInstall", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata={"name": args.config.namespace},
+            opts=child,
+        )
+        self.release = k8s.helm.v3.Release(
+            f"{name}-release",
+            name=RELEASE_NAME,
+            chart=ARGO_CHART,
+            version=args.config.chart_version,
+            repository_opts={"repo": ARGO_HELM_REPO},
+            namespace=namespace.metadata["name"],
+            values=argo_values(
+                args.config, workload_namespace=args.workload_namespace, local=args.local
+            ),
+            timeout=RELEASE_TIMEOUT_SECONDS,
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=[namespace])
+            ),
+        )
+        self.namespace: pulumi.Output[str] = self.release.namespace
+        self.register_outputs({"namespace": self.namespace, "release": self.release.name})

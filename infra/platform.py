@@ -1,0 +1,120 @@
+"""The whole environment: target → cluster → Argo → storage → workload, and the stack outputs.
+
+Seam for the ACK One target (infra/ackone/, issue 5): ``infra.ackone.AckOne(name, config=...,
+opts=...)`` is a ComponentResource that provisions the network, workflow cluster and cloud
+storage, and exposes what a ``ClusterTarget`` does (``provider``, ``kubeconfig``, ``outputs``)
+plus ``storage``, a ``StorageBinding`` for the log-count chart.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra import exports
+from infra.argo import ArgoInstall, ArgoInstallArgs
+from infra.cluster import ExistingCluster, ExistingClusterArgs, KindCluster, KindClusterArgs
+from infra.config import NODE_DATA_PATH, Config
+from infra.storage import storage_values
+from infra.workload import NamespacePrerequisites, Workload, WorkloadArgs
+
+
+class ClusterTarget(Protocol):
+    """What every target gives the rest of the program."""
+
+    provider: k8s.Provider  # the one provider every Kubernetes resource uses
+    kubeconfig: pulumi.Output[str]  # a secret
+    outputs: dict[str, Any]  # target-specific stack outputs
+
+
+@dataclass(frozen=True)
+class StorageBinding:
+    """The chart's storage.* values, plus objects the volume needs in the workload namespace."""
+
+    values: Mapping[str, Any]
+    prerequisites: NamespacePrerequisites | None = None
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PlatformArgs:
+    config: Config
+
+
+class Platform(pulumi.ComponentResource):
+    def __init__(
+        self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("argo-fanout:index:Platform", name, None, opts)
+        cfg = args.config
+        child = pulumi.ResourceOptions(parent=self)
+        cluster, storage = _target(name, cfg, child)
+
+        argo = None
+        if cfg.argo.install:
+            argo = ArgoInstall(
+                f"{name}-argo",
+                ArgoInstallArgs(
+                    config=cfg.argo,
+                    workload_namespace=cfg.workload.namespace,
+                    local=cfg.target == "kind",
+                    provider=cluster.provider,
+                ),
+                opts=child,
+            )
+        workload = Workload(
+            f"{name}-workload",
+            WorkloadArgs(
+                config=cfg.workload,
+                provider=cluster.provider,
+                storage_values=storage.values,
+                depends_on=[argo.release] if argo is not None else [],
+                prerequisites=storage.prerequisites,
+            ),
+            opts=child,
+        )
+
+        self.outputs: dict[str, Any] = {
+            exports.TARGET: cfg.target,
+            exports.KUBECONFIG: cluster.kubeconfig,
+            exports.WORKLOAD_NAMESPACE: workload.namespace,
+            exports.WORKFLOW_TEMPLATE: workload.template_name,
+            exports.VOLUME_CLAIM: workload.claim_name,
+            exports.SUBMIT_COMMAND: workload.submit_command,
+            **cluster.outputs,
+            **storage.outputs,
+        }
+        if argo is not None:
+            self.outputs[exports.ARGO_NAMESPACE] = argo.namespace
+        self.register_outputs(self.outputs)
+
+    def export(self) -> None:
+        """Publish the outputs as the stack's outputs (names in infra/exports.py)."""
+        for key, value in self.outputs.items():
+            pulumi.export(key, value)
+
+
+def _target(
+    name: str, cfg: Config, opts: pulumi.ResourceOptions
+) -> tuple[ClusterTarget, StorageBinding]:
+    if cfg.target == "kind":
+        assert cfg.kind is not None
+        node_path = cfg.storage.host_path.path if cfg.storage.host_path else NODE_DATA_PATH
+        kind = KindCluster(
+            f"{name}-kind", KindClusterArgs(config=cfg.kind, node_data_path=node_path), opts=opts
+        )
+        return kind, StorageBinding(values=storage_values(cfg.storage))
+    if cfg.target == "existing":
+        assert cfg.existing is not None
+        existing = ExistingCluster(
+            f"{name}-existing", ExistingClusterArgs(config=cfg.existing), opts=opts
+        )
+        return existing, StorageBinding(values=storage_values(cfg.storage))
+    # Imported only for this target: it pulls in the Alibaba Cloud SDKs.
+    ackone = importlib.import_module("infra.ackone").AckOne(f"{name}-ackone", config=cfg, opts=opts)
+    return ackone, ackone.storage

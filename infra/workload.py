@@ -1,0 +1,130 @@
+"""The workload: its namespace and the log-count chart (WorkflowTemplate & co.) deployed into it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.compute import compute_values, set_only
+from infra.config import WorkloadConfig
+from workflows.chart import LOG_COUNT_CHART, merge_values
+
+RELEASE_NAME = "log-count"
+
+
+def workload_values(workload: WorkloadConfig, storage: Mapping[str, Any]) -> dict[str, Any]:
+    """The log-count chart's values from config; config workload.values is merged last."""
+    job: dict[str, Any] = {
+        "numParts": workload.num_parts,
+        "keywords": ",".join(workload.keywords),
+        "match": workload.match,
+    }
+    if workload.part_size is not None:
+        job["partSize"] = workload.part_size
+    ours: dict[str, Any] = {
+        # Pinned so the program knows the names the chart derives from it (template, claim).
+        "fullnameOverride": RELEASE_NAME,
+        "templateName": RELEASE_NAME,
+        "job": job,
+        "workflow": {"parallelism": workload.parallelism, "retry": {"limit": workload.retries}},
+        "storage": dict(storage),
+        "compute": compute_values(workload.compute),
+    }
+    image = set_only(
+        registry=workload.image.registry,
+        repository=workload.image.repository,
+        tag=workload.image.tag,
+    )
+    if image:
+        ours["image"] = image
+    if workload.resources:
+        ours["resources"] = {step: dict(spec) for step, spec in workload.resources.items()}
+    if workload.schedule is not None:
+        ours["schedule"] = {"enabled": True, "cron": workload.schedule.cron}
+        if workload.schedule.timezone is not None:
+            ours["schedule"]["timezone"] = workload.schedule.timezone
+    return merge_values(ours, workload.values)
+
+
+def template_name(values: Mapping[str, Any]) -> str:
+    """The WorkflowTemplate's name, as the chart derives it: templateName, else the fullname."""
+    name = values["templateName"]
+    return name if name != "" else values["fullnameOverride"]
+
+
+def claim_name(values: Mapping[str, Any]) -> str:
+    """The PersistentVolumeClaim the steps mount, as the chart names it: "<fullname>-data"."""
+    storage = values["storage"]
+    if storage["type"] == "existingClaim":
+        return storage["existingClaim"]
+    return f"{values['fullnameOverride']}-data"
+
+
+def submit_command(namespace: str, template: str, num_parts: int) -> str:
+    return (
+        f"argo submit -n {namespace} --from workflowtemplate/{template} "
+        f"-p numParts={num_parts} --watch"
+    )
+
+
+# Creates objects that must exist in the workload namespace before the chart, e.g. the
+# Secret an OSS volume mounts with; called with the Namespace and the options to create them.
+NamespacePrerequisites = Callable[
+    [k8s.core.v1.Namespace, pulumi.ResourceOptions], Sequence[pulumi.Resource]
+]
+
+
+@dataclass(frozen=True)
+class WorkloadArgs:
+    config: WorkloadConfig
+    provider: k8s.Provider
+    storage_values: Mapping[str, Any]  # the chart's storage.* values (Inputs allowed)
+    depends_on: Sequence[pulumi.Resource] = ()  # e.g. the Argo release: CRDs before templates
+    prerequisites: NamespacePrerequisites | None = None
+
+
+class Workload(pulumi.ComponentResource):
+    """The workload namespace and the log-count Helm release in it."""
+
+    def __init__(
+        self, name: str, args: WorkloadArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("argo-fanout:workload:Workload", name, None, opts)
+        workload = args.config
+        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata={"name": workload.namespace},
+            opts=child,
+        )
+        prerequisites = list(args.prerequisites(namespace, child) if args.prerequisites else [])
+        values = workload_values(workload, args.storage_values)
+        self.release = k8s.helm.v3.Release(
+            f"{name}-release",
+            name=RELEASE_NAME,
+            chart=str(LOG_COUNT_CHART),
+            namespace=namespace.metadata["name"],
+            values=values,
+            opts=pulumi.ResourceOptions.merge(
+                child,
+                pulumi.ResourceOptions(depends_on=[namespace, *prerequisites, *args.depends_on]),
+            ),
+        )
+        self.values = values
+        self.namespace: pulumi.Output[str] = self.release.namespace
+        self.template_name = template_name(values)
+        self.claim_name: str = claim_name(values)
+        self.submit_command = submit_command(
+            workload.namespace, self.template_name, workload.num_parts
+        )
+        self.register_outputs(
+            {
+                "namespace": self.namespace,
+                "workflowTemplate": self.template_name,
+                "volumeClaim": self.claim_name,
+            }
+        )

@@ -1,0 +1,285 @@
+"""Run the real Pulumi program (__main__.py) under mocks and record the resource graph.
+
+``run_program("dev")`` loads ``Pulumi.yaml``'s project config and ``Pulumi.dev.yaml`` the way the
+CLI would hand them to the program, runs ``__main__.py`` with ``pulumi.runtime.set_mocks``, and
+returns a ``ProgramRun``: every registered resource (type, name, inputs, outputs, parent,
+provider, dependencies) and the stack outputs with their secret flags. No CLI, cloud, docker or
+cluster is needed; computed outputs (kubeconfigs, ids, release status) are realistic fakes and
+invokes such as Alibaba Cloud's zones data source answer from a fixed table.
+
+Use ``overrides`` to vary a stack (``{"argo-fanout:storage": {"type": "nas", ...}}`` replaces
+that key's value) and ``tools`` to control which executables the program finds on PATH.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import stat
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks, settings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PROJECT = "argo-fanout"
+PROGRAM = REPO_ROOT / "__main__.py"
+# Executables the kind target looks for; run_program puts fakes of these on PATH by default.
+DEFAULT_TOOLS = ("docker", "kind")
+# Zones the mocked alicloud zones data source reports, per region (a region not listed gets
+# three synthetic zones "<region>-a/b/c").
+ZONES = {
+    "cn-hangzhou": ("cn-hangzhou-h", "cn-hangzhou-i", "cn-hangzhou-j", "cn-hangzhou-k"),
+    "cn-beijing": ("cn-beijing-g", "cn-beijing-h", "cn-beijing-i"),
+}
+FAKE_SERVER = "https://127.0.0.1:6443"
+
+
+@dataclass(frozen=True)
+class Registered:
+    """One resource the program registered."""
+
+    type: str
+    name: str
+    urn: str
+    id: str
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    parent: str  # URN of the parent ("" for the stack's direct children registered without one)
+    provider: str  # provider reference "<urn>::<id>", "" when none was given
+    dependencies: tuple[str, ...]  # URNs from depends_on and from Inputs
+    custom: bool
+
+    @property
+    def provider_urn(self) -> str:
+        return self.provider.rsplit("::", 1)[0] if self.provider else ""
+
+
+@dataclass
+class ProgramRun:
+    """What one run of the program registered and exported."""
+
+    stack: str
+    resources: list[Registered] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    secret_outputs: set[str] = field(default_factory=set)
+
+    def of_type(self, type_: str) -> list[Registered]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str) -> Registered:
+        found = self.of_type(type_)
+        assert len(found) == 1, f"expected one {type_}, found {[r.name for r in found]}"
+        return found[0]
+
+    def by_urn(self, urn: str) -> Registered:
+        (found,) = [r for r in self.resources if r.urn == urn]
+        return found
+
+    def ancestors(self, resource: Registered) -> list[Registered]:
+        """Parents from the resource up to the topmost registered component."""
+        chain = []
+        urns = {r.urn for r in self.resources}
+        while resource.parent in urns:
+            resource = self.by_urn(resource.parent)
+            chain.append(resource)
+        return chain
+
+    def depends_on(self, resource: Registered, other: Registered) -> bool:
+        """Whether ``resource`` waits for ``other``, directly or through its ancestors."""
+        return any(other.urn in r.dependencies for r in [resource, *self.ancestors(resource)])
+
+
+class RecordingMocks(mocks.Mocks):
+    """Mocks whose resources echo their inputs plus realistic computed outputs."""
+
+    def __init__(self, region: str | None = None) -> None:
+        self.region = region
+        self.calls: list[mocks.MockCallArgs] = []
+
+    def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        outputs = dict(args.inputs)
+        resource_id = f"{args.name}-id"
+        if args.typ == "command:local:Command":
+            outputs.update(stdout=_command_stdout(args.inputs.get("create", "")), stderr="")
+        elif args.typ == "kubernetes:helm.sh/v3:Release":
+            outputs["status"] = {
+                "name": args.inputs.get("name"),
+                "namespace": args.inputs.get("namespace"),
+                "chart": Path(str(args.inputs.get("chart"))).name,
+                "version": args.inputs.get("version", "0.1.0"),
+                "revision": 1,
+                "status": "deployed",
+            }
+        elif args.typ.startswith("kubernetes:") and "metadata" in args.inputs:
+            metadata = dict(args.inputs["metadata"])
+            metadata.setdefault("uid", f"{args.name}-uid")
+            outputs["metadata"] = metadata
+            resource_id = metadata.get("name", resource_id)
+        return resource_id, outputs
+
+    def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list]:
+        self.calls.append(args)
+        if args.token == "alicloud:index/getZones:getZones":
+            region = self.region or "cn-hangzhou"
+            ids = ZONES.get(region, tuple(f"{region}-{suffix}" for suffix in "abc"))
+            zones = [{"id": zone, "localName": zone, "multi": False} for zone in ids]
+            return {"id": region, "ids": list(ids), "zones": zones}, []
+        raise NotImplementedError(f"no mock for invoke {args.token}")
+
+
+class RecordingMonitor(mocks.MockMonitor):
+    """The mock monitor, also keeping what the engine would know: parent, provider, deps."""
+
+    def __init__(self, recorder: RecordingMocks) -> None:
+        super().__init__(recorder)
+        self.registered: list[Registered] = []
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        state = self.resources[response.urn].state
+        self.registered.append(
+            Registered(
+                type=request.type,
+                name=request.name,
+                urn=response.urn,
+                id=response.id,
+                inputs=pulumi.runtime.rpc.deserialize_properties(request.object),
+                outputs=dict(state),
+                parent=request.parent,
+                provider=request.provider,
+                dependencies=tuple(request.dependencies),
+                custom=request.custom,
+            )
+        )
+        return response
+
+
+def stack_config(
+    stack: str, overrides: Mapping[str, Any] | None = None
+) -> tuple[dict[str, str], list[str]]:
+    """The config the CLI would pass for ``stack``: project values, then the stack file.
+
+    Returns the PULUMI_CONFIG-style map (objects as JSON text) and the secret keys.
+    """
+    project = yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())
+    values: dict[str, Any] = {
+        _full_key(key): entry["value"]
+        for key, entry in (project.get("config") or {}).items()
+        if isinstance(entry, dict) and "value" in entry
+    }
+    stack_file = REPO_ROOT / f"Pulumi.{stack}.yaml"
+    values.update(
+        {
+            _full_key(key): value
+            for key, value in (yaml.safe_load(stack_file.read_text()).get("config") or {}).items()
+        }
+    )
+    values.update({_full_key(key): value for key, value in (overrides or {}).items()})
+    encrypted = sorted(k for k, v in values.items() if isinstance(v, dict) and "secure" in v)
+    if encrypted:
+        raise ValueError(f"{stack_file.name}: encrypted values {encrypted} cannot be read here")
+    return {key: _config_text(value) for key, value in values.items() if value is not None}, []
+
+
+def run_program(
+    stack: str,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    tools: Iterable[str] = DEFAULT_TOOLS,
+    env: Mapping[str, str] | None = None,
+    tool_dir: Path | None = None,
+) -> ProgramRun:
+    """Run __main__.py for ``stack`` under mocks; see the module docstring.
+
+    ``tools`` are fake executables placed on a PATH that holds nothing else; ``env`` sets extra
+    environment variables for the run (e.g. HOME); ``tool_dir`` is where the fakes go (default:
+    a directory under .pytest_cache so parallel workers do not collide).
+    """
+    config, secret_keys = stack_config(stack, overrides)
+    region = config.get("alicloud:region")
+    recorder = RecordingMocks(region=region)
+    monitor = RecordingMonitor(recorder)
+    directory = tool_dir or REPO_ROOT / ".pytest_cache" / f"fake-tools-{os.getpid()}"
+    with _fake_path(directory, tools), _environment(env or {}):
+        settings.set_root_resource(None)
+        set_all_config(config, secret_keys)
+        mocks.set_mocks(recorder, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+        root = settings.get_root_resource()
+        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(PROGRAM), run_name="__main__")))
+    run = ProgramRun(stack=stack, resources=list(monitor.registered))
+    for name, value in root.outputs.items():
+        output = pulumi.Output.from_input(value)
+        run.outputs[name] = _sync_await(output.future())
+        if _sync_await(output.is_secret()):
+            run.secret_outputs.add(name)
+    return run
+
+
+def _full_key(key: str) -> str:
+    return key if ":" in key else f"{PROJECT}:{key}"
+
+
+def _config_text(value: Any) -> str:
+    """How the CLI passes a value: strings as is, everything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _command_stdout(create: str) -> str:
+    if create.startswith("kind get kubeconfig"):
+        cluster = create.split("--name", 1)[1].split()[0]
+        return fake_kubeconfig(f"kind-{cluster}")
+    return ""
+
+
+def fake_kubeconfig(context: str, server: str = FAKE_SERVER) -> str:
+    """A structurally valid kubeconfig with one cluster, user and context named ``context``."""
+    return yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": context, "cluster": {"server": server}}],
+            "users": [{"name": context, "user": {"token": "fake-token"}}],
+            "contexts": [{"name": context, "context": {"cluster": context, "user": context}}],
+            "current-context": context,
+        },
+        sort_keys=False,
+    )
+
+
+@contextmanager
+def _fake_path(directory: Path, tools: Iterable[str]) -> Iterator[None]:
+    directory.mkdir(parents=True, exist_ok=True)
+    for existing in directory.iterdir():
+        existing.unlink()
+    for tool in tools:
+        path = directory / tool
+        path.write_text("#!/bin/sh\nexit 0\n")
+        path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    with _environment({"PATH": str(directory)}):
+        yield
+
+
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
