@@ -1,0 +1,256 @@
+"""Pulumi dynamic resources for what the alicloud provider does not manage on a workflow cluster.
+
+`HubClusterFeatures` owns the cluster's features (schedule mode, price limit, Argo Server, public
+API server, deletion protection, the full vSwitch list) and `HubClusterKubeconfig` fetches the
+kubeconfig as a secret output. Both have real create/read/update/diff/delete semantics, so a
+changed feature shows in `pulumi preview` and `pulumi refresh` sees drift. The providers take an
+`api_factory` (region -> HubApi) so tests can run them against a fake SDK client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import (
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    Resource,
+    ResourceProvider,
+    UpdateResult,
+)
+
+from infra.ackone.api import ClusterNotFound, FeatureUpdate, HubApi, HubFeatures
+
+COST_OPTIMIZED = "cost-optimized"
+
+ApiFactory = Callable[[str], HubApi]
+
+# Inputs that name the cluster: a new value is a different object, so it replaces.
+_IDENTITY = ("region", "clusterId")
+_FEATURES = (
+    "scheduleMode",
+    "priceLimit",
+    "argoServer",
+    "publicApiServer",
+    "deletionProtection",
+    "vswitches",
+)
+
+
+def _normalized(props: Mapping[str, Any]) -> dict[str, Any]:
+    """The features as compared: vSwitches as a sorted list, a price limit only where it applies."""
+    features = {key: props.get(key) for key in _FEATURES}
+    features["vswitches"] = sorted(props.get("vswitches") or [])
+    if features["scheduleMode"] != COST_OPTIMIZED:
+        features["priceLimit"] = None  # the API ignores it in stock-optimized mode
+    return features
+
+
+def _changed(olds: Mapping[str, Any], news: Mapping[str, Any], keys: tuple[str, ...]) -> list[str]:
+    return [key for key in keys if olds.get(key) != news.get(key)]
+
+
+def _update_for(current: Mapping[str, Any], desired: Mapping[str, Any]) -> FeatureUpdate:
+    """The one UpdateHubClusterFeature call turning `current` features into `desired` ones."""
+    current, desired = _normalized(current), _normalized(desired)
+    changed = set(_changed(current, desired, _FEATURES))
+    if desired["scheduleMode"] == COST_OPTIMIZED and changed & {"scheduleMode", "priceLimit"}:
+        # An empty PriceLimit clears a previous limit; the mode and limit travel together.
+        changed |= {"scheduleMode", "priceLimit"}
+        price_limit = desired["priceLimit"] if desired["priceLimit"] is not None else ""
+    else:
+        changed.discard("priceLimit")  # leaving cost-optimized: the limit no longer applies
+        price_limit = None
+    return FeatureUpdate(
+        schedule_mode=desired["scheduleMode"] if "scheduleMode" in changed else None,
+        price_limit=price_limit,
+        argo_server=desired["argoServer"] if "argoServer" in changed else None,
+        public_api_server=desired["publicApiServer"] if "publicApiServer" in changed else None,
+        deletion_protection=(
+            desired["deletionProtection"] if "deletionProtection" in changed else None
+        ),
+        vswitches=tuple(desired["vswitches"]) if "vswitches" in changed else None,
+    )
+
+
+def _live_props(live: HubFeatures, deletion_protection: bool) -> dict[str, Any]:
+    return {
+        "scheduleMode": live.schedule_mode,
+        "priceLimit": live.price_limit,
+        "argoServer": live.argo_server,
+        "publicApiServer": live.public_api_server,
+        "deletionProtection": deletion_protection,
+        "vswitches": list(live.vswitches),
+    }
+
+
+def _inputs(props: Mapping[str, Any]) -> dict[str, Any]:
+    """The props without the engine's serialized provider."""
+    return {key: value for key, value in props.items() if not key.startswith("__")}
+
+
+class HubClusterFeaturesProvider(ResourceProvider):
+    def __init__(self, api_factory: ApiFactory = HubApi.for_region) -> None:
+        super().__init__()
+        self._api_factory = api_factory
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        props = _inputs(props)
+        api = self._api_factory(props["region"])
+        live = api.describe(props["clusterId"])
+        # A new cluster has deletion protection off (the API default), and it cannot be read.
+        current = _live_props(live, deletion_protection=False)
+        api.update(props["clusterId"], _update_for(current, props))
+        return CreateResult(props["clusterId"], _normalized_outs(props))
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        olds, news = _inputs(olds), _inputs(news)
+        replaces = _changed(olds, news, _IDENTITY)
+        changes = _changed(_normalized(olds), _normalized(news), _FEATURES)
+        return DiffResult(changes=bool(replaces or changes), replaces=replaces)
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        news = _inputs(news)
+        self._api_factory(news["region"]).update(id_, _update_for(_inputs(olds), news))
+        return UpdateResult(_normalized_outs(news))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        props = _inputs(props)
+        try:
+            live = self._api_factory(props["region"]).describe(id_)
+        except ClusterNotFound:
+            return ReadResult(None, {})
+        # Deletion protection is not reported by the API: keep the last value set.
+        live_props = _live_props(live, deletion_protection=props.get("deletionProtection"))
+        return ReadResult(id_, _normalized_outs({**props, **live_props}))
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        """Lift deletion protection so the cluster, deleted right after, can go.
+
+        The other features live and die with the cluster. Deletion protection guards against
+        deleting the cluster outside this stack (console, other API callers); `pulumi destroy`
+        is the sanctioned way out.
+        """
+        props = _inputs(props)
+        if not props.get("deletionProtection"):
+            return
+        try:
+            self._api_factory(props["region"]).update(id_, FeatureUpdate(deletion_protection=False))
+        except ClusterNotFound:
+            return
+
+
+def _normalized_outs(props: Mapping[str, Any]) -> dict[str, Any]:
+    return {**props, **_normalized(props)}
+
+
+class HubClusterFeatures(Resource, module="ackone", name="HubClusterFeatures"):
+    """The features of one workflow cluster, set with UpdateHubClusterFeature."""
+
+    scheduleMode: pulumi.Output[str]
+    priceLimit: pulumi.Output[str | None]
+    argoServer: pulumi.Output[bool]
+    publicApiServer: pulumi.Output[bool]
+    deletionProtection: pulumi.Output[bool]
+    vswitches: pulumi.Output[list[str]]
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        region: pulumi.Input[str],
+        cluster_id: pulumi.Input[str],
+        schedule_mode: str,
+        price_limit: str | None,
+        argo_server: bool,
+        public_api_server: bool,
+        deletion_protection: bool,
+        vswitches: pulumi.Input[list[str]],
+        opts: pulumi.ResourceOptions | None = None,
+        api_factory: ApiFactory = HubApi.for_region,
+    ) -> None:
+        super().__init__(
+            HubClusterFeaturesProvider(api_factory),
+            name,
+            {
+                "region": region,
+                "clusterId": cluster_id,
+                "scheduleMode": schedule_mode,
+                "priceLimit": price_limit,
+                "argoServer": argo_server,
+                "publicApiServer": public_api_server,
+                "deletionProtection": deletion_protection,
+                "vswitches": vswitches,
+            },
+            opts,
+        )
+
+
+class HubClusterKubeconfigProvider(ResourceProvider):
+    """Fetches the kubeconfig; read refreshes it. Nothing exists in the cloud to delete."""
+
+    def __init__(self, api_factory: ApiFactory = HubApi.for_region) -> None:
+        super().__init__()
+        self._api_factory = api_factory
+
+    def _fetch(self, props: Mapping[str, Any]) -> dict[str, Any]:
+        kubeconfig = self._api_factory(props["region"]).kubeconfig(
+            props["clusterId"], private=bool(props["privateIpAddress"])
+        )
+        return {**props, "kubeconfig": kubeconfig}
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        props = _inputs(props)
+        return CreateResult(props["clusterId"], self._fetch(props))
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        olds, news = _inputs(olds), _inputs(news)
+        replaces = _changed(olds, news, _IDENTITY)
+        changes = _changed(olds, news, ("privateIpAddress",))
+        return DiffResult(changes=bool(replaces or changes), replaces=replaces)
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(self._fetch(_inputs(news)))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        props = _inputs(props)
+        try:
+            return ReadResult(id_, self._fetch(props))
+        except ClusterNotFound:
+            return ReadResult(None, {})
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """A kubeconfig is a credential document, not a cloud object: dropping it from the state
+        is the whole delete. Its credentials stop working when the cluster is deleted."""
+
+
+class HubClusterKubeconfig(Resource, module="ackone", name="HubClusterKubeconfig"):
+    """The workflow cluster's kubeconfig (public or VPC endpoint), a secret output."""
+
+    kubeconfig: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        region: pulumi.Input[str],
+        cluster_id: pulumi.Input[str],
+        private_ip_address: bool,
+        opts: pulumi.ResourceOptions | None = None,
+        api_factory: ApiFactory = HubApi.for_region,
+    ) -> None:
+        secret = pulumi.ResourceOptions(additional_secret_outputs=["kubeconfig"])
+        super().__init__(
+            HubClusterKubeconfigProvider(api_factory),
+            name,
+            {
+                "region": region,
+                "clusterId": cluster_id,
+                "privateIpAddress": private_ip_address,
+                "kubeconfig": None,
+            },
+            pulumi.ResourceOptions.merge(secret, opts),
+        )

@@ -1,0 +1,204 @@
+"""OSS storage for the workload: a private bucket, a least-privilege RAM user, and its Secret.
+
+Workflow clusters cannot use RRSA, so the CSI driver mounts the bucket with an AccessKey of a RAM
+user whose policy names only this bucket. The key lives in Pulumi state as a secret and in one
+Kubernetes Secret (`akId`/`akSecret`) in the workload namespace, the namespace of the claim that
+virtual-node pods mount. When workflow clusters gain RRSA, swapping the user for a role changes
+only this module and the PV's secret reference.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+import pulumi
+import pulumi_alicloud as alicloud
+import pulumi_kubernetes as kubernetes
+
+from infra.config import OssStorage
+
+# What ossfs needs on the bucket: list it, and read/write/delete objects with multipart uploads.
+BUCKET_ACTIONS = ("oss:GetBucketInfo", "oss:ListObjects", "oss:ListMultipartUploads")
+OBJECT_ACTIONS = (
+    "oss:GetObject",
+    "oss:PutObject",
+    "oss:DeleteObject",
+    "oss:AbortMultipartUpload",
+    "oss:ListParts",
+)
+# Incomplete multipart uploads block bucket deletion and force_destroy does not remove them.
+ABORT_MULTIPART_AFTER_DAYS = 1
+# The directory of per-run work dirs under the mounted path (the chart's /data/runs/<workflow>).
+RUNS_DIR = "runs"
+# The Secret in the workload namespace that the chart's PV references (storage.oss.secretName).
+SECRET_NAME = "argo-fanout-oss"
+
+
+def internal_endpoint(region: str) -> str:
+    """The same-region internal endpoint pods mount the bucket through (no traffic charge)."""
+    return f"oss-{region}-internal.aliyuncs.com"
+
+
+def public_endpoint(region: str) -> str:
+    """The public endpoint, for uploading input from outside the VPC."""
+    return f"oss-{region}.aliyuncs.com"
+
+
+def default_bucket_name(cluster_name: str, account_id: str) -> str:
+    """A bucket name unique across OSS: the cluster name and the account id, made valid.
+
+    OSS names are 3-63 lowercase letters, digits and hyphens, starting and ending with a letter
+    or digit; the account id keeps two accounts' stacks of the same name apart.
+    """
+    stem = re.sub(r"[^a-z0-9-]+", "-", cluster_name.lower()).strip("-")
+    stem = stem[: 63 - len(account_id) - 1].rstrip("-")
+    return f"{stem}-{account_id}" if stem else f"argo-fanout-{account_id}"
+
+
+def object_prefix(mount_path: str, *parts: str) -> str:
+    """The object key prefix of a directory under the mounted bucket path (no leading slash)."""
+    joined = PurePosixPath("/", mount_path, *parts).as_posix().lstrip("/")
+    return f"{joined}/" if joined else ""
+
+
+def bucket_policy_document(bucket: str, account_id: str) -> str:
+    """A RAM policy allowing the ossfs actions on `bucket` and its objects, nothing else."""
+    arn = f"acs:oss:*:{account_id}:{bucket}"
+    statements = [
+        {"Effect": "Allow", "Action": list(BUCKET_ACTIONS), "Resource": [arn]},
+        {"Effect": "Allow", "Action": list(OBJECT_ACTIONS), "Resource": [f"{arn}/*"]},
+    ]
+    return json.dumps({"Version": "1", "Statement": statements}, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class SampleInput:
+    """A generated log uploaded as the workload's default input: local file and object key."""
+
+    source: str
+    key: str
+
+
+class OssVolume(pulumi.ComponentResource):
+    """The bucket, the RAM user that mounts it, and its Secret in the workload namespace.
+
+    `bucket_name`, `endpoint` (internal) and `secret_name` are what the chart's OSS PV needs
+    (infra/storage.py turns them into `storage.oss` values).
+    """
+
+    bucket: alicloud.oss.Bucket
+    bucket_name: pulumi.Output[str]
+    endpoint: str
+    secret_name: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        config: OssStorage,
+        region: str,
+        cluster_name: str,
+        namespace: pulumi.Input[str],
+        k8s_provider: kubernetes.Provider,
+        sample_input: SampleInput | None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("argo-fanout:ackone:OssVolume", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        account_id = alicloud.get_caller_identity_output(
+            opts=pulumi.InvokeOptions(parent=self)
+        ).account_id
+        bucket_name = (
+            pulumi.Output.from_input(config.bucket)
+            if config.bucket is not None
+            else account_id.apply(lambda account: default_bucket_name(cluster_name, account))
+        )
+        self.bucket = alicloud.oss.Bucket(
+            f"{name}-bucket",
+            bucket=bucket_name,
+            force_destroy=config.force_destroy,
+            server_side_encryption_rule={"sse_algorithm": "AES256"},
+            versioning={"status": "Enabled"} if config.versioning else None,
+            lifecycle_rules=lifecycle_rules(
+                config.path, config.expire_runs_after_days, config.versioning
+            ),
+            opts=child,
+        )
+        self.bucket_name = self.bucket.bucket
+        self.endpoint = internal_endpoint(region)
+        alicloud.oss.BucketAcl(f"{name}-acl", bucket=self.bucket.bucket, acl="private", opts=child)
+        alicloud.oss.BucketPublicAccessBlock(
+            f"{name}-public-access-block",
+            bucket=self.bucket.bucket,
+            block_public_access=True,
+            opts=child,
+        )
+        ram_name = f"{cluster_name}-oss"
+        user = alicloud.ram.User(
+            f"{name}-user",
+            name=ram_name,
+            comments=f"Mounts the OSS bucket of argo-fanout cluster {cluster_name} (ossfs)",
+            force=True,  # delete its key and policy attachment with it
+            opts=child,
+        )
+        policy = alicloud.ram.Policy(
+            f"{name}-policy",
+            policy_name=ram_name,
+            policy_document=pulumi.Output.all(self.bucket.bucket, account_id).apply(
+                lambda args: bucket_policy_document(*args)
+            ),
+            description=f"ossfs access to the bucket of argo-fanout cluster {cluster_name} only",
+            force=True,
+            opts=child,
+        )
+        alicloud.ram.UserPolicyAttachment(
+            f"{name}-policy-attachment",
+            user_name=user.name,
+            policy_name=policy.policy_name,
+            policy_type="Custom",
+            opts=child,
+        )
+        access_key = alicloud.ram.AccessKey(f"{name}-access-key", user_name=user.name, opts=child)
+        secret = kubernetes.core.v1.Secret(
+            f"{name}-credentials",
+            metadata={"name": SECRET_NAME, "namespace": namespace},
+            type="Opaque",
+            string_data={"akId": access_key.id, "akSecret": access_key.secret},
+            opts=pulumi.ResourceOptions(parent=self, provider=k8s_provider),
+        )
+        self.secret_name = secret.metadata.apply(lambda metadata: metadata["name"])
+        if sample_input is not None:
+            alicloud.oss.BucketObject(
+                f"{name}-sample-input",
+                bucket=self.bucket.bucket,
+                key=object_prefix(config.path) + sample_input.key,
+                source=sample_input.source,
+                content_type="text/plain",
+                opts=child,
+            )
+        self.register_outputs({"bucket": self.bucket_name, "secretName": self.secret_name})
+
+
+def lifecycle_rules(mount_path: str, expire_days: int, versioning: bool) -> list[dict]:
+    """Abort stale multipart uploads bucket-wide; expire per-run work dirs after `expire_days`."""
+    runs_rule: dict = {
+        "id": "expire-runs",
+        "enabled": True,
+        "prefix": object_prefix(mount_path, RUNS_DIR),
+        "expirations": [{"days": expire_days}],
+    }
+    if versioning:
+        # Expiring a current version leaves a noncurrent one behind on versioned buckets.
+        runs_rule["noncurrent_version_expirations"] = [{"days": expire_days}]
+    return [
+        {
+            "id": "abort-incomplete-multipart-uploads",
+            "enabled": True,
+            "prefix": "",
+            "abort_multipart_uploads": [{"days": ABORT_MULTIPART_AFTER_DAYS}],
+        },
+        runs_rule,
+    ]
