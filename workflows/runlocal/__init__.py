@@ -1,0 +1,122 @@
+"""`python -m workflows run-local`: run a chart's WorkflowTemplate on this machine, no cluster."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import helm_python
+
+from workflows.chart import LOG_COUNT_CHART, user_values
+from workflows.runlocal.engine import Phase, RunError, RunResult
+from workflows.runlocal.local import render_job, run_local
+from workflows.runlocal.progress import reporter_for
+from workflows.runlocal.spec import UnsupportedError
+from workflows.runlocal.variables import VariableError
+
+# How much of a failed task's stderr to show.
+STDERR_TAIL_LINES = 20
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "run-local",
+        help="run the chart's WorkflowTemplate on this machine (no cluster)",
+        description=(
+            "Render the chart with Helm, then execute its WorkflowTemplate's entrypoint DAG on "
+            "this machine: each task's command runs as a local process with Argo's semantics; "
+            "volumes map to local directories."
+        ),
+    )
+    parser.add_argument(
+        "--input",
+        type=Path,
+        help="input file or directory; placed in the volume and passed as the input parameter",
+    )
+    parser.add_argument("--chart", type=Path, default=LOG_COUNT_CHART, help="chart directory")
+    parser.add_argument(
+        "-f", "--values", action="append", default=[], metavar="FILE", help="values file"
+    )
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="K=V", help="value, as helm --set"
+    )
+    parser.add_argument(
+        "-p",
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="workflow parameter, as argo submit -p",
+    )
+    parser.add_argument(
+        "--volume-dir",
+        type=Path,
+        help="directory standing in for the PVC (default: a new temporary directory)",
+    )
+    cpus = os.cpu_count()
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=cpus if cpus is not None else 1,
+        help="most tasks running at once (default: the CPU count)",
+    )
+    parser.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        parameters = _parse_parameters(args.parameter)
+        values = user_values(args.values, args.set)
+        job = render_job(args.chart, values)
+        volume_dir = args.volume_dir
+        if volume_dir is None:
+            volume_dir = Path(tempfile.mkdtemp(prefix="run-local-volume-"))
+            print(f"volume directory: {volume_dir}", file=sys.stderr)
+        volume_dir.mkdir(parents=True, exist_ok=True)
+        result, state_dir = run_local(
+            job,
+            parameters=parameters,
+            input_path=args.input,
+            volume_dir=volume_dir,
+            jobs=args.jobs,
+            reporter=reporter_for(sys.stderr),
+            python=sys.executable,
+        )
+    except (RunError, UnsupportedError, VariableError, helm_python.HelmError, OSError) as error:
+        print(f"run-local: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    if result.phase != Phase.SUCCEEDED:
+        _report_failure(result, state_dir)
+        return EXIT_FAILED
+    for name, value in result.outputs.items():
+        if name in result.output_files:
+            print(f"{name}: {result.output_files[name]}", file=sys.stderr)
+        print(value)
+    return 0
+
+
+def _parse_parameters(expressions: list[str]) -> dict[str, str]:
+    parameters = {}
+    for expression in expressions:
+        name, separator, value = expression.partition("=")
+        if not separator or not name:
+            raise RunError(f"-p {expression!r}: expected NAME=VALUE")
+        parameters[name] = value
+    return parameters
+
+
+def _report_failure(result: RunResult, state_dir: Path) -> None:
+    lines = [f"workflow {result.name} {result.phase.value}: {result.message}".rstrip(": ")]
+    for node in result.failed:
+        code = "" if node.exit_code is None else f", exit code {node.exit_code}"
+        lines.append(f"failed task {node.name}: {node.phase.value}{code}: {node.message}")
+        if node.stderr_path is not None and node.stderr_path.is_file():
+            tail = node.stderr_path.read_text(errors="replace").splitlines()[-STDERR_TAIL_LINES:]
+            lines += [f"  stderr tail ({node.stderr_path}):"] + [f"    {line}" for line in tail]
+    lines.append(f"logs of every task: {state_dir / 'pods'}")
+    print("\n".join(lines), file=sys.stderr)

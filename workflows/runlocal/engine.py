@@ -1,0 +1,700 @@
+"""Execute a WorkflowTemplate's entrypoint on this machine with Argo's semantics.
+
+The entrypoint is a DAG of container tasks (or a single container template). Each task runs as
+a local process (see pods.py); the scheduler follows Argo's rules for `depends`, fan-out
+(withItems / withParam / withSequence), parameters, outputs, retries, parallelism and deadlines,
+and decides the workflow's phase as Argo's assessDAGPhase does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import random
+import re
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from workflows.runlocal import depends, pods, spec, variables
+from workflows.runlocal.progress import Reporter
+
+# Argo keeps at most this much of a step's stdout as outputs.result (its last bytes).
+MAX_RESULT_BYTES = 256 * 1024
+# Kubernetes' generateName suffix alphabet (no vowels, no look-alike characters).
+_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+# The exit status a container runtime reports for a process killed by signal N is 128 + N.
+_SIGNAL_EXIT_BASE = 128
+
+
+class Phase(str, Enum):
+    PENDING = "Pending"
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    ERROR = "Error"
+    SKIPPED = "Skipped"
+    OMITTED = "Omitted"
+
+    @property
+    def done(self) -> bool:
+        return self not in (Phase.PENDING, Phase.RUNNING)
+
+    @property
+    def failed(self) -> bool:
+        return self in (Phase.FAILED, Phase.ERROR)
+
+
+class RunError(ValueError):
+    """The run cannot start: bad parameters or volumes. The message names what and why."""
+
+
+def workflow_name(prefix: str) -> str:
+    """A unique name the way Kubernetes completes generateName: prefix-<5 random chars>."""
+    suffix = "".join(random.SystemRandom().choice(_NAME_ALPHABET) for _ in range(5))
+    return f"{prefix}-{suffix}"
+
+
+@dataclass
+class PodNode:
+    """One expanded task (one pod on a cluster), possibly attempted several times."""
+
+    name: str  # Argo's node name inside the DAG, e.g. map(0:3)
+    task: TaskState
+    template: dict[str, Any]  # the container template with inputs substituted
+    retry_limit: int
+    retry_policy: str
+    deadline_seconds: int | None
+    attempt: int = 0
+    phase: Phase = Phase.PENDING
+    exit_code: int | None = None
+    message: str = ""
+    result: str | None = None
+    outputs: dict[str, str] = field(default_factory=dict)
+    output_paths: dict[str, Path] = field(default_factory=dict)
+    stdout_path: Path | None = None
+    stderr_path: Path | None = None
+    process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    killed_for: str = ""
+
+
+@dataclass
+class TaskState:
+    """A DAG task: a single node, or a group of expanded nodes (fan-out)."""
+
+    spec: dict[str, Any]
+    dependencies: set[str]
+    expression: depends.Expression | None
+    phase: Phase = Phase.PENDING
+    message: str = ""
+    nodes: list[PodNode] = field(default_factory=list)
+    group: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.spec["name"]
+
+    def results(self) -> dict[str, bool]:
+        """The flags a `depends` expression tests, as Argo computes them for this task."""
+        children = [node.phase for node in self.nodes] if self.group else []
+        return {
+            "Succeeded": self.phase == Phase.SUCCEEDED,
+            "Failed": self.phase == Phase.FAILED,
+            "Errored": self.phase == Phase.ERROR,
+            "Skipped": self.phase == Phase.SKIPPED,
+            "Omitted": self.phase == Phase.OMITTED,
+            "Daemoned": False,  # daemon containers are refused by the spec check
+            "AnySucceeded": any(phase == Phase.SUCCEEDED for phase in children),
+            "AllFailed": bool(children) and all(phase == Phase.FAILED for phase in children),
+        }
+
+    def outbound_phases(self) -> set[Phase]:
+        """The phases Argo's assessDAGPhase carries from this task to its dependants."""
+        if self.group and self.nodes:
+            return {node.phase for node in self.nodes}
+        return {self.phase}
+
+
+@dataclass
+class RunResult:
+    name: str
+    phase: Phase
+    message: str
+    outputs: dict[str, str]  # the entrypoint's output parameters
+    output_files: dict[str, Path]  # output parameter → local file it was read from
+    failed: list[PodNode]
+    tasks: dict[str, TaskState]
+
+
+class WorkflowRun:
+    """One run of a WorkflowTemplate's entrypoint. Construct, then call run() once."""
+
+    def __init__(
+        self,
+        template: Mapping[str, Any],
+        *,
+        name: str,
+        parameters: Mapping[str, str],
+        volumes: pods.Volumes,
+        state_dir: Path,
+        jobs: int,
+        reporter: Reporter,
+        python: str,
+    ) -> None:
+        spec.check_workflow_template(template)
+        self.spec = template["spec"]
+        self.name = name
+        self.volumes = volumes
+        self.state_dir = state_dir
+        self.reporter = reporter
+        self.python = python
+        if jobs < 1:
+            raise RunError(f"--jobs must be at least 1, not {jobs}")
+        self.templates = {entry["name"]: entry for entry in self.spec["templates"]}
+        self.workflow_volumes = self.spec.get("volumes") or []
+        try:
+            volumes.check(self.workflow_volumes, "spec.volumes")
+            for index, entry in enumerate(self.spec["templates"]):
+                volumes.check(entry.get("volumes") or [], f"spec.templates[{index}].volumes")
+        except pods.VolumeError as error:
+            raise RunError(str(error)) from None
+        self.parameters = self._workflow_parameters(parameters)
+        self.scope = {"workflow.name": name} | {
+            f"workflow.parameters.{key}": value for key, value in self.parameters.items()
+        }
+        self.entry = self.templates[self.spec["entrypoint"]]
+        limits = [jobs]
+        for owner, where in ((self.spec, "spec"), (self.entry, "entrypoint template")):
+            if "parallelism" in owner:
+                limits.append(_positive_int(owner["parallelism"], f"{where} parallelism"))
+        self.slots = min(limits)
+        self.deadline_seconds = (
+            _positive_int(self.spec["activeDeadlineSeconds"], "spec.activeDeadlineSeconds")
+            if "activeDeadlineSeconds" in self.spec
+            else None
+        )
+        self.tasks: dict[str, TaskState] = {}
+        self.queue: list[PodNode] = []  # nodes waiting for a slot, oldest first
+        self.running: dict[int, PodNode] = {}
+        self.exits: queue.Queue[tuple[PodNode, int]] = queue.Queue()
+        self.stopping = False  # no retries or new attempts once the run is being stopped
+
+    def _workflow_parameters(self, overrides: Mapping[str, str]) -> dict[str, str]:
+        declared = (self.spec.get("arguments") or {}).get("parameters") or []
+        known = [parameter["name"] for parameter in declared]
+        unknown = sorted(set(overrides) - set(known))
+        if unknown:
+            raise RunError(
+                f"-p {unknown[0]}: the template has no parameter {unknown[0]!r} "
+                f"(parameters: {', '.join(known) or 'none'})"
+            )
+        values = {}
+        for parameter in declared:
+            name = parameter["name"]
+            if name in overrides:
+                value = overrides[name]
+            elif "value" in parameter:
+                value = str(parameter["value"])
+            elif "default" in parameter:
+                value = str(parameter["default"])
+            else:
+                raise RunError(f"workflow parameter {name!r} has no value: pass -p {name}=VALUE")
+            allowed = parameter.get("enum")
+            if allowed is not None and value not in allowed:
+                raise RunError(
+                    f"-p {name}={value}: not allowed; the template allows {', '.join(allowed)}"
+                )
+            values[name] = value
+        return values
+
+    def set_parameter(self, name: str, value: str) -> None:
+        """Set a declared workflow parameter after validation, e.g. to an input just placed."""
+        if name not in self.parameters:
+            raise RunError(f"the template has no parameter {name!r}")
+        self.parameters[name] = value
+        self.scope[f"workflow.parameters.{name}"] = value
+
+    # ---- running -------------------------------------------------------------------------
+
+    def run(self) -> RunResult:
+        started = time.monotonic()
+        deadline = started + self.deadline_seconds if self.deadline_seconds else None
+        self.reporter.start(self.name)
+        if "dag" in self.entry:
+            dag_tasks = self.entry["dag"]["tasks"]
+        else:  # a container entrypoint is a one-task DAG named after the template
+            dag_tasks = [{"name": self.entry["name"], "template": self.entry["name"]}]
+        for task in dag_tasks:
+            expression = depends.parse(str(task["depends"])) if "depends" in task else None
+            self.tasks[task["name"]] = TaskState(
+                task, spec.dependencies_of(task), expression, group=spec.fans_out(task)
+            )
+        workflow_message = ""
+        try:
+            while True:
+                self._resolve_ready_tasks()
+                self._start_queued()
+                if not self.running:
+                    break
+                timeout = self._next_timeout(deadline)
+                try:
+                    node, status = self.exits.get(timeout=timeout)
+                except queue.Empty:
+                    pass
+                else:
+                    self._finish_attempt(node, status)
+                now = time.monotonic()
+                if deadline is not None and now >= deadline:
+                    workflow_message = (
+                        f"Max duration limit exceeded: spec.activeDeadlineSeconds "
+                        f"{self.deadline_seconds}s"
+                    )
+                    self._stop_all("Step exceeded its deadline")
+                    break
+                self._kill_overdue(now)
+        except BaseException:
+            self._stop_all("run-local was interrupted")
+            raise
+        return self._result(workflow_message)
+
+    def _next_timeout(self, deadline: float | None) -> float | None:
+        moments = [deadline] if deadline is not None else []
+        moments += [
+            node.started_at + node.deadline_seconds
+            for node in self.running.values()
+            if node.deadline_seconds is not None and not node.killed_for
+        ]
+        if not moments:
+            return None
+        return max(0.0, min(moments) - time.monotonic())
+
+    def _resolve_ready_tasks(self) -> None:
+        """Decide every task whose dependencies are done, until nothing changes (cascades)."""
+        changed = True
+        while changed:
+            changed = False
+            for task in self.tasks.values():
+                if task.phase != Phase.PENDING or task.nodes:
+                    continue
+                if not all(self.tasks[dep].phase.done for dep in task.dependencies):
+                    continue
+                changed = True
+                results = {dep: self.tasks[dep].results() for dep in task.dependencies}
+                if task.expression is not None and not task.expression.evaluate(results):
+                    self._set_task(task, Phase.OMITTED, "depends condition not met")
+                    continue
+                try:
+                    self._expand(task)
+                except (variables.VariableError, RunError) as error:
+                    self._set_task(task, Phase.ERROR, str(error))
+
+    def _expand(self, task: TaskState) -> None:
+        """Create the task's pod nodes (one, or one per item); an empty fan-out is Skipped."""
+        scope = self.scope | self._outputs_scope(self._ancestors(task))
+        where = f"dag task {task.name}"
+        task_spec = variables.substitute(
+            task.spec, scope, where=where, deferred=lambda name: name.split(".")[0] == "item"
+        )
+        if not task.group:
+            nodes = [self._new_node(task, task.name, task_spec, scope)]
+        else:
+            items = self._items(task_spec, where)
+            if not items:
+                self._set_task(task, Phase.SKIPPED, "fan-out over an empty list")
+                return
+            nodes = []
+            for index, item in enumerate(items):
+                item_scope = {"item": _format_item(item)}
+                if isinstance(item, Mapping):
+                    item_scope |= {
+                        f"item.{key}": _format_item(value) for key, value in item.items()
+                    }
+                node_name = f"{task.name}({index}:{_describe_item(item)})"
+                nodes.append(self._new_node(task, node_name, task_spec, item_scope))
+            self._set_task(task, Phase.RUNNING, f"fan-out over {len(items)} items")
+        task.nodes = nodes
+        self.queue += nodes
+
+    def _ancestors(self, task: TaskState) -> set[str]:
+        found: set[str] = set()
+        pending = list(task.dependencies)
+        while pending:
+            name = pending.pop()
+            if name not in found:
+                found.add(name)
+                pending += self.tasks[name].dependencies
+        return found
+
+    def _items(self, task_spec: Mapping[str, Any], where: str) -> list[Any]:
+        if "withItems" in task_spec:
+            return list(task_spec["withItems"])
+        if "withSequence" in task_spec:
+            return _sequence(task_spec["withSequence"], f"{where}.withSequence")
+        text = task_spec["withParam"]
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError:
+            items = None
+        if not isinstance(items, list):
+            limit = ""
+            if len(text.encode()) >= MAX_RESULT_BYTES:
+                limit = (
+                    f" (it is {MAX_RESULT_BYTES} bytes: Argo keeps only the last 256 KiB of a "
+                    "step's stdout as outputs.result, so a longer list is cut)"
+                )
+            raise RunError(
+                f"{where}.withParam value could not be parsed as a JSON list{limit}: "
+                f"{text.strip()[:200]!r}"
+            )
+        return items
+
+    def _new_node(
+        self,
+        task: TaskState,
+        node_name: str,
+        task_spec: Mapping[str, Any],
+        scope: Mapping[str, str],
+    ) -> PodNode:
+        arguments = variables.substitute(
+            (task_spec.get("arguments") or {}).get("parameters") or [],
+            scope,
+            where=f"dag task {node_name} arguments",
+        )
+        template = self.templates[task_spec["template"]]
+        given = {argument["name"]: str(argument.get("value", "")) for argument in arguments}
+        inputs = {}
+        for parameter in (template.get("inputs") or {}).get("parameters") or []:
+            name = parameter["name"]
+            for source in (given, parameter):
+                value = source.get(name) if source is given else source.get("value")
+                if value is not None:
+                    inputs[name] = str(value)
+                    break
+            else:
+                if "default" not in parameter:
+                    raise RunError(
+                        f"dag task {node_name}: template {template['name']!r} needs input "
+                        f"parameter {name!r}, which is neither passed nor defaulted"
+                    )
+                inputs[name] = str(parameter["default"])
+        template_scope = self.scope | {f"inputs.parameters.{k}": v for k, v in inputs.items()}
+        resolved = variables.substitute(
+            template, template_scope, where=f"template {template['name']} (task {node_name})"
+        )
+        retry = resolved.get("retryStrategy") or {}
+        where = f"template {template['name']}"
+        node = PodNode(
+            name=node_name,
+            task=task,
+            template=resolved,
+            retry_limit=_count(retry["limit"], f"{where} retryStrategy.limit")
+            if "limit" in retry
+            else (0 if not retry else _UNLIMITED),
+            retry_policy=retry.get("retryPolicy", "OnFailure"),
+            deadline_seconds=_positive_int(
+                resolved["activeDeadlineSeconds"], f"{where} activeDeadlineSeconds"
+            )
+            if "activeDeadlineSeconds" in resolved
+            else None,
+        )
+        return node
+
+    def _start_queued(self) -> None:
+        while self.queue and len(self.running) < self.slots:
+            node = self.queue.pop(0)
+            self._start_attempt(node)
+
+    def _start_attempt(self, node: PodNode) -> None:
+        pod_dir = self.state_dir / "pods" / f"{_safe(node.name)}-{node.attempt}"
+        node.killed_for = ""
+        node.exit_code = None
+        node.message = ""
+        try:
+            launch = pods.prepare(
+                node.template, self.workflow_volumes, self.volumes, pod_dir, self.python
+            )
+            node.output_paths = launch.output_paths
+            node.stdout_path = launch.stdout
+            node.stderr_path = launch.stderr
+            node.process = pods.start(launch)
+        except (OSError, ValueError) as error:
+            node.message = f"could not start the container: {error}"
+            self._end_attempt(node, Phase.ERROR)
+            return
+        node.started_at = time.monotonic()
+        node.phase = Phase.RUNNING
+        self.running[node.process.pid] = node
+        if node.task.phase == Phase.PENDING:
+            node.task.phase = Phase.RUNNING
+        self.reporter.node(node.name, "Running", self._attempt_note(node))
+        threading.Thread(target=self._wait, args=(node, node.process), daemon=True).start()
+
+    def _wait(self, node: PodNode, process: subprocess.Popen[bytes]) -> None:
+        self.exits.put((node, process.wait()))
+
+    def _finish_attempt(self, node: PodNode, status: int) -> None:
+        assert node.process is not None
+        del self.running[node.process.pid]
+        node.exit_code = _SIGNAL_EXIT_BASE - status if status < 0 else status
+        if node.killed_for:
+            node.message = node.killed_for
+            self._end_attempt(node, Phase.FAILED)
+        elif status != 0:
+            node.message = f"exit code {node.exit_code}"
+            self._end_attempt(node, Phase.FAILED)
+        else:
+            try:
+                node.result = _read_result(node.stdout_path)
+                node.outputs = self._read_outputs(node)
+            except (OSError, RunError) as error:
+                node.message = str(error)
+                self._end_attempt(node, Phase.ERROR)
+                return
+            self._end_attempt(node, Phase.SUCCEEDED)
+
+    def _read_outputs(self, node: PodNode) -> dict[str, str]:
+        outputs = {}
+        for parameter in (node.template.get("outputs") or {}).get("parameters") or []:
+            name = parameter["name"]
+            path = node.output_paths[name]
+            try:
+                outputs[name] = path.read_text().rstrip()
+            except OSError as error:
+                if "default" not in parameter["valueFrom"]:
+                    raise RunError(
+                        f"output parameter {name!r}: cannot read {parameter['valueFrom']['path']}"
+                        f" ({path}): {error.strerror}"
+                    ) from None
+                outputs[name] = str(parameter["valueFrom"]["default"])
+        return outputs
+
+    def _end_attempt(self, node: PodNode, phase: Phase) -> None:
+        detail = f"{node.message}" if node.message else ""
+        if phase.failed and self._retries(node, phase):
+            node.attempt += 1
+            node.phase = Phase.PENDING
+            self.reporter.node(
+                node.name, phase.value, f"{detail}; retrying ({self._attempt_note(node)})"
+            )
+            self.queue.append(node)
+            return
+        node.phase = phase
+        self.reporter.node(node.name, phase.value, detail)
+        task = node.task
+        if all(child.phase.done for child in task.nodes):
+            failed = [child.phase for child in task.nodes if child.phase.failed]
+            self._set_task(task, failed[-1] if failed else Phase.SUCCEEDED, "", report=task.group)
+
+    def _retries(self, node: PodNode, phase: Phase) -> bool:
+        if self.stopping or node.attempt >= node.retry_limit:
+            return False
+        policy = node.retry_policy
+        if policy == "Always":
+            return True
+        if policy == "OnFailure":
+            return phase == Phase.FAILED
+        if policy == "OnError":
+            return phase == Phase.ERROR
+        return False  # OnTransientError: nothing local is a transient infrastructure error
+
+    def _attempt_note(self, node: PodNode) -> str:
+        if node.retry_limit == 0:
+            return ""
+        limit = "unlimited" if node.retry_limit == _UNLIMITED else str(node.retry_limit + 1)
+        return f"attempt {node.attempt + 1} of {limit}"
+
+    def _set_task(self, task: TaskState, phase: Phase, message: str, report: bool = True) -> None:
+        task.phase = phase
+        task.message = message
+        if report:
+            self.reporter.node(task.name, phase.value, message)
+
+    def _kill_overdue(self, now: float) -> None:
+        for node in self.running.values():
+            overdue = (
+                node.deadline_seconds is not None and now - node.started_at >= node.deadline_seconds
+            )
+            if overdue and not node.killed_for:
+                node.killed_for = (
+                    f"Pod was active on the node longer than the specified deadline "
+                    f"(activeDeadlineSeconds {node.deadline_seconds}s)"
+                )
+                _kill_group(node.process)
+
+    def _stop_all(self, reason: str) -> None:
+        """Kill every running process group and wait for them; queued nodes never start."""
+        self.stopping = True
+        for node in list(self.running.values()):
+            node.killed_for = reason
+            _kill_group(node.process)
+        while self.running:
+            node, status = self.exits.get()
+            self._finish_attempt(node, status)
+        self.queue.clear()
+
+    def _result(self, workflow_message: str) -> RunResult:
+        failed = [node for task in self.tasks.values() for node in task.nodes if node.phase.failed]
+        phase = Phase.FAILED if workflow_message else self._assess()
+        message = workflow_message
+        outputs: dict[str, str] = {}
+        output_files: dict[str, Path] = {}
+        if phase == Phase.SUCCEEDED:
+            try:
+                outputs, output_files = self._entry_outputs()
+            except variables.VariableError as error:
+                phase, message = Phase.ERROR, str(error)
+        elif not message:
+            errored = [task for task in self.tasks.values() if task.phase.failed and task.message]
+            message = "; ".join(f"{task.name}: {task.message}" for task in errored)
+        self.reporter.finish(self.name, phase.value, message)
+        return RunResult(self.name, phase, message, outputs, output_files, failed, self.tasks)
+
+    def _assess(self) -> Phase:
+        """Argo's assessDAGPhase: a leaf task whose branch failed fails the DAG.
+
+        A completed task passes its own phase to its dependants; an omitted one inherits its
+        parents' phases, failures preferred. Leaves are the tasks nothing depends on.
+        """
+        carried: dict[str, set[Phase]] = {}
+        for name in self._topological_order():
+            task = self.tasks[name]
+            if task.phase == Phase.OMITTED:
+                carried[name] = set().union(*(carried[dep] for dep in task.dependencies))
+            else:
+                carried[name] = task.outbound_phases()
+        depended_on = set().union(*(task.dependencies for task in self.tasks.values()))
+        for name in sorted(set(self.tasks) - depended_on):
+            for phase in (Phase.FAILED, Phase.ERROR):
+                if phase in carried[name]:
+                    return phase
+        return Phase.SUCCEEDED
+
+    def _topological_order(self) -> list[str]:
+        order: list[str] = []
+        while len(order) < len(self.tasks):
+            for name, task in self.tasks.items():
+                if name not in order and task.dependencies <= set(order):
+                    order.append(name)
+        return order
+
+    def _entry_outputs(self) -> tuple[dict[str, str], dict[str, Path]]:
+        declared = (self.entry.get("outputs") or {}).get("parameters") or []
+        if "container" in self.entry:
+            node = self.tasks[self.entry["name"]].nodes[-1]
+            return dict(node.outputs), dict(node.output_paths)
+        scope = self._outputs_scope(self.tasks)
+        outputs, files = {}, {}
+        for parameter in declared:
+            reference = parameter["valueFrom"]["parameter"]
+            outputs[parameter["name"]] = variables.substitute(
+                reference, scope, where=f"entrypoint output {parameter['name']}"
+            )
+            match = _TASK_PARAMETER.fullmatch(reference.strip())
+            if match:  # a plain reference: remember the file the value came from
+                files[parameter["name"]] = self.tasks[match[1]].nodes[-1].output_paths[match[2]]
+        return outputs, files
+
+    def _outputs_scope(self, names: Iterable[str]) -> dict[str, str]:
+        """{{tasks.X.outputs.*}} of the named tasks that succeeded without fanning out."""
+        scope = {}
+        for name in names:
+            task = self.tasks[name]
+            if task.phase == Phase.SUCCEEDED and not task.group:
+                node = task.nodes[-1]
+                scope[f"tasks.{name}.outputs.result"] = node.result or ""
+                for key, value in node.outputs.items():
+                    scope[f"tasks.{name}.outputs.parameters.{key}"] = value
+        return scope
+
+
+_UNLIMITED = 2**31  # retryStrategy without a limit retries until success, as in Argo
+_TASK_PARAMETER = re.compile(r"\{\{\s*tasks\.([\w-]+)\.outputs\.parameters\.([\w-]+)\s*\}\}")
+
+
+def _read_result(stdout: Path | None) -> str:
+    """outputs.result: the stdout's last 256 KiB (as Argo keeps it), final newline dropped."""
+    assert stdout is not None
+    with stdout.open("rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        size = handle.tell()
+        handle.seek(max(0, size - MAX_RESULT_BYTES))
+        data = handle.read()
+    return data.decode("utf-8", errors="replace").rstrip("\n")
+
+
+def _kill_group(process: subprocess.Popen[bytes] | None) -> None:
+    if process is None:
+        return
+    with contextlib.suppress(ProcessLookupError):  # already exited: its exit is queued
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def _positive_int(value: Any, what: str) -> int:
+    number = _count(value, what)
+    if number < 1:
+        raise RunError(f"{what} must be at least 1, not {value!r}")
+    return number
+
+
+def _count(value: Any, what: str) -> int:
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise RunError(f"{what} must be a whole number, not {value!r}") from None
+    if number < 0:
+        raise RunError(f"{what} must not be negative, not {value!r}")
+    return number
+
+
+def _sequence(sequence: Mapping[str, Any], where: str) -> list[str]:
+    """Argo's withSequence: count or end (inclusive), from start (0), printf-style format."""
+    if ("count" in sequence) == ("end" in sequence):
+        raise RunError(f"{where} must set exactly one of count and end")
+    start = _signed(sequence.get("start", 0), f"{where}.start")
+    if "count" in sequence:
+        numbers = [start + offset for offset in range(_count(sequence["count"], f"{where}.count"))]
+    else:
+        end = _signed(sequence["end"], f"{where}.end")
+        step = 1 if end >= start else -1
+        numbers = list(range(start, end + step, step))
+    format_ = str(sequence.get("format", "%d"))
+    try:
+        return [format_ % number for number in numbers]
+    except (TypeError, ValueError):
+        raise RunError(
+            f"{where}.format {format_!r} is not a printf format for one integer"
+        ) from None
+
+
+def _signed(value: Any, what: str) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        raise RunError(f"{what} must be a whole number, not {value!r}") from None
+
+
+def _format_item(item: Any) -> str:
+    """{{item}} as Argo renders it: strings as they are, everything else as compact JSON."""
+    if isinstance(item, str):
+        return item
+    return json.dumps(item, separators=(",", ":"), sort_keys=True)
+
+
+def _describe_item(item: Any) -> str:
+    """The item part of an expanded node name, as Argo builds it: map(0:3), x(1:a:1,b:2)."""
+    if isinstance(item, Mapping):
+        return ",".join(f"{key}:{_format_item(item[key])}" for key in sorted(item))
+    return _format_item(item)
+
+
+def _safe(name: str) -> str:
+    return "".join(char if char.isalnum() or char in "-_." else "_" for char in name)

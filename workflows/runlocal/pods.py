@@ -1,0 +1,172 @@
+"""Turn one container template into a local process: volumes to directories, paths rewritten."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# The container's interpreter names: run with this machine's Python (or a stand-in, in tests).
+PYTHON_COMMANDS = ("python", "python3")
+
+
+class VolumeError(ValueError):
+    """A volume cannot be mapped to a local directory; the message names it."""
+
+
+def write_config_maps(
+    config_maps: Mapping[str, Mapping[str, Any]], directory: Path
+) -> dict[str, Path]:
+    """Write each ConfigMap's data and binaryData as files, one directory per ConfigMap."""
+    written = {}
+    for name, config_map in config_maps.items():
+        target = directory / name
+        target.mkdir(parents=True)
+        for key, text in (config_map.get("data") or {}).items():
+            (target / key).write_text(text)
+        for key, encoded in (config_map.get("binaryData") or {}).items():
+            (target / key).write_bytes(base64.b64decode(encoded))
+        written[name] = target
+    return written
+
+
+@dataclass(frozen=True)
+class Volumes:
+    """Where each kind of volume lives on this machine."""
+
+    claims: Mapping[str, Path]  # PVC claimName → directory
+    config_maps: Mapping[str, Path]  # ConfigMap name → directory of its written files
+
+    def check(self, volumes: list[Mapping[str, Any]], path: str) -> None:
+        """Raise VolumeError for a volume that names an unknown claim or ConfigMap."""
+        for index, volume in enumerate(volumes):
+            if "persistentVolumeClaim" in volume:
+                claim = volume["persistentVolumeClaim"]["claimName"]
+                if claim not in self.claims:
+                    raise VolumeError(
+                        f"{path}[{index}] ({volume['name']}): claim {claim!r} has no local "
+                        f"directory (known claims: {', '.join(sorted(self.claims)) or 'none'})"
+                    )
+            elif "configMap" in volume:
+                name = volume["configMap"]["name"]
+                if name not in self.config_maps:
+                    raise VolumeError(
+                        f"{path}[{index}] ({volume['name']}): ConfigMap {name!r} is not among "
+                        f"the rendered objects ({', '.join(sorted(self.config_maps)) or 'none'})"
+                    )
+                for item in volume["configMap"].get("items") or []:
+                    if not (self.config_maps[name] / item["key"]).is_file():
+                        raise VolumeError(
+                            f"{path}[{index}] ({volume['name']}): ConfigMap {name!r} has no "
+                            f"key {item['key']!r}"
+                        )
+            elif "emptyDir" not in volume:
+                raise VolumeError(f"{path}[{index}] ({volume['name']}) has no volume source")
+
+
+@dataclass
+class Launch:
+    """Everything needed to start one attempt of a container as a local process."""
+
+    argv: list[str]
+    env: dict[str, str]
+    cwd: Path
+    stdout: Path
+    stderr: Path
+    output_paths: dict[str, Path]  # output parameter name → local file
+
+
+def prepare(
+    template: Mapping[str, Any],
+    workflow_volumes: list[Mapping[str, Any]],
+    volumes: Volumes,
+    pod_dir: Path,
+    python: str,
+) -> Launch:
+    """Lay out pod_dir for one attempt and return the local command for the container.
+
+    Each mountPath maps to a local directory: the PVC's directory, the ConfigMap's files (a
+    subset at other paths when `items` is given), or a fresh directory for an emptyDir. Paths
+    under a mountPath in command, args, env values, workingDir and output paths are rewritten.
+    """
+    container = template["container"]
+    declared = {volume["name"]: volume for volume in workflow_volumes}
+    declared.update({volume["name"]: volume for volume in template.get("volumes") or []})
+    mounts: dict[str, Path] = {}
+    for mount in container.get("volumeMounts") or []:
+        mounts[mount["mountPath"].rstrip("/")] = _mount_source(
+            declared[mount["name"]], volumes, pod_dir / "volumes" / mount["name"]
+        )
+    rewrite = _path_rewriter(mounts)
+    work = pod_dir / "work"
+    work.mkdir(parents=True)
+    tmp = mounts.get("/tmp", pod_dir / "tmp")
+    tmp.mkdir(parents=True, exist_ok=True)
+    argv = [rewrite(part) for part in container["command"] + container.get("args", [])]
+    if argv[0] in PYTHON_COMMANDS:
+        argv[0] = python
+    elif shutil.which(argv[0]) is None:
+        # As a container runtime would, fail the attempt when the command does not exist.
+        raise FileNotFoundError(f"executable {argv[0]!r} not found on this machine's PATH")
+    # The container sees only its own environment; PATH finds local tools, HOME and TMPDIR
+    # point into the pod's scratch space as a container's writable /tmp would.
+    env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(tmp), "TMPDIR": str(tmp)}
+    env.update(
+        {item["name"]: rewrite(str(item.get("value", ""))) for item in container.get("env") or []}
+    )
+    cwd = Path(rewrite(container["workingDir"])) if "workingDir" in container else work
+    output_paths = {
+        parameter["name"]: Path(rewrite(parameter["valueFrom"]["path"]))
+        for parameter in (template.get("outputs") or {}).get("parameters") or []
+    }
+    return Launch(argv, env, cwd, pod_dir / "stdout", pod_dir / "stderr", output_paths)
+
+
+def _mount_source(volume: Mapping[str, Any], volumes: Volumes, empty_dir: Path) -> Path:
+    if "persistentVolumeClaim" in volume:
+        return volumes.claims[volume["persistentVolumeClaim"]["claimName"]]
+    if "configMap" in volume:
+        source = volumes.config_maps[volume["configMap"]["name"]]
+        items = volume["configMap"].get("items")
+        if not items:
+            return source
+        # Only the listed keys, at their own relative paths, as the kubelet projects them.
+        empty_dir.mkdir(parents=True)
+        for item in items:
+            target = empty_dir / item["path"]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source / item["key"], target)
+        return empty_dir
+    empty_dir.mkdir(parents=True)
+    return empty_dir
+
+
+def _path_rewriter(mounts: Mapping[str, Path]):
+    """A function mapping container paths under any mountPath to the local directory."""
+    if not mounts:
+        return lambda text: text
+    # Longest mountPath first, so /data/x wins over /data; a mountPath only matches as a whole
+    # path component, not inside another word or path (/database, /x/data).
+    alternatives = "|".join(re.escape(path) for path in sorted(mounts, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![\w./~-])({alternatives})(?![\w.-])")
+    return lambda text: pattern.sub(lambda match: str(mounts[match.group(1)]), text)
+
+
+def start(launch: Launch) -> subprocess.Popen[bytes]:
+    """Start the process in its own session, so a deadline can kill its whole process group."""
+    with launch.stdout.open("wb") as stdout, launch.stderr.open("wb") as stderr:
+        return subprocess.Popen(
+            launch.argv,
+            cwd=launch.cwd,
+            env=launch.env,
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=stderr,
+            start_new_session=True,
+        )
