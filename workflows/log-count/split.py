@@ -1,0 +1,250 @@
+"""log-count split: plan shards as byte ranges aligned to line starts, without copying data.
+
+The inputs (a file, or every regular file below a directory in sorted path order) are laid end
+to end in one byte space. A shard is a run of whole lines in that space; it may span several
+files, and a big file may span several shards. Every file start is a line start.
+
+How K (the number of shards) is reached without reading the data:
+
+1. Cut targets are spaced evenly over the byte space (K wanted = ``--parts``, or
+   ceil(total bytes / ``--part-size``), capped by ``--max-parts``).
+2. Each target moves forward to the next line start, found by reading a small window (4 KiB,
+   doubling while a line goes on). Targets inside the same line collapse into one cut, so a
+   shard is never empty and K never exceeds the number of lines.
+3. If cuts collapsed (K below the wanted number), the largest shards are split again at a line
+   start near their middle, looked up the same way; a shard found to hold a single line is set
+   aside. This stops when K reaches the wanted number or every shard is one line, so
+   K = min(wanted, number of lines) exactly, while the reads stay O(shards) small windows for
+   ordinary logs. Only when the wanted number approaches the line count does this amount to
+   reading every line end, which is then both necessary and cheap (few lines per shard).
+
+Empty input gives one empty shard, so the map step always has an item. Running split twice
+on unchanged inputs writes the same manifest.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import itertools
+import math
+import os
+
+import logcount
+
+FIRST_WINDOW = 4096
+LARGEST_WINDOW = 1 << 20
+
+
+class ByteSpace:
+    """The inputs laid end to end; finds line starts by reading small windows."""
+
+    def __init__(self, inputs: list[logcount.InputFile]) -> None:
+        self.inputs = inputs
+        self.starts = [0]
+        for item in inputs:
+            self.starts.append(self.starts[-1] + item.size)
+        self.total = self.starts[-1]
+        self._open_index = -1
+        self._handle = None
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+    def _read(self, index: int, offset: int, length: int) -> bytes:
+        if index != self._open_index:
+            self.close()
+            path = self.inputs[index].path
+            try:
+                self._handle = open(path, "rb")  # noqa: SIM115 - kept open across reads
+            except OSError as error:
+                raise logcount.UsageError(
+                    f"--input: cannot read {path!r}: {error.strerror}"
+                ) from None
+            self._open_index = index
+        self._handle.seek(offset)
+        return self._handle.read(length)
+
+    def _locate(self, position: int) -> tuple[int, int]:
+        """(input index, offset) of a position in [0, total); empty inputs are skipped."""
+        index = bisect.bisect_right(self.starts, position) - 1
+        return index, position - self.starts[index]
+
+    def next_line_start(self, position: int) -> int:
+        """The first line start at or after ``position`` (``total`` if there is none)."""
+        if position >= self.total:
+            return self.total
+        index, offset = self._locate(position)
+        if offset == 0:
+            return position
+        size = self.inputs[index].size
+        # A line starts at offset iff the byte before it is a newline, so look from offset - 1.
+        cursor, window = offset - 1, FIRST_WINDOW
+        while cursor < size:
+            data = self._read(index, cursor, window)
+            found = data.find(b"\n")
+            if found >= 0:
+                return self.starts[index] + cursor + found + 1
+            if not data:
+                break
+            cursor += len(data)
+            window = min(window * 2, LARGEST_WINDOW)
+        return self.starts[index] + size
+
+    def previous_line_start(self, position: int) -> int:
+        """The last line start at or before ``position`` (which is below ``total``)."""
+        index, offset = self._locate(position)
+        cursor, window = offset, FIRST_WINDOW
+        while cursor > 0:
+            begin = max(0, cursor - window)
+            found = self._read(index, begin, cursor - begin).rfind(b"\n")
+            if found >= 0:
+                return self.starts[index] + begin + found + 1
+            cursor, window = begin, min(window * 2, LARGEST_WINDOW)
+        return self.starts[index]
+
+    def interior_line_start(self, start: int, end: int) -> int | None:
+        """A line start strictly inside (start, end) near its middle, or None for one line."""
+        middle = (start + end) // 2
+        after = self.next_line_start(middle)
+        if after < end and after > start:
+            return after
+        before = self.previous_line_start(middle)
+        return before if before > start else None
+
+    def ranges(self, start: int, end: int) -> list[logcount.Range]:
+        """The per-input (index, start, end) ranges covering [start, end), empty ones left out."""
+        pieces = []
+        index = bisect.bisect_right(self.starts, start) - 1
+        while start < end:
+            stop = min(end, self.starts[index + 1])
+            if stop > start:
+                pieces.append((index, start - self.starts[index], stop - self.starts[index]))
+            start, index = stop, index + 1
+        return pieces
+
+
+def plan_cuts(space: ByteSpace, wanted: int) -> list[int]:
+    """Sorted shard boundaries [0, ..., total] giving min(wanted, lines) non-empty shards."""
+    if space.total == 0:
+        return [0, 0]
+    cuts = {0, space.total}
+    for step in range(1, wanted):
+        cuts.add(space.next_line_start(step * space.total // wanted))
+    bounds = sorted(cuts)
+    missing = wanted - (len(bounds) - 1)
+    if missing > 0:
+        # Largest first; ties by position, so the plan is deterministic.
+        heap = [(start - end, start, end) for start, end in itertools.pairwise(bounds)]
+        heapq.heapify(heap)
+        while missing and heap:
+            _, start, end = heapq.heappop(heap)
+            middle = space.interior_line_start(start, end)
+            if middle is None:
+                continue
+            cuts.add(middle)
+            missing -= 1
+            heapq.heappush(heap, (start - middle, start, middle))
+            heapq.heappush(heap, (middle - end, middle, end))
+        bounds = sorted(cuts)
+    return bounds
+
+
+def wanted_shards(total: int, parts: int | None, part_size: int | None, max_parts: int) -> int:
+    if part_size is not None:
+        wanted = math.ceil(total / part_size)
+        if wanted > max_parts:
+            logcount.log(
+                f"--part-size {part_size} would give {wanted} shards; capped at --max-parts "
+                f"{max_parts}"
+            )
+        return max(1, min(wanted, max_parts))
+    assert parts is not None
+    return parts
+
+
+def build_parser() -> logcount.ArgumentParser:
+    parser = logcount.ArgumentParser(
+        prog="split.py",
+        description=(
+            "Plan log-count shards: byte ranges of the input aligned to line starts. Writes "
+            "DIR/manifest.json and prints the shard ids as one JSON array on stdout."
+        ),
+        epilog=(
+            "--parts and --part-size may both be given (the chart always passes both); an empty "
+            "value means 'not set', and a non-empty --part-size wins over --parts. With --parts "
+            "N there are min(N, lines) shards; with --part-size SIZE, ceil(bytes / SIZE) within "
+            "the same bounds. Sizes take an optional suffix: " + logcount.SIZE_SUFFIXES + ". "
+            "Exit codes: 0 ok, 2 bad usage or input."
+        ),
+    )
+    parser.add_argument("--input", required=True, metavar="PATH", help="a file or a directory")
+    parser.add_argument("--workdir", required=True, metavar="DIR", help="where the manifest goes")
+    parser.add_argument("--parts", default="", metavar="N", help="number of shards wanted")
+    parser.add_argument("--part-size", default="", metavar="SIZE", help="bytes per shard, 64MiB")
+    parser.add_argument(
+        "--keywords",
+        default=",".join(logcount.DEFAULT_KEYWORDS),
+        metavar="K1,K2,...",
+        help="comma-separated keywords, matched as UTF-8 bytes (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--match",
+        default=logcount.DEFAULT_MATCH,
+        choices=logcount.MATCH_MODES,
+        help="substring: non-overlapping occurrences; word: only those with no [A-Za-z0-9_] "
+        "byte before or after (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-parts",
+        default=str(logcount.DEFAULT_MAX_PARTS),
+        metavar="M",
+        help="cap on the number of shards (default: %(default)s)",
+    )
+    return parser
+
+
+def main(argv: list[str]) -> None:
+    args = build_parser().parse_args(argv)
+    max_parts = logcount.parse_positive_int(args.max_parts, "--max-parts")
+    part_size = logcount.parse_size(args.part_size, "--part-size") if args.part_size else None
+    parts = (
+        logcount.parse_positive_int(args.parts, "--parts", maximum=max_parts)
+        if args.parts
+        else None
+    )
+    if parts is None and part_size is None:
+        raise logcount.UsageError("give --parts N or --part-size SIZE (both are empty or missing)")
+    keywords = logcount.parse_keywords(args.keywords)
+    inputs = logcount.list_inputs(args.input)
+
+    space = ByteSpace(inputs)
+    try:
+        wanted = wanted_shards(space.total, parts, part_size, max_parts)
+        bounds = plan_cuts(space, wanted)
+        shards = {
+            str(number): tuple(space.ranges(start, end))
+            for number, (start, end) in enumerate(itertools.pairwise(bounds))
+        }
+    finally:
+        space.close()
+    plan = {"parts": parts, "part_size": part_size, "max_parts": max_parts, "wanted": wanted}
+    manifest = logcount.Manifest(tuple(inputs), keywords, args.match, shards, plan)
+    try:
+        os.makedirs(args.workdir, exist_ok=True)
+        logcount.write_json_atomic(logcount.manifest_path(args.workdir), manifest.to_json())
+    except OSError as error:
+        raise logcount.UsageError(
+            f"--workdir: cannot write {args.workdir!r}: {error.strerror}"
+        ) from None
+    logcount.log(
+        f"split: {len(inputs)} file(s), {space.total} bytes -> {len(shards)} shard(s) "
+        f"(wanted {wanted})"
+    )
+    logcount.print_json(list(shards))
+
+
+if __name__ == "__main__":
+    raise SystemExit(logcount.run(main))
