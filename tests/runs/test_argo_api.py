@@ -1,0 +1,121 @@
+"""KubernetesArgoApi over real HTTP: a tiny local API server stands in for the cluster."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from workflows.runs.argo import KubernetesArgoApi
+from workflows.runs.errors import RunError
+
+BASE = "/apis/argoproj.io/v1alpha1/namespaces"
+
+
+def kubeconfig(server: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "c", "cluster": {"server": server}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+        "current-context": "c",
+        "users": [{"name": "u", "user": {"token": "secret-token"}}],
+    }
+
+
+class ApiServer(BaseHTTPRequestHandler):
+    """Answers like the Kubernetes API: objects by path, 404/403 as Status bodies."""
+
+    objects: dict[str, dict[str, Any]] = {}
+    requests: list[tuple[str, str, str | None]] = []
+
+    def do_GET(self) -> None:
+        self.requests.append(("GET", self.path, self.headers.get("Authorization")))
+        if self.path.endswith("/forbidden"):
+            self._reply(403, _status('workflows "forbidden" is forbidden: User "ci" cannot get'))
+        elif self.path in self.objects:
+            self._reply(200, self.objects[self.path])
+        else:
+            self._reply(404, _status("not found"))
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.requests.append(("POST", self.path, self.headers.get("Authorization")))
+        body["metadata"]["name"] = body["metadata"]["generateName"] + "abcde"
+        self._reply(201, body)
+
+    def _reply(self, code: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: Any) -> None:
+        """Keep the test output quiet."""
+
+
+def _status(message: str) -> dict[str, Any]:
+    return {"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": message}
+
+
+@pytest.fixture
+def api_server() -> Iterator[str]:
+    ApiServer.objects = {}
+    ApiServer.requests = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), ApiServer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_get_create_and_missing_objects(api_server):
+    template = {"metadata": {"name": "log-count"}, "spec": {}}
+    ApiServer.objects[f"{BASE}/jobs/workflowtemplates/log-count"] = template
+    api = KubernetesArgoApi(kubeconfig(api_server), "dev")
+    assert api.get_template("jobs", "log-count") == template
+    assert api.get_template("jobs", "other") is None
+    assert api.get_workflow("jobs", "gone") is None
+    created = api.create_workflow("jobs", {"metadata": {"generateName": "log-count-"}})
+    assert created["metadata"]["name"] == "log-count-abcde"
+    assert ("POST", f"{BASE}/jobs/workflows", "Bearer secret-token") in ApiServer.requests
+
+
+def test_forbidden_is_one_line_with_the_servers_message(api_server):
+    api = KubernetesArgoApi(kubeconfig(api_server), "dev")
+    with pytest.raises(RunError) as raised:
+        api.get_workflow("jobs", "forbidden")
+    assert str(raised.value) == (
+        "the cluster of stack 'dev' refused the request (HTTP 403): "
+        'workflows "forbidden" is forbidden: User "ci" cannot get'
+    )
+
+
+def test_unreachable_cluster_names_the_server():
+    with socket.socket() as probe:  # a port nothing listens on once the probe is closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    api = KubernetesArgoApi(kubeconfig(f"http://127.0.0.1:{port}"), "dev")
+    with pytest.raises(RunError) as raised:
+        api.get_template("jobs", "log-count")
+    message = str(raised.value)
+    assert message.startswith(f"cannot reach the cluster of stack 'dev' at http://127.0.0.1:{port}")
+    assert "Connection refused" in message
+    assert "`pulumi up -s dev` brings it back" in message
+
+
+def test_unusable_kubeconfig_is_named():
+    broken = kubeconfig("https://127.0.0.1:6443")
+    broken["current-context"] = "missing"
+    with pytest.raises(RunError, match="stack 'dev': its kubeconfig output is unusable"):
+        KubernetesArgoApi(broken, "dev")
