@@ -1,0 +1,144 @@
+"""--input: copied into a kind stack's dataDir, uploaded to an OSS bucket, or refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.runs.fakes import (
+    RESULT,
+    FakeArgo,
+    FakeObjectStore,
+    FakeStack,
+    cli,
+    runtime,
+    stack_outputs,
+    workflow,
+)
+from workflows.runs.errors import EXIT_USAGE, RunError
+from workflows.runs.inputs import OSS_CREDENTIAL_VARIABLES, OssObjectStore, stage_input
+from workflows.runs.stack import StackOutputs
+
+SUCCEEDED = workflow("Succeeded", shards=["0"], done=1, result=RESULT)
+
+
+def outputs(**overrides: object) -> StackOutputs:
+    return StackOutputs.parse("dev", stack_outputs(**overrides))
+
+
+def test_submit_copies_the_file_into_data_dir_and_passes_its_relative_path(tmp_path):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    log = tmp_path / "app.log"
+    log.write_text("INFO a\nERROR b\n")
+    fake = FakeArgo([SUCCEEDED])
+    stack = FakeStack(stack_outputs(dataDir=str(data_dir)), deployed=True)
+    assert cli(["submit", "-s", "dev", "--input", str(log)], runtime(fake, stack)) == 0
+    assert (data_dir / "inputs" / "app.log").read_text() == "INFO a\nERROR b\n"
+    assert {"name": "input", "value": "inputs/app.log"} in (
+        fake.created[0]["spec"]["arguments"]["parameters"]
+    )
+    assert sorted(path.name for path in (data_dir / "inputs").iterdir()) == ["app.log"]
+
+
+def test_a_directory_is_copied_whole_and_replaces_an_older_copy(tmp_path):
+    data_dir = tmp_path / "data"
+    (data_dir / "inputs" / "logs").mkdir(parents=True)
+    (data_dir / "inputs" / "logs" / "stale.log").write_text("old")
+    logs = tmp_path / "logs"
+    (logs / "b").mkdir(parents=True)
+    (logs / "a.log").write_text("INFO\n")
+    (logs / "b" / "c.log").write_text("WARN\n")
+    assert stage_input(logs, outputs(dataDir=str(data_dir))) == "inputs/logs"
+    copied = sorted(p.relative_to(data_dir).as_posix() for p in data_dir.rglob("*.log"))
+    assert copied == ["inputs/logs/a.log", "inputs/logs/b/c.log"]
+
+
+def test_input_already_inside_data_dir_is_used_in_place(tmp_path):
+    log = tmp_path / "runs" / "given.log"
+    log.parent.mkdir()
+    log.write_text("INFO\n")
+    assert stage_input(log, outputs(dataDir=str(tmp_path))) == "runs/given.log"
+    assert not (tmp_path / "inputs").exists()
+
+
+def test_data_dir_missing_on_this_machine(tmp_path):
+    log = tmp_path / "app.log"
+    log.write_text("INFO\n")
+    with pytest.raises(RunError, match=r"dataDir .*/elsewhere does not exist on this machine"):
+        stage_input(log, outputs(dataDir=str(tmp_path / "elsewhere")))
+
+
+def test_missing_input_path(tmp_path, capsys):
+    stack = FakeStack(stack_outputs(dataDir=str(tmp_path)), deployed=True)
+    fake = FakeArgo([SUCCEEDED])
+    missing = tmp_path / "nope.log"
+    assert cli(["submit", "-s", "dev", "--input", str(missing)], runtime(fake, stack)) == 2
+    assert f"error: --input {missing}: no such file or directory" in capsys.readouterr().err
+    assert fake.created == []
+
+
+def test_input_and_input_parameter_together_are_refused(tmp_path, capsys):
+    stack = FakeStack(stack_outputs(dataDir=str(tmp_path)), deployed=True)
+    argv = ["submit", "-s", "dev", "--input", str(tmp_path), "-p", "input=x.log"]
+    assert cli(argv, runtime(FakeArgo([SUCCEEDED]), stack)) == EXIT_USAGE
+    assert "--input and -p input=... both name the input" in capsys.readouterr().err
+
+
+def test_oss_stack_uploads_files_under_inputs(tmp_path):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "a.log").write_bytes(b"INFO\n")
+    (logs / "b.log").write_bytes(b"WARN\n")
+    store = FakeObjectStore()
+    oss_outputs = outputs(
+        target="ackone", ossBucket="bkt", ossEndpoint="oss-cn-hangzhou.aliyuncs.com"
+    )
+    assert stage_input(logs, oss_outputs, store) == "inputs/logs"
+    assert store.objects == {"inputs/logs/a.log": b"INFO\n", "inputs/logs/b.log": b"WARN\n"}
+    assert stage_input(logs / "a.log", oss_outputs, store) == "inputs/a.log"
+
+
+def test_empty_directory_is_refused_for_upload(tmp_path):
+    oss_outputs = outputs(target="ackone", ossBucket="bkt", ossEndpoint="x")
+    with pytest.raises(RunError, match="the directory holds no files"):
+        stage_input(tmp_path, oss_outputs, FakeObjectStore())
+
+
+def test_other_storage_is_refused_with_what_to_do_instead(tmp_path, capsys):
+    log = tmp_path / "app.log"
+    log.write_text("INFO\n")
+    stack = FakeStack(stack_outputs(target="existing", volumeClaim="team-logs"), deployed=True)
+    fake = FakeArgo([SUCCEEDED])
+    assert cli(["submit", "-s", "dev", "--input", str(log)], runtime(fake, stack)) == EXIT_USAGE
+    assert capsys.readouterr().err.strip() == (
+        "error: --input: stack 'dev' (target existing) keeps its data on claim 'team-logs', "
+        f"which this command cannot write to: copy {log} into that volume yourself and pass "
+        "-p input=<its path relative to the volume>"
+    )
+    assert fake.created == []
+
+
+@pytest.fixture
+def no_credentials(monkeypatch):
+    for variables in OSS_CREDENTIAL_VARIABLES:
+        for variable in variables:
+            monkeypatch.delenv(variable, raising=False)
+
+
+def test_oss_upload_needs_credentials(no_credentials):
+    with pytest.raises(RunError, match="needs an AccessKey in OSS_ACCESS_KEY_ID/"):
+        OssObjectStore("bkt", "oss-cn-hangzhou.aliyuncs.com")
+
+
+def test_oss_credentials_of_the_pulumi_provider_are_accepted(no_credentials, monkeypatch):
+    monkeypatch.setenv("ALICLOUD_ACCESS_KEY", "id")
+    monkeypatch.setenv("ALICLOUD_SECRET_KEY", "secret")
+    OssObjectStore("bkt", "https://oss-cn-hangzhou.aliyuncs.com")
+
+
+@pytest.mark.parametrize("endpoint", [None, "s3.amazonaws.com", "oss-.aliyuncs.com"])
+def test_oss_endpoint_must_name_a_region(endpoint, monkeypatch):
+    monkeypatch.setenv("OSS_ACCESS_KEY_ID", "id")
+    monkeypatch.setenv("OSS_ACCESS_KEY_SECRET", "secret")
+    with pytest.raises(RunError, match="is not an OSS endpoint"):
+        OssObjectStore("bkt", endpoint)
