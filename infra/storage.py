@@ -46,7 +46,8 @@ def storage_values(
             "url": oss_url,
             "path": storage.oss.path,
             "otherOpts": storage.oss.other_opts,
-            "fuseType": storage.oss.fuse_type,
+            # The chart names ossfs 1.0 by leaving fuseType empty (the CSI driver's default).
+            "fuseType": "" if storage.oss.fuse_type == "ossfs" else storage.oss.fuse_type,
             "secretName": oss_secret_name,
         }
     return values
