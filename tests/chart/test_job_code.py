@@ -1,0 +1,41 @@
+"""The chart ships exactly the job scripts of workflows/log-count, byte for byte."""
+
+from __future__ import annotations
+
+import shutil
+
+import helm_python
+
+from tests.chart.scenarios import only, render
+from workflows.chart import LOG_COUNT_CHART, REPO_ROOT
+
+JOB_DIR = REPO_ROOT / "workflows" / "log-count"
+
+
+def test_config_map_carries_every_script_with_identical_contents():
+    scripts = {path.name: path.read_text() for path in sorted(JOB_DIR.glob("*.py"))}
+    assert {"split.py", "count.py", "merge.py", "logcount.py"} <= set(scripts)
+    config_map = only(render({}), "ConfigMap")
+    assert config_map["data"] == scripts
+
+
+def test_chart_reaches_the_scripts_through_the_symlink():
+    link = LOG_COUNT_CHART / "files" / "log-count"
+    assert link.is_symlink() and link.resolve() == JOB_DIR.resolve()
+
+
+def test_helmignore_keeps_byte_code_out_of_the_chart(tmp_path):
+    # A copy of the chart with the job directory materialised and Python's leftovers in it.
+    chart_dir = tmp_path / "log-count"
+    shutil.copytree(LOG_COUNT_CHART, chart_dir, symlinks=False)
+    job_dir = chart_dir / "files" / "log-count"
+    (job_dir / "__pycache__").mkdir(exist_ok=True)
+    (job_dir / "__pycache__" / "split.cpython-312.pyc").write_bytes(b"\x00")
+    (job_dir / "stray.pyc").write_bytes(b"\x00")
+    chart = helm_python.Chart.load(str(chart_dir))
+    try:
+        files = [entry["name"] for entry in chart.files]
+    finally:
+        chart.close()
+    assert "files/log-count/split.py" in files
+    assert not [name for name in files if "__pycache__" in name or name.endswith(".pyc")]

@@ -1,0 +1,80 @@
+"""values.schema.json: closed everywhere, and Helm rejects mistyped keys and wrong types."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import helm_python
+import pytest
+
+from tests.chart.scenarios import render
+from workflows.chart import LOG_COUNT_CHART
+
+SCHEMA = json.loads((LOG_COUNT_CHART / "values.schema.json").read_text())
+# Free-form by nature: Kubernetes objects the user adds.
+FREE_FORM = {"/properties/extraObjects/items"}
+
+
+def object_schemas(schema: Any, path: str = ""):
+    """Every (path, sub-schema) that describes a JSON object."""
+    if isinstance(schema, dict):
+        kind = schema.get("type")
+        if kind == "object" or (isinstance(kind, list) and "object" in kind):
+            yield path, schema
+        for key, child in schema.items():
+            yield from object_schemas(child, f"{path}/{key}")
+    elif isinstance(schema, list):
+        for index, child in enumerate(schema):
+            yield from object_schemas(child, f"{path}/{index}")
+
+
+def test_every_object_schema_is_closed():
+    # Either no other keys (additionalProperties false) or a typed map (labels, quantities).
+    open_schemas = [
+        path
+        for path, schema in object_schemas(SCHEMA)
+        if path not in FREE_FORM
+        and schema.get("additionalProperties") is not False
+        and not isinstance(schema.get("additionalProperties"), dict)
+    ]
+    assert not open_schemas
+
+
+def test_schema_covers_every_default_value():
+    # A key in values.yaml that the schema does not list would be rejected on every install.
+    defaults = helm_python.Chart.load(str(LOG_COUNT_CHART))
+    try:
+        defaults.validate_schema(defaults.values)
+    finally:
+        defaults.close()
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"imagee": {"tag": "3.12"}}, "additional properties 'imagee' not allowed"),
+        ({"storage": {"hostpath": {"path": "/x"}}}, "additional properties 'hostpath'"),
+        ({"workflow": {"retry": {"limt": 2}}}, "additional properties 'limt'"),
+    ],
+)
+def test_mistyped_key_is_rejected(values, message):
+    with pytest.raises(helm_python.HelmValuesError, match=message):
+        render(values)
+
+
+@pytest.mark.parametrize(
+    ("values", "location"),
+    [
+        ({"job": {"numParts": "five"}}, "/job/numParts"),
+        ({"schedule": {"enabled": "yes"}}, "/schedule/enabled"),
+        ({"workflow": {"parallelism": 0}}, "/workflow/parallelism"),
+        ({"compute": {"profile": "ec2"}}, "/compute/profile"),
+        ({"compute": {"eci": {"useSpecs": "2-4Gi"}}}, "/compute/eci/useSpecs"),
+        ({"podSecurityContext": {"runAsUser": 0}}, "/podSecurityContext/runAsUser"),
+        ({"workflow": {"retry": {"backoff": {"duration": "ten"}}}}, "/workflow/retry/backoff"),
+    ],
+)
+def test_wrong_type_or_value_is_rejected_naming_the_key(values, location):
+    with pytest.raises(helm_python.HelmValuesError, match=f"at '{location}"):
+        render(values)
