@@ -78,6 +78,7 @@ class PodNode:
     exit_code: int | None = None
     message: str = ""
     result: str | None = None
+    stdout_size: int = 0
     outputs: dict[str, str] = field(default_factory=dict)
     output_paths: dict[str, Path] = field(default_factory=dict)
     stdout_path: Path | None = None
@@ -307,7 +308,7 @@ class WorkflowRun:
         if not task.group:
             nodes = [self._new_node(task, task.name, task_spec, scope)]
         else:
-            items = self._items(task_spec, where)
+            items = self._items(task, task_spec, where)
             if not items:
                 self._set_task(task, Phase.SKIPPED, "fan-out over an empty list")
                 return
@@ -334,7 +335,7 @@ class WorkflowRun:
                 pending += self.tasks[name].dependencies
         return found
 
-    def _items(self, task_spec: Mapping[str, Any], where: str) -> list[Any]:
+    def _items(self, task: TaskState, task_spec: Mapping[str, Any], where: str) -> list[Any]:
         if "withItems" in task_spec:
             return list(task_spec["withItems"])
         if "withSequence" in task_spec:
@@ -345,12 +346,18 @@ class WorkflowRun:
         except json.JSONDecodeError:
             items = None
         if not isinstance(items, list):
-            limit = ""
-            if len(text.encode()) >= MAX_RESULT_BYTES:
-                limit = (
-                    f" (it is {MAX_RESULT_BYTES} bytes: Argo keeps only the last 256 KiB of a "
-                    "step's stdout as outputs.result, so a longer list is cut)"
-                )
+            cut = [
+                f"{node.name} wrote {node.stdout_size} bytes to stdout"
+                for name in self._ancestors(task)
+                for node in self.tasks[name].nodes
+                if node.stdout_size > MAX_RESULT_BYTES
+            ]
+            limit = (
+                f" ({'; '.join(cut)}: Argo keeps only the last 256 KiB of a step's stdout as "
+                "outputs.result, so a longer list is cut)"
+                if cut
+                else ""
+            )
             raise RunError(
                 f"{where}.withParam value could not be parsed as a JSON list{limit}: "
                 f"{text.strip()[:200]!r}"
@@ -453,7 +460,7 @@ class WorkflowRun:
             self._end_attempt(node, Phase.FAILED)
         else:
             try:
-                node.result = _read_result(node.stdout_path)
+                node.stdout_size, node.result = _read_result(node.stdout_path)
                 node.outputs = self._read_outputs(node)
             except (OSError, RunError) as error:
                 node.message = str(error)
@@ -620,15 +627,15 @@ _UNLIMITED = 2**31  # retryStrategy without a limit retries until success, as in
 _TASK_PARAMETER = re.compile(r"\{\{\s*tasks\.([\w-]+)\.outputs\.parameters\.([\w-]+)\s*\}\}")
 
 
-def _read_result(stdout: Path | None) -> str:
-    """outputs.result: the stdout's last 256 KiB (as Argo keeps it), final newline dropped."""
+def _read_result(stdout: Path | None) -> tuple[int, str]:
+    """The stdout's size and outputs.result: its last 256 KiB as Argo keeps, final newline cut."""
     assert stdout is not None
     with stdout.open("rb") as handle:
         handle.seek(0, os.SEEK_END)
         size = handle.tell()
         handle.seek(max(0, size - MAX_RESULT_BYTES))
         data = handle.read()
-    return data.decode("utf-8", errors="replace").rstrip("\n")
+    return size, data.decode("utf-8", errors="replace").rstrip("\n")
 
 
 def _kill_group(process: subprocess.Popen[bytes] | None) -> None:

@@ -1,0 +1,442 @@
+"""Argo semantics of the runner on small hand-written templates (no chart involved)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import pytest
+
+from tests.runlocal.templates import container, phases, run, task, workflow
+from workflows.runlocal.engine import RunError
+from workflows.runlocal.spec import UnsupportedError
+
+ECHO = container("echo", "import sys; print(sys.argv[1])", ("x",))
+FAIL = container("fail", "import sys; sys.stderr.write('boom\\n'); sys.exit(3)")
+# Appends argv[1] to /data/log (rewritten to the test's directory), then exits with argv[2].
+RECORD = container(
+    "record",
+    "import sys; open('/data/log', 'a').write(sys.argv[1] + '\\n'); sys.exit(int(sys.argv[2]))",
+    ("x", "code"),
+)
+
+
+def test_with_items_expands_strings_numbers_and_maps(tmp_path):
+    template = workflow(
+        [
+            task("plain", "echo", withItems=["a", 2, True], params={"x": "{{item}}"}),
+            task(
+                "maps", "echo", withItems=[{"k": "v", "n": 1}], params={"x": "{{item.k}}-{{item}}"}
+            ),
+        ],
+        [ECHO],
+    )
+    result, _ = run(template, tmp_path)
+    assert result.phase.value == "Succeeded"
+    outputs = {node.name: node.result for node in result.tasks["plain"].nodes}
+    assert outputs == {"plain(0:a)": "a", "plain(1:2)": "2", "plain(2:true)": "true"}
+    (node,) = result.tasks["maps"].nodes
+    assert (node.name, node.result) == ("maps(0:k:v,n:1)", 'v-{"k":"v","n":1}')
+
+
+@pytest.mark.parametrize(
+    ("sequence", "expected"),
+    [
+        ({"count": "3"}, ["0", "1", "2"]),
+        ({"start": "5", "end": "3"}, ["5", "4", "3"]),
+        ({"start": "1", "count": 2, "format": "part-%02d"}, ["part-01", "part-02"]),
+    ],
+)
+def test_with_sequence(tmp_path, sequence, expected):
+    template = workflow(
+        [task("seq", "echo", withSequence=sequence, params={"x": "{{item}}"})], [ECHO]
+    )
+    result, _ = run(template, tmp_path)
+    assert [node.result for node in result.tasks["seq"].nodes] == expected
+
+
+def test_with_param_fans_out_over_a_tasks_stdout_list(tmp_path):
+    split = container("split", "import json; print(json.dumps(['3', '1', '2']))")
+    template = workflow(
+        [
+            task("split", "split"),
+            task(
+                "map",
+                "echo",
+                depends="split",
+                withParam="{{tasks.split.outputs.result}}",
+                params={"x": "{{item}}"},
+            ),
+        ],
+        [split, ECHO],
+    )
+    result, progress = run(template, tmp_path)
+    assert result.phase.value == "Succeeded"
+    assert [node.name for node in result.tasks["map"].nodes] == ["map(0:3)", "map(1:1)", "map(2:2)"]
+    assert "map(1:1)" in progress
+
+
+def test_with_param_ignores_stderr(tmp_path):
+    split = container("split", "import sys; sys.stderr.write('noise'); print('[\"a\"]')")
+    template = workflow(
+        [
+            task("split", "split"),
+            task(
+                "map",
+                "echo",
+                depends="split",
+                withParam="{{tasks.split.outputs.result}}",
+                params={"x": "{{item}}"},
+            ),
+        ],
+        [split, ECHO],
+    )
+    result, _ = run(template, tmp_path)
+    assert [node.result for node in result.tasks["map"].nodes] == ["a"]
+
+
+def test_with_param_over_argos_256_kib_result_limit_fails_and_says_why(tmp_path):
+    split = container("split", "import json; print(json.dumps([str(i) for i in range(60000)]))")
+    template = workflow(
+        [
+            task("split", "split"),
+            task(
+                "map",
+                "echo",
+                depends="split",
+                withParam="{{tasks.split.outputs.result}}",
+                params={"x": "{{item}}"},
+            ),
+        ],
+        [split, ECHO],
+    )
+    result, _ = run(template, tmp_path)
+    assert result.phase.value == "Error"
+    assert result.tasks["map"].phase.value == "Error"
+    assert "256 KiB" in result.tasks["map"].message
+
+
+def test_empty_with_param_skips_the_task(tmp_path):
+    split = container("split", "print('[]')")
+    template = workflow(
+        [
+            task("split", "split"),
+            task(
+                "map",
+                "echo",
+                depends="split",
+                withParam="{{tasks.split.outputs.result}}",
+                params={"x": "{{item}}"},
+            ),
+            task("after", "echo", depends="map", params={"x": "ran"}),
+        ],
+        [split, ECHO],
+    )
+    result, _ = run(template, tmp_path)
+    assert phases(result) == {"split": "Succeeded", "map": "Skipped", "after": "Succeeded"}
+    assert result.phase.value == "Succeeded"
+
+
+def test_failed_handler_runs_and_an_omitted_leaf_fails_the_workflow(tmp_path):
+    template = workflow(
+        [
+            task("a", "fail"),
+            task("on-failure", "echo", depends="a.Failed", params={"x": "handled"}),
+            task("on-success", "echo", depends="a", params={"x": "never"}),
+        ],
+        [FAIL, ECHO],
+    )
+    result, _ = run(template, tmp_path)
+    assert phases(result) == {"a": "Failed", "on-failure": "Succeeded", "on-success": "Omitted"}
+    # on-success is a leaf omitted after a failure: its branch carries Failed (assessDAGPhase).
+    assert result.phase.value == "Failed"
+    assert [node.name for node in result.failed] == ["a"]
+    assert result.failed[0].exit_code == 3
+
+
+def test_a_failure_handled_by_depends_lets_the_workflow_succeed(tmp_path):
+    template = workflow(
+        [
+            task("a", "fail"),
+            task("cleanup", "echo", depends="a.Failed || a.Succeeded", params={"x": "done"}),
+        ],
+        [FAIL, ECHO],
+    )
+    result, _ = run(template, tmp_path)
+    assert phases(result) == {"a": "Failed", "cleanup": "Succeeded"}
+    assert result.phase.value == "Succeeded"
+
+
+def test_omission_cascades_and_a_succeeded_test_of_an_omitted_task_is_false(tmp_path):
+    template = workflow(
+        [
+            task("a", "echo", params={"x": "1"}),
+            task("b", "echo", depends="a.Failed", params={"x": "2"}),
+            task("c", "echo", depends="b.Omitted", params={"x": "3"}),
+            task("d", "echo", depends="b", params={"x": "4"}),
+        ],
+        [ECHO],
+    )
+    result, _ = run(template, tmp_path)
+    assert phases(result) == {"a": "Succeeded", "b": "Omitted", "c": "Succeeded", "d": "Omitted"}
+    # d's branch inherits a's Succeeded through the omitted b: nothing failed.
+    assert result.phase.value == "Succeeded"
+
+
+def fan_out_with_one_failure(reduce_depends: str) -> dict:
+    return workflow(
+        [
+            task(
+                "map",
+                "record",
+                withItems=["0", "1", "0"],
+                params={"x": "{{item}}", "code": "{{item}}"},
+            ),
+            task("reduce", "echo", depends=reduce_depends, params={"x": "reduced"}),
+        ],
+        [RECORD, ECHO],
+    )
+
+
+def test_reduce_is_omitted_when_one_map_item_fails(tmp_path):
+    result, _ = run(fan_out_with_one_failure("map"), tmp_path)
+    assert phases(result) == {
+        "map": "Failed",
+        "map(0:0)": "Succeeded",
+        "map(1:1)": "Failed",
+        "map(2:0)": "Succeeded",
+        "reduce": "Omitted",
+    }
+    assert result.phase.value == "Failed"
+    assert [node.name for node in result.failed] == ["map(1:1)"]
+
+
+def test_any_succeeded_runs_reduce_on_partial_results(tmp_path):
+    result, _ = run(fan_out_with_one_failure("map.AnySucceeded"), tmp_path)
+    assert phases(result)["reduce"] == "Succeeded"
+    assert result.phase.value == "Succeeded"
+
+
+def test_all_failed_is_false_unless_every_item_failed(tmp_path):
+    result, _ = run(fan_out_with_one_failure("map.AllFailed"), tmp_path)
+    assert phases(result)["reduce"] == "Omitted"
+    assert result.phase.value == "Failed"
+
+
+def flaky(limit: int, failures: int, policy: str = "OnFailure") -> dict:
+    """A task failing its first `failures` attempts, counted in /data/attempts."""
+    code = (
+        "import os; path = '/data/attempts'; n = len(open(path).read()) if os.path.exists(path) "
+        f"else 0; open(path, 'a').write('x'); raise SystemExit(1 if n < {failures} else 0)"
+    )
+    retry = {"limit": limit, "retryPolicy": policy, "backoff": {"duration": "10s"}}
+    return workflow([task("flaky", "flaky")], [container("flaky", code, retryStrategy=retry)])
+
+
+def test_a_task_that_fails_once_succeeds_on_retry(tmp_path):
+    result, progress = run(flaky(limit=2, failures=1), tmp_path)
+    assert result.phase.value == "Succeeded"
+    assert (tmp_path / "data" / "attempts").read_text() == "xx"
+    assert "retrying (attempt 2 of 3)" in progress
+
+
+def test_a_task_fails_after_its_retry_limit(tmp_path):
+    result, _ = run(flaky(limit=2, failures=5), tmp_path)
+    assert result.phase.value == "Failed"
+    assert (tmp_path / "data" / "attempts").read_text() == "xxx"  # 1 attempt + 2 retries
+    assert result.failed[0].exit_code == 1
+
+
+def test_on_error_policy_does_not_retry_a_failed_exit(tmp_path):
+    result, _ = run(flaky(limit=2, failures=1, policy="OnError"), tmp_path)
+    assert result.phase.value == "Failed"
+    assert (tmp_path / "data" / "attempts").read_text() == "x"
+
+
+def test_workflow_parameter_defaults_and_overrides(tmp_path):
+    template = workflow(
+        [task("a", "echo", params={"x": "{{workflow.parameters.greeting}}-{{workflow.name}}"})],
+        [ECHO],
+        parameters={"greeting": "hello"},
+    )
+    default, _ = run(template, tmp_path / "default")
+    assert default.tasks["a"].nodes[0].result == "hello-semantics-abcde"
+    override, _ = run(template, tmp_path / "override", parameters={"greeting": "bye"})
+    assert override.tasks["a"].nodes[0].result == "bye-semantics-abcde"
+
+
+def test_input_parameter_defaults(tmp_path):
+    echo_default = container("echo", "import sys; print(sys.argv[1])", ("x",))
+    echo_default["inputs"]["parameters"][0]["default"] = "fallback"
+    template = workflow(
+        [task("a", "echo"), task("b", "echo", params={"x": "given"})], [echo_default]
+    )
+    result, _ = run(template, tmp_path)
+    assert [result.tasks[name].nodes[0].result for name in "ab"] == ["fallback", "given"]
+
+
+def test_unknown_parameter_is_an_error_listing_the_known_ones(tmp_path):
+    template = workflow(
+        [task("a", "echo", params={"x": "1"})], [ECHO], parameters={"one": "1", "two": "2"}
+    )
+    with pytest.raises(
+        RunError, match=r"-p three: .*no parameter 'three' \(parameters: one, two\)"
+    ):
+        run(template, tmp_path, parameters={"three": "3"})
+
+
+def test_enum_parameter_rejects_other_values(tmp_path):
+    template = workflow(
+        [task("a", "echo", params={"x": "1"})], [ECHO], parameters={"match": "word"}
+    )
+    template["spec"]["arguments"]["parameters"][0]["enum"] = ["word", "substring"]
+    with pytest.raises(
+        RunError, match="-p match=regex: not allowed; the template allows word, substring"
+    ):
+        run(template, tmp_path, parameters={"match": "regex"})
+
+
+def test_task_and_dag_output_parameters(tmp_path):
+    writer = container(
+        "writer",
+        "import sys; open('/data/out.txt', 'w').write(sys.argv[1] + '\\n')",
+        ("x",),
+        outputs={"parameters": [{"name": "value", "valueFrom": {"path": "/data/out.txt"}}]},
+    )
+    template = workflow(
+        [
+            task("write", "writer", params={"x": "42"}),
+            task(
+                "read",
+                "echo",
+                depends="write",
+                params={"x": "got {{tasks.write.outputs.parameters.value}}"},
+            ),
+        ],
+        [writer, ECHO],
+        dag_extra={
+            "outputs": {
+                "parameters": [
+                    {
+                        "name": "final",
+                        "valueFrom": {"parameter": "{{tasks.write.outputs.parameters.value}}"},
+                    }
+                ]
+            }
+        },
+    )
+    result, _ = run(template, tmp_path)
+    assert result.tasks["read"].nodes[0].result == "got 42"
+    assert result.outputs == {"final": "42"}
+    assert result.output_files == {"final": tmp_path / "data" / "out.txt"}
+
+
+def test_missing_output_file_errors_the_node_unless_defaulted(tmp_path):
+    outputs = {"parameters": [{"name": "value", "valueFrom": {"path": "/data/absent"}}]}
+    template = workflow([task("a", "quiet")], [container("quiet", "pass", outputs=outputs)])
+    result, _ = run(template, tmp_path / "missing")
+    assert result.phase.value == "Error"
+    assert "cannot read /data/absent" in result.failed[0].message
+    outputs["parameters"][0]["valueFrom"]["default"] = "none"
+    result, _ = run(template, tmp_path / "defaulted")
+    assert result.tasks["a"].nodes[0].outputs == {"value": "none"}
+
+
+def test_a_missing_executable_is_an_error(tmp_path):
+    missing = {"name": "missing", "container": {"image": "x", "command": ["no-such-tool-xyz"]}}
+    result, _ = run(workflow([task("a", "missing")], [missing]), tmp_path)
+    assert result.phase.value == "Error"
+    assert "no-such-tool-xyz" in result.failed[0].message
+
+
+def test_dag_parallelism_limits_concurrent_tasks(tmp_path):
+    # Each task records its start and end; with parallelism 1 no two intervals overlap.
+    timed = container(
+        "timed",
+        "import sys, time; s = time.time(); time.sleep(0.2); "
+        "open('/data/spans', 'a').write(f'{s} {time.time()}\\n')",
+        ("x",),
+    )
+    template = workflow(
+        [task("t", "timed", withItems=["a", "b", "c"], params={"x": "{{item}}"})],
+        [timed],
+        dag_extra={"parallelism": 1},
+    )
+    result, _ = run(template, tmp_path, jobs=3)
+    assert result.phase.value == "Succeeded"
+    spans = sorted(
+        tuple(map(float, line.split()))
+        for line in (tmp_path / "data" / "spans").read_text().splitlines()
+    )
+    assert len(spans) == 3
+    assert all(earlier[1] <= later[0] for earlier, later in itertools.pairwise(spans))
+
+
+def test_template_deadline_kills_the_process_and_fails_the_node(tmp_path):
+    sleeper = container("sleeper", "import time; time.sleep(60)", activeDeadlineSeconds=1)
+    result, _ = run(workflow([task("slow", "sleeper")], [sleeper]), tmp_path)
+    assert result.phase.value == "Failed"
+    (node,) = result.failed
+    assert "longer than the specified deadline" in node.message
+    assert node.exit_code == 137  # SIGKILL, as a container runtime reports it
+
+
+def test_workflow_deadline_stops_everything(tmp_path):
+    sleeper = container("sleeper", "import time; time.sleep(60)")
+    template = workflow(
+        [task("slow", "sleeper"), task("after", "echo", depends="slow", params={"x": "never"})],
+        [sleeper, ECHO],
+        activeDeadlineSeconds=1,
+    )
+    result, _ = run(template, tmp_path)
+    assert result.phase.value == "Failed"
+    assert "spec.activeDeadlineSeconds 1s" in result.message
+    assert phases(result) == {"slow": "Failed", "after": "Pending"}
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda t: t["spec"]["templates"][1].update(sidecars=[]),
+            r"spec\.templates\[1\]\.sidecars is not supported by run-local",
+        ),
+        (
+            lambda t: t["spec"]["templates"][0]["dag"]["tasks"][0].update(when="1 == 1"),
+            r"spec\.templates\[0\]\.dag\.tasks\[0\]\.when is not supported",
+        ),
+        (lambda t: t["spec"].update(onExit="cleanup"), r"spec\.onExit is not supported"),
+        (
+            lambda t: t["spec"]["templates"][1]["container"].update(
+                env=[{"name": "A", "valueFrom": {"secretKeyRef": {}}}]
+            ),
+            r"container\.env\[0\]\.valueFrom is not supported",
+        ),
+        (
+            lambda t: t["spec"]["templates"][1]["container"]["args"].append(
+                "{{=sprig.upper('x')}}"
+            ),
+            "expression tag",
+        ),
+        (
+            lambda t: t["spec"]["templates"][1]["container"]["args"].append("{{pod.name}}"),
+            r"unresolved variable \{\{pod\.name\}\}",
+        ),
+        (
+            lambda t: t["spec"]["templates"][0]["dag"]["tasks"][0].update(depends="ghost"),
+            "unknown task",
+        ),
+        (
+            lambda t: t["spec"]["templates"].append({"name": "inner", "steps": []}),
+            r"spec\.templates\[2\]\.steps is not supported",
+        ),
+        (lambda t: t["spec"]["templates"][1]["container"].pop("command"), "command is required"),
+    ],
+)
+def test_unsupported_features_are_refused_naming_the_field(tmp_path, edit, message):
+    template = workflow([task("a", "echo", params={"x": "1"})], [json.loads(json.dumps(ECHO))])
+    template["spec"]["templates"][1]["container"]["env"] = []
+    edit(template)
+    with pytest.raises(UnsupportedError, match=message):
+        run(template, tmp_path)
+    assert not (tmp_path / "data" / "log").exists()
