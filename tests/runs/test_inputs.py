@@ -98,6 +98,34 @@ def test_oss_stack_uploads_files_under_inputs(tmp_path):
     assert stage_input(logs / "a.log", oss_outputs, store) == "inputs/a.log"
 
 
+def test_oss_uploads_go_below_the_bucket_directory_the_volume_mounts(tmp_path, capsys):
+    log = tmp_path / "app.log"
+    log.write_bytes(b"INFO\n")
+    stack = FakeStack(
+        stack_outputs(target="ackone", ossBucket="bkt", ossEndpoint="oss-cn-beijing.aliyuncs.com"),
+        deployed=True,
+        config={"argo-fanout:storage": '{"type": "oss", "oss": {"path": "/team/logs"}}'},
+    )
+    store = FakeObjectStore()
+    fake = FakeArgo([SUCCEEDED])
+    argv = ["submit", "-s", "dev", "--input", str(log)]
+    assert cli(argv, runtime(fake, stack, object_store=store)) == 0
+    assert store.objects == {"team/logs/inputs/app.log": b"INFO\n"}
+    assert {"name": "input", "value": "inputs/app.log"} in (
+        fake.created[0]["spec"]["arguments"]["parameters"]
+    )
+
+
+def test_broken_storage_config_is_named(tmp_path, capsys):
+    stack = FakeStack(
+        stack_outputs(target="ackone", ossBucket="bkt", ossEndpoint="oss-cn-beijing.aliyuncs.com"),
+        deployed=True,
+        config={"argo-fanout:storage": "oss"},
+    )
+    assert cli(["submit", "-s", "dev"], runtime(FakeArgo([SUCCEEDED]), stack)) == EXIT_USAGE
+    assert "config argo-fanout:storage is not an object: 'oss'" in capsys.readouterr().err
+
+
 def test_empty_directory_is_refused_for_upload(tmp_path):
     oss_outputs = outputs(target="ackone", ossBucket="bkt", ossEndpoint="x")
     with pytest.raises(RunError, match="the directory holds no files"):

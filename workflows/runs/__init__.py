@@ -14,7 +14,7 @@ from pathlib import Path
 
 from workflows.runs.ephemeral import run_ephemeral
 from workflows.runs.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, RunError
-from workflows.runs.stack import StackOutputs
+from workflows.runs.stack import StackOutputs, read_outputs
 from workflows.runs.submit import (
     Runtime,
     SubmitOptions,
@@ -124,7 +124,7 @@ def _entry(command: Command, runtime: Runtime) -> Callable[[argparse.Namespace],
 
 
 def _outputs(stack_name: str, runtime: Runtime) -> StackOutputs:
-    return StackOutputs.parse(stack_name, runtime.select_stack(stack_name).outputs())
+    return read_outputs(runtime.select_stack(stack_name))
 
 
 def _options(args: argparse.Namespace, *, wait: bool) -> SubmitOptions:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from workflows.runs.errors import RunError
-from workflows.runs.stack import Stack, StackLocked, StackOutputs
+from workflows.runs.stack import Stack, StackLocked, StackOutputs, read_outputs
 from workflows.runs.submit import Report, Runtime, Submission, SubmitOptions, run_submission
 
 # An interrupted `up` may still hold the stack's lock while it cancels: wait this long for it.
@@ -33,7 +33,7 @@ def run_ephemeral(
     try:
         report(f"pulumi up -s {stack_name}")
         stack.up(report)
-        outputs = StackOutputs.parse(stack_name, stack.outputs())
+        outputs = read_outputs(stack)
         submission = run_submission(outputs, options, runtime, report)
     except (RunError, KeyboardInterrupt) as err:
         error = err

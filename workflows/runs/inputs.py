@@ -51,9 +51,12 @@ def stage_input(path: Path, outputs: StackOutputs, object_store: ObjectStore | N
     if outputs.data_dir is not None:
         return copy_to_data_dir(path, Path(outputs.data_dir))
     if outputs.oss_bucket is not None:
+        # Imported here: it loads pulumi_alicloud (about a second), which only OSS stacks need.
+        from infra.ackone.oss import object_prefix
+
         if object_store is None:
             object_store = OssObjectStore(outputs.oss_bucket, outputs.oss_endpoint)
-        return upload_to_store(path, object_store)
+        return upload_to_store(path, object_store, object_prefix(outputs.oss_path))
     raise RunError(
         f"--input: stack {outputs.stack!r} (target {outputs.target}) keeps its data on claim "
         f"{outputs.volume_claim!r}, which this command cannot write to: copy {path} into that "
@@ -90,17 +93,21 @@ def copy_to_data_dir(path: Path, data_dir: Path) -> str:
     return relative
 
 
-def upload_to_store(path: Path, store: ObjectStore) -> str:
-    """Upload a file to `inputs/<name>`, or a directory's files under `inputs/<name>/`."""
+def upload_to_store(path: Path, store: ObjectStore, prefix: str) -> str:
+    """Upload a file to `inputs/<name>`, or a directory's files under `inputs/<name>/`.
+
+    `prefix` is the key prefix of the volume's root in the bucket; the returned path is relative
+    to the volume.
+    """
     relative = f"{INPUTS_DIR}/{path.name}"
     if path.is_dir():
         files = sorted(file for file in path.rglob("*") if file.is_file())
         if not files:
             raise RunError(f"--input {path}: the directory holds no files")
         for file in files:
-            store.upload(file, f"{relative}/{file.relative_to(path).as_posix()}")
+            store.upload(file, f"{prefix}{relative}/{file.relative_to(path).as_posix()}")
     else:
-        store.upload(path, relative)
+        store.upload(path, prefix + relative)
     return relative
 
 
