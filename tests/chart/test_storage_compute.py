@@ -16,6 +16,8 @@ OSS = {
     "oss": {"bucket": "logs", "url": "oss-cn-beijing-internal.aliyuncs.com", "secretName": "ak"},
 }
 NAS = {"type": "nas", "nas": {"server": "abc.cn-beijing.nas.aliyuncs.com", "path": "/share"}}
+# Serverless pods (ECI) cannot mount hostPath, the default storage type.
+EXISTING_CLAIM = {"type": "existingClaim", "existingClaim": "shared-logs"}
 
 
 def storage_objects(storage: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -25,7 +27,7 @@ def storage_objects(storage: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
 
 def step_metadata(values: dict[str, Any]) -> list[dict[str, Any]]:
     """The pod metadata of every container step of the WorkflowTemplate."""
-    template = only(render(values), "WorkflowTemplate")
+    template = only(render({"storage": EXISTING_CLAIM, **values}), "WorkflowTemplate")
     steps = [t for t in template["spec"]["templates"] if "container" in t]
     assert [t["name"] for t in steps] == ["split", "count", "merge"]
     return [t["metadata"] for t in steps]
@@ -94,7 +96,7 @@ def test_nas_volume_uses_nfs_v3():
 
 
 def test_existing_claim_renders_no_storage_objects():
-    objects = render({"storage": {"type": "existingClaim", "existingClaim": "shared-logs"}})
+    objects = render({"storage": EXISTING_CLAIM})
     assert not {"PersistentVolume", "PersistentVolumeClaim"} & set(kinds(objects))
     volumes = only(objects, "WorkflowTemplate")["spec"]["volumes"]
     assert volumes[0] == {"name": "data", "persistentVolumeClaim": {"claimName": "shared-logs"}}
@@ -171,11 +173,21 @@ def test_acs_label_left_out_when_empty():
         ({"storage": {"type": "nas"}}, "storage.nas.server is empty"),
         ({"storage": {"type": "existingClaim"}}, "storage.existingClaim is empty"),
         (
-            {"compute": {"profile": "eci", "eci": {"spotStrategy": "SpotWithPriceLimit"}}},
+            {"storage": {"type": "hostPath"}, "compute": {"profile": "eci"}},
+            "storage.type hostPath cannot be used with compute.profile eci",
+        ),
+        (
+            {
+                "storage": EXISTING_CLAIM,
+                "compute": {"profile": "eci", "eci": {"spotStrategy": "SpotWithPriceLimit"}},
+            },
             "compute.eci.spotPriceLimit is empty",
         ),
         (
-            {"compute": {"profile": "eci", "eci": {"spotPriceLimit": "0.5"}}},
+            {
+                "storage": EXISTING_CLAIM,
+                "compute": {"profile": "eci", "eci": {"spotPriceLimit": "0.5"}},
+            },
             'compute.eci.spotPriceLimit "0.5" is set but compute.eci.spotStrategy is ""',
         ),
         ({"schedule": {"enabled": True, "cron": ""}}, "schedule.cron is empty"),

@@ -148,6 +148,9 @@ key, the value and what is allowed. Included by every template that depends on t
 {{- if and (eq $storage.type "existingClaim") (not $storage.existingClaim) }}
 {{- fail "storage.existingClaim is empty: storage.type existingClaim needs the name of a ReadWriteMany PersistentVolumeClaim in the release namespace" }}
 {{- end }}
+{{- if and (eq $storage.type "hostPath") (eq .Values.compute.profile "eci") }}
+{{- fail "storage.type hostPath cannot be used with compute.profile eci: ECI pods cannot mount hostPath volumes; use oss, nas or existingClaim" }}
+{{- end }}
 {{- $eci := .Values.compute.eci }}
 {{- if and (eq .Values.compute.profile "eci") (eq $eci.spotStrategy "SpotWithPriceLimit") (not $eci.spotPriceLimit) }}
 {{- fail "compute.eci.spotPriceLimit is empty: compute.eci.spotStrategy SpotWithPriceLimit needs the highest hourly price, e.g. \"0.5\"" }}
