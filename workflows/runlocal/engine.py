@@ -514,7 +514,8 @@ class WorkflowRun:
         return False  # OnTransientError: nothing local is a transient infrastructure error
 
     def _attempt_note(self, node: PodNode) -> str:
-        if node.retry_limit == 0:
+        """`attempt 2 of 4` from the first retry on; nothing for a first attempt."""
+        if node.attempt == 0:
             return ""
         limit = "unlimited" if node.retry_limit == _UNLIMITED else str(node.retry_limit + 1)
         return f"attempt {node.attempt + 1} of {limit}"

@@ -1,0 +1,262 @@
+"""The real chart's WorkflowTemplate run end to end by run-local, checked against the oracle."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.support.oracle import expected_result
+from workflows.__main__ import main
+from workflows.chart import LOG_COUNT_CHART, REPO_ROOT
+from workflows.runlocal.local import render_job, run_local
+from workflows.runlocal.progress import Reporter
+
+GENERATE = REPO_ROOT / "workflows" / "log-count" / "generate.py"
+KEYWORDS = ["INFO", "WARN", "ERROR", "DEBUG"]
+
+
+def generate(output: Path, *args: str) -> Path:
+    subprocess.run(
+        [sys.executable, str(GENERATE), "--output", str(output), *args],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return output
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(["run-local", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def assert_exact(result: dict, input_path: Path, keywords=KEYWORDS, match="substring") -> None:
+    expected = expected_result(input_path, keywords, match)
+    assert {key: result[key] for key in expected} == expected
+
+
+def test_single_file(tmp_path, capsys):
+    source = generate(tmp_path / "in" / "app.log", "--size", "600KiB", "--seed", "11")
+    volume = tmp_path / "volume"
+    code, out, err = run_cli(
+        capsys,
+        "--input",
+        str(source),
+        "--volume-dir",
+        str(volume),
+        "-p",
+        "numParts=4",
+        "--jobs",
+        "2",
+    )
+    assert code == 0, err
+    result = json.loads(out)
+    assert_exact(result, source)
+    assert result["shards"] == 4
+    # The result file named on stderr is the one the merge step wrote in the volume.
+    (result_file,) = volume.glob("runs/log-count-local-*/result.json")
+    assert f"result: {result_file}" in err
+    assert json.loads(result_file.read_text()) == result
+    for node in ("split", "map(3:3)", "reduce"):
+        assert f" {node} " in err
+
+
+def test_directory_of_files_with_word_match(tmp_path, capsys):
+    source = generate(tmp_path / "in", "--size", "300KiB", "--files", "3", "--seed", "5")
+    code, out, err = run_cli(
+        capsys,
+        "--input",
+        str(source),
+        "--volume-dir",
+        str(tmp_path / "volume"),
+        "-p",
+        "match=word",
+        "-p",
+        "keywords=ERROR,WARN",
+    )
+    assert code == 0, err
+    assert_exact(json.loads(out), source, ["ERROR", "WARN"], "word")
+
+
+def test_empty_file(tmp_path, capsys):
+    source = tmp_path / "empty.log"
+    source.write_bytes(b"")
+    code, out, err = run_cli(capsys, "--input", str(source), "--volume-dir", str(tmp_path / "v"))
+    assert code == 0, err
+    result = json.loads(out)
+    assert_exact(result, source)
+    assert result["lines"] == 0
+
+
+def test_more_parts_than_lines(tmp_path, capsys):
+    source = generate(tmp_path / "three.log", "--lines", "3", "--seed", "2")
+    code, out, err = run_cli(
+        capsys, "--input", str(source), "--volume-dir", str(tmp_path / "v"), "-p", "numParts=10"
+    )
+    assert code == 0, err
+    assert_exact(json.loads(out), source)
+
+
+def test_part_size_sets_the_fan_out_width(tmp_path, capsys):
+    source = generate(tmp_path / "big.log", "--size", "512KiB", "--seed", "9")
+    code, out, err = run_cli(
+        capsys, "--input", str(source), "--volume-dir", str(tmp_path / "v"), "-p", "partSize=64KiB"
+    )
+    assert code == 0, err
+    result = json.loads(out)
+    assert_exact(result, source)
+    assert result["shards"] >= 8  # 512 KiB in line-aligned shards of about 64 KiB
+
+
+def test_input_already_in_the_volume_is_used_in_place(tmp_path, capsys):
+    volume = tmp_path / "volume"
+    source = generate(volume / "log-count-data.txt", "--lines", "50")
+    code, out, err = run_cli(capsys, "--volume-dir", str(volume))  # the template's default input
+    assert code == 0, err
+    assert_exact(json.loads(out), source)
+    assert not (volume / "inputs").exists()
+
+
+def test_concurrent_runs_in_one_volume_do_not_interfere(tmp_path):
+    volume = tmp_path / "volume"
+    sources = [
+        generate(tmp_path / f"in-{seed}.log", "--size", "400KiB", "--seed", str(seed))
+        for seed in (21, 22)
+    ]
+    runs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "workflows",
+                "run-local",
+                "--input",
+                str(source),
+                "--volume-dir",
+                str(volume),
+                "-p",
+                "numParts=6",
+                "--jobs",
+                "2",
+            ],
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for source in sources
+    ]
+    outputs = [run.communicate(timeout=120) for run in runs]
+    for run, (out, err), source in zip(runs, outputs, sources, strict=True):
+        assert run.returncode == 0, err
+        assert_exact(json.loads(out), source)
+    assert len(list(volume.glob("runs/log-count-local-*/result.json"))) == 2
+
+
+def test_a_failing_task_is_reported_with_exit_code_and_stderr(tmp_path, capsys):
+    code, _, err = run_cli(
+        capsys,
+        "--volume-dir",
+        str(tmp_path / "v"),
+        "-p",
+        "input=missing.log",
+        "--set",
+        "workflow.retry.limit=1",
+    )
+    assert code == 1
+    assert "failed task split: Failed, exit code 2" in err
+    assert "missing.log" in err.split("stderr tail", 1)[1]  # split's own one-line error
+    assert "retrying (attempt 2 of 2)" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["-p", "colour=red"],
+            "-p colour: the template has no parameter 'colour' "
+            "(parameters: numParts, partSize, input, keywords, match)",
+        ),
+        (["-p", "match=regex"], "-p match=regex: not allowed"),
+        (["-p", "numParts"], "-p 'numParts': expected NAME=VALUE"),
+        (["--input", "/no/such/input"], "--input /no/such/input: no such file or directory"),
+        (["--input", "x", "-p", "input=y"], "--input and -p input=... both set the input"),
+        (["--jobs", "0"], "--jobs must be at least 1"),
+    ],
+)
+def test_bad_flags_exit_2_naming_the_flag(tmp_path, capsys, args, message):
+    code, _, err = run_cli(capsys, "--volume-dir", str(tmp_path / "v"), *args)
+    assert code == 2
+    assert message in err
+    assert not list((tmp_path / "v").glob("runs/*"))
+
+
+def write_fault_injector(tmp_path: Path, part: str) -> tuple[Path, Path]:
+    """A stand-in for the container's python that SIGKILLs count.py for `part` once, mid-run.
+
+    The first attempt for that part runs with a sitecustomize hook that kills the process just
+    before it renames its finished counts file into place: the work is done, nothing committed.
+    Later attempts run the real interpreter untouched. The job scripts are not modified.
+    """
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(
+        textwrap.dedent(
+            """\
+                        import signal
+
+            def _killed_before_commit(*args, **kwargs):
+                os.kill(os.getpid(), signal.SIGKILL)
+
+            os.replace = _killed_before_commit
+            """
+        )
+    )
+    marker = tmp_path / "killed-once"
+    wrapper = tmp_path / "python"
+    wrapper.write_text(
+        textwrap.dedent(
+            f"""\
+            #!{sys.executable}
+            import os, sys
+            real = {sys.executable!r}
+            marker = {str(marker)!r}
+            first = sys.argv[1].endswith("/count.py") and "--part={part}" in sys.argv
+            if first and not os.path.exists(marker):
+                open(marker, "w").close()
+                os.environ["PYTHONPATH"] = {str(hooks)!r}
+            os.execv(real, [real, *sys.argv[1:]])
+            """
+        )
+    )
+    wrapper.chmod(0o755)
+    return wrapper, marker
+
+
+def test_a_count_task_killed_mid_run_is_retried_and_the_result_is_exact(tmp_path):
+    source = generate(tmp_path / "app.log", "--size", "400KiB", "--seed", "4")
+    wrapper, marker = write_fault_injector(tmp_path, part="2")
+    progress = io.StringIO()
+    result, _ = run_local(
+        render_job(LOG_COUNT_CHART, {}),
+        parameters={"numParts": "4"},
+        input_path=source,
+        volume_dir=tmp_path / "volume",
+        jobs=2,
+        reporter=Reporter(progress),
+        python=str(wrapper),
+    )
+    assert marker.exists()
+    assert (
+        "map(2:2)             Failed  exit code 137; retrying (attempt 2 of 4)"
+        in progress.getvalue()
+    )
+    assert result.phase.value == "Succeeded", progress.getvalue()
+    assert_exact(json.loads(result.outputs["result"]), source)
+    assert result.outputs["result"] == result.output_files["result"].read_text().rstrip()
