@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import helm_python
 
 from tests.chart.scenarios import NAMESPACE, RELEASE, kinds, only, render, scenario_values
+from tests.support.schemas import requires_argo_crds, validate_object
 from workflows.chart import LOG_COUNT_CHART
 
 STANDARD_LABELS = {
@@ -115,8 +118,8 @@ def test_notes_tell_how_to_submit_watch_and_find_the_result():
     text = notes({"job": {"numParts": 8}})
     assert f"argo submit --from workflowtemplate/{RELEASE} -n {NAMESPACE}" in text
     assert "-p numParts=8" in text
-    assert f"kubectl create -n {NAMESPACE} -f -" in text
-    assert f"workflowTemplateRef:\n         name: {RELEASE}" in text
+    assert f"| kubectl create -n {NAMESPACE} -f -" in text
+    assert f'"workflowTemplateRef": {{"name": "{RELEASE}"}}' in text
     assert "/data/runs/<workflow name>/result.json" in text
     assert f"argo watch -n {NAMESPACE} @latest" in text
     assert "CronWorkflow" not in text
@@ -125,3 +128,11 @@ def test_notes_tell_how_to_submit_watch_and_find_the_result():
 def test_notes_mention_the_schedule_when_enabled():
     text = notes(scenario_values("schedule"))
     assert f'The CronWorkflow {RELEASE} also runs it on "30 2 * * *" (Asia/Shanghai)' in text
+
+
+@requires_argo_crds
+def test_notes_kubectl_workflow_is_a_valid_workflow_running_the_template():
+    text = notes({})
+    workflow = json.loads(text.split("echo '", 1)[1].split("' \\", 1)[0])
+    validate_object(workflow)
+    assert workflow["spec"]["workflowTemplateRef"] == {"name": RELEASE}
