@@ -42,6 +42,23 @@ ZONES = {
     "cn-beijing": ("cn-beijing-g", "cn-beijing-h", "cn-beijing-i"),
 }
 FAKE_SERVER = "https://127.0.0.1:6443"
+# How Pulumi's wire format marks a secret value (pulumi/runtime/rpc.py keeps these private).
+_SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
+_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+# Dynamic resources (infra/ackone/hub.py) register as pulumi-python:dynamic[/<module>]:<name>.
+DYNAMIC_TYPE_PREFIX = "pulumi-python:dynamic"
+ACCOUNT_ID = "1234567890123456"  # what the mocked alicloud caller-identity data source reports
+# Alibaba Cloud outputs the provider computes (the rest echo their inputs).
+ALICLOUD_COMPUTED = {
+    "alicloud:nas/mountTarget:MountTarget": lambda name: {
+        "mountTargetDomain": f"{name}-0a1b2c.cn-hangzhou.nas.aliyuncs.com",
+        "status": "Active",
+    },
+    "alicloud:ram/accessKey:AccessKey": lambda name: {
+        "secret": f"{name}-fake-secret",
+        "status": "Active",
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -58,6 +75,10 @@ class Registered:
     provider: str  # provider reference "<urn>::<id>", "" when none was given
     dependencies: tuple[str, ...]  # URNs from depends_on and from Inputs
     custom: bool
+    secret_inputs: frozenset[str]  # top-level input names whose value is (or holds) a secret
+    ignore_changes: tuple[str, ...] = ()
+    additional_secret_outputs: tuple[str, ...] = ()
+    custom_timeouts: Mapping[str, str] = field(default_factory=dict)  # create/update/delete
 
     @property
     def provider_urn(self) -> str:
@@ -120,6 +141,11 @@ class RecordingMocks(mocks.Mocks):
                 "revision": 1,
                 "status": "deployed",
             }
+        elif args.typ.startswith(DYNAMIC_TYPE_PREFIX) and "kubeconfig" in args.inputs:
+            # infra/ackone's kubeconfig resource: fetched from the ACK One API on create.
+            outputs["kubeconfig"] = fake_kubeconfig(str(args.inputs.get("clusterId")))
+        elif args.typ in ALICLOUD_COMPUTED:
+            outputs.update(ALICLOUD_COMPUTED[args.typ](args.name))
         elif args.typ.startswith("kubernetes:") and "metadata" in args.inputs:
             metadata = dict(args.inputs["metadata"])
             metadata.setdefault("uid", f"{args.name}-uid")
@@ -134,6 +160,13 @@ class RecordingMocks(mocks.Mocks):
             ids = ZONES.get(region, tuple(f"{region}-{suffix}" for suffix in "abc"))
             zones = [{"id": zone, "localName": zone, "multi": False} for zone in ids]
             return {"id": region, "ids": list(ids), "zones": zones}, []
+        if args.token == "alicloud:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "id": ACCOUNT_ID,
+                "accountId": ACCOUNT_ID,
+                "arn": f"acs:ram::{ACCOUNT_ID}:user/argo-fanout-deployer",
+                "identityType": "RAMUser",
+            }, []
         raise NotImplementedError(f"no mock for invoke {args.token}")
 
 
@@ -149,18 +182,31 @@ class RecordingMonitor(mocks.MockMonitor):
         if request.type == "pulumi:pulumi:Stack":
             return response
         state = self.resources[response.urn].state
+        inputs, secret_inputs = {}, set()
+        for key, value in pulumi.runtime.rpc.deserialize_properties(request.object).items():
+            inputs[key], secret = _unwrap_secrets(value)
+            if secret:
+                secret_inputs.add(key)
         self.registered.append(
             Registered(
                 type=request.type,
                 name=request.name,
                 urn=response.urn,
                 id=response.id,
-                inputs=pulumi.runtime.rpc.deserialize_properties(request.object),
+                inputs=inputs,
                 outputs=dict(state),
                 parent=request.parent,
                 provider=request.provider,
                 dependencies=tuple(request.dependencies),
                 custom=request.custom,
+                secret_inputs=frozenset(secret_inputs),
+                ignore_changes=tuple(request.ignoreChanges),
+                additional_secret_outputs=tuple(request.additionalSecretOutputs),
+                custom_timeouts={
+                    step: getattr(request.customTimeouts, step)
+                    for step in ("create", "update", "delete")
+                    if getattr(request.customTimeouts, step)
+                },
             )
         )
         return response
@@ -225,6 +271,19 @@ def run_program(
         if _sync_await(output.is_secret()):
             run.secret_outputs.add(name)
     return run
+
+
+def _unwrap_secrets(value: Any) -> tuple[Any, bool]:
+    """The value with Pulumi's secret wrappers removed, and whether it held any."""
+    if isinstance(value, dict):
+        if value.get(_SECRET_SIG_KEY) == _SECRET_SIG:
+            return _unwrap_secrets(value["value"])[0], True
+        pairs = {key: _unwrap_secrets(item) for key, item in value.items()}
+        return {k: v for k, (v, _) in pairs.items()}, any(s for _, s in pairs.values())
+    if isinstance(value, list):
+        pairs = [_unwrap_secrets(item) for item in value]
+        return [v for v, _ in pairs], any(s for _, s in pairs)
+    return value, False
 
 
 def _full_key(key: str) -> str:

@@ -1,0 +1,455 @@
+"""infra/config.py: defaults, Pulumi's string forms, and one clear error per bad value."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from infra import config
+from infra.config import ConfigError, load
+
+ACK = {"target": "ackone"}
+
+
+def ack(**keys):
+    return load({**ACK, **keys}, "ack", region="cn-hangzhou")
+
+
+def test_defaults_for_kind_follow_the_stack_name():
+    cfg = load({}, "dev")
+    assert cfg.target == "kind" and cfg.production is False
+    assert cfg.kind == config.KindConfig(
+        cluster_name="argo-fanout-dev",
+        node_image=config.KIND_NODE_IMAGE,
+        workers=0,
+        data_dir=config.REPO_ROOT / ".data" / "dev",
+    )
+    assert cfg.argo == config.ArgoConfig(
+        install=True, chart_version="1.0.18", namespace="argo", values={}
+    )
+    assert cfg.storage.type == "hostPath" and cfg.storage.size == "100Gi"
+    assert cfg.storage.reclaim_policy == "Retain"
+    assert cfg.storage.host_path == config.HostPathStorage(path="/var/local/argo-fanout")
+    workload = cfg.workload
+    assert (workload.namespace, workload.num_parts, workload.parallelism, workload.retries) == (
+        "argo-fanout",
+        5,
+        50,
+        3,
+    )
+    assert workload.keywords == ("INFO", "WARN", "ERROR", "DEBUG")
+    assert workload.match == "substring" and workload.part_size is None
+    assert workload.compute == config.ComputeConfig(profile="none", eci=None, acs=None)
+    assert workload.schedule is None
+
+
+def test_node_image_is_pinned_with_a_digest():
+    assert config.KIND_NODE_IMAGE.startswith("kindest/node:v1.34.0@sha256:")
+    assert len(config.KIND_NODE_IMAGE.split("@sha256:")[1]) == 64
+
+
+def test_pulumi_string_forms_are_parsed():
+    """pulumi.Config hands over strings: objects as JSON, booleans/ints possibly as text."""
+    cfg = load(
+        {
+            "production": "true",
+            "kind": json.dumps({"workers": "2", "clusterName": "lab"}),
+            "argo": json.dumps({"install": "false"}),
+        },
+        "dev",
+    )
+    assert cfg.production is True
+    assert cfg.kind.workers == 2 and cfg.kind.cluster_name == "lab"
+    assert cfg.argo.install is False
+
+
+def test_defaults_for_ackone():
+    cfg = ack()
+    assert cfg.region == "cn-hangzhou"
+    assert cfg.ackone == config.AckOneConfig(
+        cluster_name="argo-fanout-ack",
+        vpc_cidr="10.0.0.0/16",
+        zones=None,
+        vswitch_cidrs=("10.0.0.0/18", "10.0.64.0/18"),
+        schedule_mode="stock-optimized",
+        price_limit=None,
+        argo_server=False,
+        public_api_server=True,
+        deletion_protection=False,
+    )
+    assert cfg.argo.install is False
+    assert cfg.storage.type == "oss"
+    assert cfg.storage.oss == config.OssStorage(
+        bucket=None,
+        path="/",
+        versioning=False,
+        force_destroy=True,
+        expire_runs_after_days=7,
+        fuse_type="ossfs",
+        other_opts="-o max_stat_cache_size=0 -o allow_other",
+        sample_input_size=None,
+    )
+    assert cfg.workload.compute.profile == "eci"
+
+
+def test_production_flips_safe_defaults():
+    cfg = ack(production=True)
+    assert cfg.storage.oss.force_destroy is False
+    assert cfg.ackone.deletion_protection is True
+    explicit = ack(production=True, ackone={"deletionProtection": False})
+    assert explicit.ackone.deletion_protection is False
+
+
+def test_max_parallel_pods_counts_vswitch_addresses():
+    # Two /18s: 2 * (16384 - 4) addresses, minus the system-pod headroom.
+    assert ack().ackone.max_parallel_pods == 2 * (2**14 - 4) - config.SYSTEM_POD_HEADROOM
+    small = ack(ackone={"vswitchCidrs": ["10.0.0.0/24", "10.0.1.0/25"]})
+    assert small.ackone.max_parallel_pods == (256 - 4) + (128 - 4) - config.SYSTEM_POD_HEADROOM
+
+
+def test_full_workload_section():
+    cfg = load(
+        {
+            "workload": {
+                "numParts": 8,
+                "partSize": "64MiB",
+                "keywords": ["ERROR"],
+                "match": "word",
+                "retries": 0,
+                "image": {"registry": "registry.example.com", "tag": "3.12"},
+                "resources": {"count": {"requests": {"cpu": "2", "memory": "1Gi"}}},
+                "schedule": {"cron": "0 2 * * *", "timezone": "Asia/Shanghai"},
+                "values": {"job": {"maxParts": 20}},
+            }
+        },
+        "dev",
+    )
+    workload = cfg.workload
+    assert workload.part_size == "64MiB" and workload.retries == 0
+    assert workload.image == config.ImageConfig("registry.example.com", None, "3.12")
+    assert workload.resources == {"count": {"requests": {"cpu": "2", "memory": "1Gi"}}}
+    assert workload.schedule == config.ScheduleConfig("0 2 * * *", "Asia/Shanghai")
+    assert workload.values == {"job": {"maxParts": 20}}
+
+
+def test_eci_and_acs_options():
+    eci = ack(
+        workload={
+            "compute": {
+                "eci": {
+                    "useSpecs": ["2-4Gi", "ecs.c6.xlarge"],
+                    "spotStrategy": "SpotWithPriceLimit",
+                    "spotPriceLimit": "0.5",
+                    "imageCache": True,
+                    "extraEphemeralStorage": "20Gi",
+                }
+            }
+        }
+    ).workload.compute.eci
+    assert eci == config.EciConfig(
+        ("2-4Gi", "ecs.c6.xlarge"), "SpotWithPriceLimit", "0.5", True, "20Gi"
+    )
+    acs = ack(
+        workload={"compute": {"profile": "acs", "acs": {"computeClass": "performance"}}}
+    ).workload.compute
+    assert acs.acs == config.AcsConfig("performance", None) and acs.eci is None
+
+
+def test_sample_input_size_is_bytes():
+    cfg = ack(storage={"oss": {"sampleInputSize": "64MiB"}})
+    assert cfg.storage.oss.sample_input_size == 64 * 2**20
+
+
+def test_existing_needs_kubeconfig_or_context():
+    cfg = load(
+        {
+            "target": "existing",
+            "existing": {"context": "prod"},
+            "storage": {"existingClaim": "data"},
+        },
+        "x",
+    )
+    assert cfg.existing == config.ExistingConfig(kubeconfig=None, context="prod")
+    assert cfg.storage.type == "existingClaim" and cfg.argo.install is True
+
+
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        ({"target": "gke"}, "target: 'gke' is not allowed; allowed: kind, existing, ackone"),
+        ({"production": "yes"}, "production: 'yes' is not a boolean"),
+        ({"kind": "workers=2"}, "kind: 'workers=2' is not an object"),
+        ({"kind": {"worker": 1}}, "kind: unknown key(s) ['worker']"),
+        ({"kind": {"workers": -1}}, "kind.workers: -1 is not an integer >= 0"),
+        ({"kind": {"workers": True}}, "kind.workers: True is not an integer >= 0"),
+        ({"kind": {"dataDir": "data"}}, "kind.dataDir: 'data' is not an absolute path"),
+        (
+            {"kind": {"nodeImage": "kindest/node:v1.34.0"}},
+            "kind.nodeImage: 'kindest/node:v1.34.0' has no digest",
+        ),
+        ({"kind": {"clusterName": "Dev_1"}}, "kind.clusterName: 'Dev_1' is not a cluster name"),
+        ({"ackone": {}}, "ackone: only allowed with target ackone; this stack's target is 'kind'"),
+        ({"target": "existing"}, "existing: target existing needs existing.kubeconfig"),
+        (
+            {"argo": {"chartVersion": "latest"}},
+            "argo.chartVersion: 'latest' is not a chart version",
+        ),
+        ({"argo": {"namespace": "Argo"}}, "argo.namespace: 'Argo' is not a Kubernetes name"),
+        ({"argo": {"values": [1]}}, "argo.values: [1] is not an object"),
+        (
+            {"storage": {"type": "oss"}},
+            "storage.type: 'oss' is not allowed with target kind; allowed: hostPath, existingClaim",
+        ),
+        ({"storage": {"size": "10 GB"}}, "storage.size: '10 GB' is not a Kubernetes quantity"),
+        (
+            {"storage": {"reclaimPolicy": "Recycle"}},
+            "storage.reclaimPolicy: 'Recycle' is not allowed; allowed: Retain, Delete",
+        ),
+        (
+            {"storage": {"type": "existingClaim"}},
+            "storage.existingClaim: required with storage.type existingClaim",
+        ),
+        (
+            {"storage": {"existingClaim": "data"}},
+            "storage.existingClaim: only used with "
+            "storage.type existingClaim; this stack's storage.type is 'hostPath'",
+        ),
+        (
+            {"storage": {"hostPath": {"path": "relative"}}},
+            "storage.hostPath.path: 'relative' is not an absolute path",
+        ),
+        ({"storage": {"hostPath": {"mode": "0777"}}}, "storage.hostPath: unknown key(s) ['mode']"),
+        ({"workload": {"numParts": 0}}, "workload.numParts: 0 is not an integer >= 1"),
+        ({"workload": {"parallelism": "many"}}, "workload.parallelism: 'many' is not an integer"),
+        ({"workload": {"retries": -1}}, "workload.retries: -1 is not an integer >= 0"),
+        ({"workload": {"partSize": "64 MiB"}}, "workload.partSize: '64 MiB' is not a size"),
+        ({"workload": {"partSize": "0MiB"}}, "workload.partSize: '0MiB' is not a size"),
+        ({"workload": {"keywords": []}}, "workload.keywords: [] is empty"),
+        ({"workload": {"keywords": "ERROR"}}, "workload.keywords: 'ERROR' is not a list"),
+        ({"workload": {"keywords": ["A,B"]}}, "workload.keywords: 'A,B' contains a comma"),
+        (
+            {"workload": {"match": "regex"}},
+            "workload.match: 'regex' is not allowed; allowed: substring, word",
+        ),
+        (
+            {"workload": {"namespace": "x" * 64}},
+            "workload.namespace: '" + "x" * 64 + "' is not a Kubernetes name",
+        ),
+        ({"workload": {"image": {"name": "python"}}}, "workload.image: unknown key(s) ['name']"),
+        (
+            {"workload": {"resources": {"reduce": {}}}},
+            "workload.resources: unknown key(s) ['reduce']",
+        ),
+        (
+            {"workload": {"resources": {"count": {"requests": {"gpu": "1"}}}}},
+            "workload.resources.count.requests: unknown key(s) ['gpu']",
+        ),
+        (
+            {"workload": {"resources": {"count": {"limits": {"cpu": "two"}}}}},
+            "workload.resources.count.limits.cpu: 'two' is not a Kubernetes quantity",
+        ),
+        (
+            {"workload": {"compute": {"profile": "eci"}}},
+            "workload.compute.profile: 'eci' is not allowed with target kind; allowed: none",
+        ),
+        ({"workload": {"schedule": {"timezone": "UTC"}}}, "workload.schedule.cron: required"),
+        (
+            {"workload": {"schedule": {"cron": "daily"}}},
+            "workload.schedule.cron: 'daily' is not a 5-field cron expression",
+        ),
+        (
+            {"workload": {"schedule": {"cron": "0 2 * * *", "timezone": "Mars/Base"}}},
+            "workload.schedule.timezone: 'Mars/Base' is not an IANA time zone",
+        ),
+        ({"workload": {"value": {}}}, "workload: unknown key(s) ['value']"),
+    ],
+)
+def test_bad_values_name_key_value_and_allowed(keys, message):
+    with pytest.raises(ConfigError) as err:
+        load(keys, "dev")
+    assert message in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        (
+            {"storage": {"type": "hostPath"}},
+            "storage.type: 'hostPath' is not allowed with target "
+            "ackone; allowed: oss, nas, existingClaim",
+        ),
+        ({"argo": {"install": True}}, "argo.install: true is not allowed with target ackone"),
+        (
+            {"kind": {"workers": 1}},
+            "kind: only allowed with target kind; this stack's target is 'ackone'",
+        ),
+        (
+            {"ackone": {"vswitchCidrs": ["10.0.0.0/18"]}},
+            "ackone.vswitchCidrs: ['10.0.0.0/18'] has fewer than 2 CIDRs",
+        ),
+        (
+            {"ackone": {"vswitchCidrs": ["10.0.0.0/18", "10.1.0.0/18"]}},
+            "ackone.vswitchCidrs: '10.1.0.0/18' is not inside ackone.vpcCidr '10.0.0.0/16'",
+        ),
+        (
+            {"ackone": {"vswitchCidrs": ["10.0.0.0/18", "10.0.32.0/19"]}},
+            "ackone.vswitchCidrs: '10.0.0.0/18' overlaps '10.0.32.0/19'",
+        ),
+        (
+            {"ackone": {"vswitchCidrs": ["10.0.0.0/30", "10.0.0.4/30"]}},
+            "ackone.vswitchCidrs: '10.0.0.0/30' has prefix /30; allowed /16 to /29",
+        ),
+        (
+            {"ackone": {"vswitchCidrs": ["10.0.0.0/18", "10.0.300.0/18"]}},
+            "ackone.vswitchCidrs[1]: '10.0.300.0/18' is not an IPv4 CIDR",
+        ),
+        (
+            {"ackone": {"vpcCidr": "10.0.0.1/16"}},
+            "ackone.vpcCidr: '10.0.0.1/16' is not an IPv4 CIDR",
+        ),
+        (
+            {"ackone": {"zones": ["cn-hangzhou-h"]}},
+            "ackone.zones: ['cn-hangzhou-h'] has 1 zones for 2 vSwitch CIDRs",
+        ),
+        (
+            {"ackone": {"zones": ["cn-hangzhou-h", "cn-hangzhou-h"]}},
+            "ackone.zones: ['cn-hangzhou-h', 'cn-hangzhou-h'] repeats a zone",
+        ),
+        (
+            {"ackone": {"zones": ["cn-hangzhou-h", "Zone B"]}},
+            "ackone.zones[1]: 'Zone B' is not a zone id",
+        ),
+        (
+            {"ackone": {"scheduleMode": "spot"}},
+            "ackone.scheduleMode: 'spot' is not allowed; allowed: stock-optimized, cost-optimized",
+        ),
+        (
+            {"ackone": {"priceLimit": "0.5"}},
+            "ackone.priceLimit: '0.5' is only allowed with "
+            "ackone.scheduleMode cost-optimized, not 'stock-optimized'",
+        ),
+        (
+            {"ackone": {"scheduleMode": "cost-optimized", "priceLimit": "0"}},
+            "ackone.priceLimit: '0' is not a decimal number > 0",
+        ),
+        (
+            {"ackone": {"scheduleMode": "cost-optimized", "priceLimit": "-1"}},
+            "ackone.priceLimit: '-1' is not a decimal number > 0",
+        ),
+        (
+            {"ackone": {"scheduleMode": "cost-optimized", "priceLimit": "cheap"}},
+            "ackone.priceLimit: 'cheap' is not a decimal number > 0",
+        ),
+        ({"ackone": {"argoServer": "on"}}, "ackone.argoServer: 'on' is not a boolean"),
+        (
+            {"workload": {"parallelism": 40000}},
+            "workload.parallelism: 40000 is above the 32744 "
+            "pods the vSwitches ['10.0.0.0/18', '10.0.64.0/18'] can address",
+        ),
+        (
+            {"storage": {"oss": {"bucket": "My_Bucket"}}},
+            "storage.oss.bucket: 'My_Bucket' is not an OSS bucket name",
+        ),
+        (
+            {"storage": {"oss": {"fuseType": "s3fs"}}},
+            "storage.oss.fuseType: 's3fs' is not allowed; allowed: ossfs, ossfs2",
+        ),
+        (
+            {"storage": {"oss": {"expireRunsAfterDays": 0}}},
+            "storage.oss.expireRunsAfterDays: 0 is not an integer >= 1",
+        ),
+        (
+            {"storage": {"oss": {"sampleInputSize": "lots"}}},
+            "storage.oss.sampleInputSize: 'lots' is not a size",
+        ),
+        ({"storage": {"oss": {"region": "x"}}}, "storage.oss: unknown key(s) ['region']"),
+        (
+            {"storage": {"type": "nas", "nas": {"server": "x.nas.aliyuncs.com"}}},
+            "storage.nas.server: 'x.nas.aliyuncs.com' cannot be set with target ackone",
+        ),
+        (
+            {"storage": {"type": "nas", "nas": {"storageType": "Premium"}}},
+            "storage.nas.storageType: 'Premium' is not allowed; allowed: Capacity, Performance",
+        ),
+        (
+            {"workload": {"compute": {"eci": {"useSpecs": ["a", "b", "c", "d", "e", "f"]}}}},
+            "workload.compute.eci.useSpecs: ['a', 'b', 'c', 'd', 'e', 'f'] lists 6 specs; ECI "
+            "accepts at most 5",
+        ),
+        (
+            {"workload": {"compute": {"eci": {"spotStrategy": "SpotWithPriceLimit"}}}},
+            "workload.compute.eci.spotPriceLimit: None with spotStrategy 'SpotWithPriceLimit'",
+        ),
+        (
+            {
+                "workload": {
+                    "compute": {"eci": {"spotStrategy": "SpotAsPriceGo", "spotPriceLimit": "0.5"}}
+                }
+            },
+            "workload.compute.eci.spotPriceLimit: '0.5' with spotStrategy 'SpotAsPriceGo'",
+        ),
+        (
+            {
+                "workload": {
+                    "compute": {
+                        "eci": {"spotStrategy": "SpotWithPriceLimit", "spotPriceLimit": "0.5.1"}
+                    }
+                }
+            },
+            "workload.compute.eci.spotPriceLimit: '0.5.1' is not a decimal number > 0",
+        ),
+        (
+            {"workload": {"compute": {"eci": {"extraEphemeralStorage": "20 GB"}}}},
+            "workload.compute.eci.extraEphemeralStorage: '20 GB' is not a Kubernetes quantity",
+        ),
+        (
+            {"workload": {"compute": {"acs": {"computeClass": "gpu"}}}},
+            "workload.compute.acs: only used with workload.compute.profile acs; this stack's "
+            "profile is 'eci'",
+        ),
+        (
+            {"workload": {"compute": {"profile": "acs", "acs": {"computeQos": "spot"}}}},
+            "workload.compute.acs.computeQos: 'spot' is not allowed; allowed: default, best-effort",
+        ),
+    ],
+)
+def test_bad_ackone_values(keys, message):
+    with pytest.raises(ConfigError) as err:
+        ack(**keys)
+    assert message in str(err.value)
+
+
+def test_ackone_needs_a_region():
+    with pytest.raises(ConfigError, match="alicloud:region: required with target ackone"):
+        load(ACK, "ack")
+
+
+def test_existing_target_storage_rules():
+    with pytest.raises(ConfigError, match=r"storage\.nas\.server: required with target existing"):
+        load({"target": "existing", "existing": {"context": "c"}, "storage": {"type": "nas"}}, "x")
+    nas = load(
+        {
+            "target": "existing",
+            "existing": {"context": "c"},
+            "storage": {"type": "nas", "nas": {"server": "n.example.com", "path": "/logs"}},
+        },
+        "x",
+    ).storage.nas
+    assert nas == config.NasStorage(server="n.example.com", path="/logs", storage_type="Capacity")
+
+
+def test_parallelism_at_capacity_is_accepted():
+    capacity = ack().ackone.max_parallel_pods
+    assert ack(workload={"parallelism": capacity}).workload.parallelism == capacity
+
+
+def test_config_is_frozen():
+    cfg = load({}, "dev")
+    with pytest.raises(AttributeError):
+        cfg.target = "ackone"  # type: ignore[misc]
+
+
+def test_data_dir_default_is_under_the_repo():
+    assert load({}, "qa").kind.data_dir == Path(config.REPO_ROOT, ".data", "qa")

@@ -1,0 +1,236 @@
+"""The real __main__.py under Pulumi mocks, per committed stack file (dev: kind, existing)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from infra import exports
+from infra.cluster import MissingToolError
+from infra.config import ConfigError
+from tests.support.pulumi_mocks import ProgramRun, Registered, fake_kubeconfig, run_program
+from tests.support.schemas import requires_argo_crds, validate_kubernetes, validate_object
+from workflows.chart import LOG_COUNT_CHART, render_chart
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+PROVIDER = "pulumi:providers:kubernetes"
+COMMAND = "command:local:Command"
+STACKS = ("dev", "existing")
+
+
+@pytest.fixture(scope="module")
+def existing_home(tmp_path_factory):
+    """A HOME whose ~/.kube/config has the context Pulumi.existing.yaml names, among others."""
+    home = tmp_path_factory.mktemp("home")
+    document = yaml.safe_load(fake_kubeconfig("other"))
+    mine = yaml.safe_load(fake_kubeconfig("my-cluster", server="https://10.1.2.3:6443"))
+    for key in ("clusters", "users", "contexts"):
+        document[key] += mine[key]
+    (home / ".kube").mkdir()
+    (home / ".kube" / "config").write_text(yaml.safe_dump(document))
+    return home
+
+
+@pytest.fixture(scope="module")
+def runs(existing_home) -> dict[str, ProgramRun]:
+    """One program run per committed stack file, shared by every test of this module."""
+    return {
+        "dev": run_program("dev"),
+        "existing": run_program("existing", env={"HOME": str(existing_home), "KUBECONFIG": ""}),
+    }
+
+
+def releases(run: ProgramRun, chart: str) -> list[Registered]:
+    return [r for r in run.of_type(RELEASE) if r.inputs["chart"].endswith(chart)]
+
+
+def kubernetes_objects(run: ProgramRun) -> list[Registered]:
+    return [r for r in run.resources if r.type.startswith("kubernetes:") and r.type != RELEASE]
+
+
+def test_dev_inventory(runs):
+    run = runs["dev"]
+    assert len(releases(run, "argo-workflows")) == 1
+    assert len(releases(run, "log-count")) == 1
+    namespaces = run.of_type("kubernetes:core/v1:Namespace")
+    assert sorted(r.inputs["metadata"]["name"] for r in namespaces) == ["argo", "argo-fanout"]
+    commands = {r.name: r for r in run.of_type(COMMAND)}
+    cluster = commands["argo-fanout-kind-cluster"]
+    assert "kind create cluster --name argo-fanout-dev --config -" in cluster.inputs["create"]
+    assert cluster.inputs["delete"] == "kind delete cluster --name argo-fanout-dev"
+    assert commands["argo-fanout-kind-kubeconfig"].inputs["create"] == (
+        "kind get kubeconfig --name argo-fanout-dev"
+    )
+    kind_config = yaml.safe_load(cluster.inputs["stdin"])
+    assert kind_config["nodes"][0]["role"] == "control-plane"
+    assert kind_config["nodes"][0]["extraMounts"] == [
+        {
+            "hostPath": cluster.inputs["environment"]["DATA_DIR"],
+            "containerPath": "/var/local/argo-fanout",
+        }
+    ]
+    assert len(run.of_type(PROVIDER)) == 1
+    # Provider inputs travel JSON-encoded, as provider configuration does.
+    assert run.one(PROVIDER).inputs["deleteUnreachable"] == "true"
+
+
+def test_existing_inventory(runs):
+    run = runs["existing"]
+    assert run.of_type(COMMAND) == []
+    assert len(releases(run, "argo-workflows")) == 1
+    provider = run.one(PROVIDER)
+    assert provider.inputs["context"] == "my-cluster"
+    kubeconfig = yaml.safe_load(run.outputs[exports.KUBECONFIG])
+    assert kubeconfig["current-context"] == "my-cluster"
+    assert exports.DATA_DIR not in run.outputs
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_component_tree(runs, stack):
+    run = runs[stack]
+    (platform,) = run.of_type("argo-fanout:index:Platform")
+    components = {r.urn for r in run.resources if not r.custom}
+    for resource in run.resources:
+        if resource is not platform:
+            assert resource.parent in components, f"{resource.name} is not parented to a component"
+            assert platform in run.ancestors(resource)
+    types = {r.type for r in run.resources if not r.custom}
+    target = "KindCluster" if stack == "dev" else "ExistingCluster"
+    assert types == {
+        "argo-fanout:index:Platform",
+        f"argo-fanout:cluster:{target}",
+        "argo-fanout:argo:ArgoInstall",
+        "argo-fanout:workload:Workload",
+    }
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_kubernetes_resource_uses_the_explicit_provider(runs, stack):
+    run = runs[stack]
+    provider = run.one(PROVIDER)
+    kubernetes = kubernetes_objects(run) + run.of_type(RELEASE)
+    assert kubernetes
+    for resource in kubernetes:
+        assert resource.provider_urn == provider.urn, resource.name
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_ordering(runs, stack):
+    run = runs[stack]
+    (argo,) = releases(run, "argo-workflows")
+    (workload,) = releases(run, "log-count")
+    assert run.depends_on(workload, argo), "the workload chart must wait for Argo's CRDs"
+    namespaces = {
+        r.inputs["metadata"]["name"]: r for r in run.of_type("kubernetes:core/v1:Namespace")
+    }
+    assert run.depends_on(argo, namespaces["argo"])
+    assert run.depends_on(workload, namespaces["argo-fanout"])
+    if stack == "dev":
+        commands = {r.name: r for r in run.of_type(COMMAND)}
+        assert run.depends_on(
+            commands["argo-fanout-kind-kubeconfig"], commands["argo-fanout-kind-cluster"]
+        )
+        assert run.depends_on(run.one(PROVIDER), commands["argo-fanout-kind-kubeconfig"])
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_outputs(runs, stack):
+    run = runs[stack]
+    assert run.secret_outputs == {exports.KUBECONFIG}
+    assert "kubeconfig" in run.one(PROVIDER).secret_inputs
+    kubeconfig = yaml.safe_load(run.outputs[exports.KUBECONFIG])
+    assert kubeconfig["clusters"][0]["cluster"]["server"].startswith("https://")
+    namespace = "argo-fanout"
+    expected = {
+        exports.TARGET: "kind" if stack == "dev" else "existing",
+        exports.ARGO_NAMESPACE: "argo",
+        exports.WORKLOAD_NAMESPACE: namespace,
+        exports.WORKFLOW_TEMPLATE: "log-count",
+        exports.VOLUME_CLAIM: "log-count-data",
+        exports.SUBMIT_COMMAND: (
+            f"argo submit -n {namespace} --from workflowtemplate/log-count "
+            f"-p numParts={5 if stack == 'dev' else 8} --watch"
+        ),
+    }
+    assert {key: run.outputs[key] for key in expected} == expected
+    if stack == "dev":
+        assert run.outputs[exports.DATA_DIR].endswith("/.data/dev")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_kubernetes_objects_validate(runs, stack):
+    objects = kubernetes_objects(runs[stack])
+    assert objects
+    for resource in objects:
+        validate_kubernetes(resource.inputs)
+
+
+@requires_argo_crds
+@pytest.mark.parametrize("stack", STACKS)
+def test_log_count_release_renders_valid_objects(runs, stack):
+    (release,) = releases(runs[stack], "log-count")
+    objects = render_chart(
+        LOG_COUNT_CHART,
+        release.inputs["values"],
+        release=release.inputs["name"],
+        namespace=release.inputs["namespace"],
+    )
+    kinds = {obj["kind"] for obj in objects}
+    assert "WorkflowTemplate" in kinds
+    for obj in objects:
+        validate_object(obj)
+    names = {(obj["kind"], obj["metadata"]["name"]) for obj in objects}
+    run = runs[stack]
+    assert ("WorkflowTemplate", run.outputs[exports.WORKFLOW_TEMPLATE]) in names
+    claims = {name for kind, name in names if kind == "PersistentVolumeClaim"}
+    if stack == "dev":
+        assert claims == {run.outputs[exports.VOLUME_CLAIM]}
+    else:  # existingClaim: the chart mounts the claim the config names and renders none
+        assert claims == set()
+
+
+def test_argo_values_per_target(runs):
+    for stack, auth in (("dev", ["server"]), ("existing", ["client"])):
+        (release,) = releases(runs[stack], "argo-workflows")
+        values = release.inputs["values"]
+        assert release.inputs["version"] == "1.0.18"
+        assert release.inputs["repositoryOpts"] == {"repo": "https://argoproj.github.io/argo-helm"}
+        assert values["server"]["authModes"] == auth
+        assert values["controller"]["workflowNamespaces"] == ["argo-fanout"]
+        assert values["workflow"] == {
+            "serviceAccount": {"create": False},
+            "rbac": {"create": False},
+        }
+        assert values["crds"]["install"] is True
+
+
+def test_missing_tools_fail_early_with_their_names():
+    with pytest.raises(MissingToolError, match=r"^docker not found on PATH; target kind needs"):
+        run_program("dev", tools=["kind"])
+    with pytest.raises(MissingToolError, match=r"^docker, kind not found on PATH"):
+        run_program("dev", tools=[])
+
+
+def test_existing_kubeconfig_errors(existing_home, tmp_path):
+    with pytest.raises(ConfigError, match=r"existing\.context: 'nope' is not in the kubeconfig"):
+        run_program(
+            "existing",
+            {"existing": {"context": "nope"}},
+            env={"HOME": str(existing_home), "KUBECONFIG": ""},
+        )
+    missing = tmp_path / "absent"
+    with pytest.raises(
+        ConfigError, match=re.escape(f"existing.kubeconfig: kubeconfig file '{missing}'")
+    ):
+        run_program("existing", {"existing": {"kubeconfig": str(missing)}})
+
+
+def test_existing_kubeconfig_content_is_used_as_is():
+    content = fake_kubeconfig("inline")
+    run = run_program("existing", {"existing": {"kubeconfig": content}})
+    assert run.outputs[exports.KUBECONFIG] == content
+    provider = run.one(PROVIDER)
+    assert provider.inputs["kubeconfig"] == content
+    assert "kubeconfig" in provider.secret_inputs

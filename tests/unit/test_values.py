@@ -1,0 +1,198 @@
+"""Config → chart values: the log-count chart's, Argo's, and kind's cluster config."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from infra.argo import argo_values
+from infra.cluster import kind_cluster_config
+from infra.compute import compute_values
+from infra.config import load
+from infra.storage import storage_values
+from infra.workload import claim_name, submit_command, template_name, workload_values
+from tests.support.schemas import requires_argo_crds, validate_object
+from workflows.chart import LOG_COUNT_CHART, render_chart
+
+EXISTING = {"target": "existing", "existing": {"context": "c"}}
+
+
+def existing(**keys):
+    return load({**EXISTING, **keys}, "x")
+
+
+def values_for(cfg, **storage_inputs):
+    return workload_values(cfg.workload, storage_values(cfg.storage, **storage_inputs))
+
+
+def test_dev_defaults_map_to_chart_values():
+    cfg = load({}, "dev")
+    assert values_for(cfg) == {
+        "fullnameOverride": "log-count",
+        "templateName": "log-count",
+        "job": {"numParts": 5, "keywords": "INFO,WARN,ERROR,DEBUG", "match": "substring"},
+        "workflow": {"parallelism": 50, "retry": {"limit": 3}},
+        "storage": {
+            "type": "hostPath",
+            "size": "100Gi",
+            "reclaimPolicy": "Retain",
+            "hostPath": {"path": "/var/local/argo-fanout"},
+        },
+        "compute": {"profile": "none"},
+    }
+
+
+def test_every_workload_option_reaches_the_chart():
+    cfg = existing(
+        storage={"type": "nas", "nas": {"server": "n.example.com", "path": "/logs"}},
+        workload={
+            "numParts": 9,
+            "partSize": "64MiB",
+            "keywords": ["ERROR", "FATAL"],
+            "match": "word",
+            "parallelism": 7,
+            "retries": 0,
+            "image": {"registry": "registry.example.com", "repository": "py", "tag": "3.12"},
+            "resources": {"count": {"requests": {"cpu": "2"}, "limits": {"memory": "1Gi"}}},
+            "compute": {
+                "profile": "eci",
+                "eci": {"useSpecs": ["2-4Gi"], "spotStrategy": "SpotAsPriceGo", "imageCache": True},
+            },
+            "schedule": {"cron": "0 2 * * *", "timezone": "Asia/Shanghai"},
+            "values": {"job": {"maxParts": 20}, "commonLabels": {"team": "logs"}},
+        },
+    )
+    values = values_for(cfg)
+    assert values["job"] == {
+        "numParts": 9,
+        "partSize": "64MiB",
+        "keywords": "ERROR,FATAL",
+        "match": "word",
+        "maxParts": 20,
+    }
+    assert values["workflow"] == {"parallelism": 7, "retry": {"limit": 0}}
+    assert values["image"] == {
+        "registry": "registry.example.com",
+        "repository": "py",
+        "tag": "3.12",
+    }
+    assert values["resources"] == {"count": {"requests": {"cpu": "2"}, "limits": {"memory": "1Gi"}}}
+    assert values["compute"] == {
+        "profile": "eci",
+        "eci": {"useSpecs": ["2-4Gi"], "spotStrategy": "SpotAsPriceGo", "imageCache": True},
+    }
+    assert values["schedule"] == {"enabled": True, "cron": "0 2 * * *", "timezone": "Asia/Shanghai"}
+    assert values["storage"] == {
+        "type": "nas",
+        "size": "100Gi",
+        "reclaimPolicy": "Retain",
+        "nas": {"server": "n.example.com", "path": "/logs"},
+    }
+    assert values["commonLabels"] == {"team": "logs"}
+
+
+@requires_argo_crds
+def test_every_workload_option_renders_valid_objects():
+    cfg = existing(
+        storage={"type": "nas", "nas": {"server": "n.example.com"}},
+        workload={
+            "compute": {"profile": "acs", "acs": {"computeClass": "performance"}},
+            "schedule": {"cron": "0 2 * * *"},
+            "resources": {"merge": {"limits": {"ephemeral-storage": "1Gi"}}},
+        },
+    )
+    objects = render_chart(LOG_COUNT_CHART, values_for(cfg), release="log-count", namespace="x")
+    kinds = sorted(obj["kind"] for obj in objects)
+    assert "CronWorkflow" in kinds and "PersistentVolume" in kinds
+    for obj in objects:
+        validate_object(obj)
+
+
+def test_workload_values_override_ours():
+    cfg = load({"workload": {"values": {"templateName": "counts", "fullnameOverride": "lc"}}}, "d")
+    values = values_for(cfg)
+    assert template_name(values) == "counts"
+    assert claim_name(values) == "lc-data"
+    empty = load({"workload": {"values": {"templateName": ""}}}, "d")
+    assert template_name(values_for(empty)) == "log-count"
+
+
+def test_existing_claim_values_and_name():
+    cfg = existing(storage={"existingClaim": "shared-logs"})
+    values = values_for(cfg)
+    assert values["storage"] == {"type": "existingClaim", "existingClaim": "shared-logs"}
+    assert claim_name(values) == "shared-logs"
+
+
+def test_oss_values_take_the_cloud_side_names():
+    cfg = load(
+        {"target": "ackone", "storage": {"oss": {"fuseType": "ossfs2"}}}, "a", region="cn-hangzhou"
+    )
+    storage = storage_values(
+        cfg.storage,
+        oss_bucket="b",
+        oss_url="oss-cn-hangzhou-internal.aliyuncs.com",
+        oss_secret_name="oss-credentials",
+    )
+    assert storage["oss"] == {
+        "bucket": "b",
+        "url": "oss-cn-hangzhou-internal.aliyuncs.com",
+        "path": "/",
+        "otherOpts": "-o max_stat_cache_size=0 -o allow_other",
+        "fuseType": "ossfs2",
+        "secretName": "oss-credentials",
+    }
+    with pytest.raises(ValueError, match="oss needs oss_bucket, oss_url and oss_secret_name"):
+        storage_values(cfg.storage)
+
+
+def test_nas_on_ackone_takes_the_mount_target():
+    cfg = load({"target": "ackone", "storage": {"type": "nas"}}, "a", region="cn-hangzhou")
+    assert storage_values(cfg.storage, nas_server="m.nas.aliyuncs.com")["nas"] == {
+        "server": "m.nas.aliyuncs.com",
+        "path": "/",
+    }
+    with pytest.raises(ValueError, match="nas needs the mount target domain"):
+        storage_values(cfg.storage)
+
+
+def test_compute_values_pass_only_what_is_set():
+    ack = load({"target": "ackone"}, "a", region="cn-hangzhou")
+    assert compute_values(ack.workload.compute) == {"profile": "eci", "eci": {}}
+    acs = load(
+        {"target": "ackone", "workload": {"compute": {"profile": "acs"}}}, "a", region="cn-hangzhou"
+    )
+    assert compute_values(acs.workload.compute) == {"profile": "acs", "acs": {}}
+
+
+def test_argo_values_merge_config_over_ours():
+    cfg = load(
+        {"argo": {"values": {"server": {"authModes": ["sso"]}, "controller": {"parallelism": 4}}}},
+        "dev",
+    )
+    values = argo_values(cfg.argo, workload_namespace="jobs", local=True)
+    assert values["server"]["authModes"] == ["sso"]
+    assert values["controller"]["parallelism"] == 4
+    assert values["controller"]["workflowNamespaces"] == ["jobs"]
+    assert values["controller"]["workflowDefaults"]["spec"]["podGC"] == {"strategy": "OnPodSuccess"}
+    assert argo_values(load({}, "dev").argo, workload_namespace="j", local=False)["server"] == {
+        "authModes": ["client"]
+    }
+
+
+def test_kind_cluster_config_mounts_data_dir_on_every_node():
+    kind = load({"kind": {"workers": 2, "dataDir": "/srv/data"}}, "dev").kind
+    document = yaml.safe_load(kind_cluster_config(kind, "/var/local/argo-fanout"))
+    assert document["kind"] == "Cluster" and document["apiVersion"] == "kind.x-k8s.io/v1alpha4"
+    assert [node["role"] for node in document["nodes"]] == ["control-plane", "worker", "worker"]
+    for node in document["nodes"]:
+        assert node["image"] == kind.node_image
+        assert node["extraMounts"] == [
+            {"hostPath": "/srv/data", "containerPath": "/var/local/argo-fanout"}
+        ]
+
+
+def test_submit_command():
+    assert submit_command("jobs", "log-count", 12) == (
+        "argo submit -n jobs --from workflowtemplate/log-count -p numParts=12 --watch"
+    )
