@@ -3,12 +3,14 @@ check the totals against an independent count, destroy, and leave no cluster beh
 
 Needs docker (with a reachable daemon), kind, kubectl and pulumi; skipped with the missing ones
 named otherwise. The stack lives in a temporary local Pulumi backend, so nothing is shared with
-the developer's own stacks. Run it alone with `pytest -m e2e` (minutes: it builds a cluster).
+the developer's own stacks. Run it alone with `pytest -m e2e` (minutes: it builds a cluster);
+$ARGO_FANOUT_E2E_REQUIRED=1 turns the skip into a failure, for CI.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -30,6 +32,8 @@ KEYWORDS = ("INFO", "WARN", "ERROR", "DEBUG")
 # Generous bounds for a cold kind cluster: image pulls dominate the first run.
 RUN_TIMEOUT_SECONDS = 900
 DOCKER_INFO_TIMEOUT_SECONDS = 30
+# Set to 1 where the tools are meant to be there (the e2e-kind workflow): a skip becomes a failure.
+REQUIRED_ENV = "ARGO_FANOUT_E2E_REQUIRED"
 
 
 def skip_reason() -> str | None:
@@ -67,6 +71,8 @@ def pulumi_backend(tmp_path, monkeypatch):
 @pytest.mark.e2e
 def test_log_count_on_kind(tmp_path, pulumi_backend):
     reason = skip_reason()
+    if reason is not None and os.environ.get(REQUIRED_ENV) == "1":
+        pytest.fail(f"{reason} (and {REQUIRED_ENV}=1 requires this test to run)")
     if reason is not None:
         pytest.skip(reason)
     name = f"e2e-{uuid.uuid4().hex[:8]}"

@@ -31,10 +31,8 @@ def test_skip_reason_names_an_unreachable_docker_daemon(monkeypatch, tmp_path):
     )
 
 
-def test_the_e2e_test_skips_with_its_reason_without_the_tools(tmp_path):
-    """Run the e2e test under pytest with an empty PATH: it must skip and say why."""
-    env = {**os.environ, "PATH": str(tmp_path)}
-    ran = subprocess.run(
+def run_e2e_test(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [
             sys.executable,
             "-m",
@@ -54,6 +52,21 @@ def test_the_e2e_test_skips_with_its_reason_without_the_tools(tmp_path):
         text=True,
         timeout=120,
     )
+
+
+def test_the_e2e_test_skips_with_its_reason_without_the_tools(tmp_path):
+    """Run the e2e test under pytest with an empty PATH: it must skip and say why."""
+    env = {**os.environ, "PATH": str(tmp_path)}
+    env.pop(test_kind.REQUIRED_ENV, None)
+    ran = run_e2e_test(env)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "1 skipped" in ran.stdout
     assert "end-to-end on kind needs docker, kind, kubectl, pulumi on PATH" in ran.stdout
+
+
+def test_the_e2e_test_fails_instead_where_it_is_required(tmp_path):
+    env = {**os.environ, "PATH": str(tmp_path), test_kind.REQUIRED_ENV: "1"}
+    ran = run_e2e_test(env)
+    assert ran.returncode == 1, ran.stdout + ran.stderr
+    assert "1 failed" in ran.stdout
+    assert f"(and {test_kind.REQUIRED_ENV}=1 requires this test to run)" in ran.stdout
