@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import helm_python
 import pytest
 
@@ -36,3 +38,20 @@ def test_every_ci_file_names_its_scenario_in_a_comment():
 def test_required_ci_scenarios_exist():
     required = {"kind-hostpath", "ack-oss-eci", "ack-nas-acs", "existing-claim", "schedule"}
     assert required <= set(scenario_names())
+
+
+def test_helpers_are_namespaced_and_documented():
+    helpers = (LOG_COUNT_CHART / "templates" / "_helpers.tpl").read_text()
+    names = re.findall(r'\{\{- define "([^"]+)" -\}\}', helpers)
+    assert names
+    for name in names:
+        assert name.startswith("log-count."), name
+        doc = re.search(
+            r"\{\{/\*\n"
+            + re.escape(name)
+            + r": (?:(?!\*/).)+\*/\}\}\n\{\{- define \""
+            + re.escape(name),
+            helpers,
+            re.DOTALL,
+        )
+        assert doc, f"helper {name} lacks a doc comment starting with its name"

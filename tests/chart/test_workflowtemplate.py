@@ -45,6 +45,12 @@ def test_name_entrypoint_and_templates():
     assert list(templates_by_name(template)) == ["main", *STEPS]
 
 
+def test_runs_carry_the_release_labels():
+    assert workflow_template()["spec"]["workflowMetadata"] == {
+        "labels": {"app.kubernetes.io/name": "log-count", "app.kubernetes.io/instance": RELEASE}
+    }
+
+
 def test_template_name_value_overrides_the_release_name():
     assert workflow_template({"templateName": "nightly-counts"})["metadata"]["name"] == (
         "nightly-counts"
