@@ -42,14 +42,14 @@ def test_required_ci_scenarios_exist():
 
 def test_helpers_are_namespaced_and_documented():
     helpers = (LOG_COUNT_CHART / "templates" / "_helpers.tpl").read_text()
-    names = re.findall(r'\{\{- define "([^"]+)" -\}\}', helpers)
+    names = re.findall(r'\bdefine "([^"]+)"', helpers)
     assert names
     for name in names:
         assert name.startswith("log-count."), name
         doc = re.search(
             r"\{\{/\*\n"
             + re.escape(name)
-            + r": (?:(?!\*/).)+\*/\}\}\n\{\{- define \""
+            + r": (?:(?!\*/).)+\*/\}\}\n\{\{-? define \""
             + re.escape(name),
             helpers,
             re.DOTALL,
