@@ -209,7 +209,8 @@ def write_fault_injector(tmp_path: Path, part: str) -> tuple[Path, Path]:
     (hooks / "sitecustomize.py").write_text(
         textwrap.dedent(
             """\
-                        import signal
+            import os
+            import signal
 
             def _killed_before_commit(*args, **kwargs):
                 os.kill(os.getpid(), signal.SIGKILL)
