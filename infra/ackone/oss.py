@@ -83,7 +83,7 @@ class SampleInput:
 
 
 class OssVolume(pulumi.ComponentResource):
-    """The bucket, the RAM user that mounts it, and its Secret in the workload namespace.
+    """The bucket and the RAM user that mounts it; `credentials_secret` makes its Secret.
 
     `bucket_name`, `endpoint` (internal) and `secret_name` are what the chart's OSS PV needs
     (infra/storage.py turns them into `storage.oss` values).
@@ -92,7 +92,7 @@ class OssVolume(pulumi.ComponentResource):
     bucket: alicloud.oss.Bucket
     bucket_name: pulumi.Output[str]
     endpoint: str
-    secret_name: pulumi.Output[str]
+    secret_name = SECRET_NAME
 
     def __init__(
         self,
@@ -101,8 +101,6 @@ class OssVolume(pulumi.ComponentResource):
         config: OssStorage,
         region: str,
         cluster_name: str,
-        namespace: pulumi.Input[str],
-        k8s_provider: kubernetes.Provider,
         sample_input: SampleInput | None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -161,15 +159,9 @@ class OssVolume(pulumi.ComponentResource):
             policy_type="Custom",
             opts=child,
         )
-        access_key = alicloud.ram.AccessKey(f"{name}-access-key", user_name=user.name, opts=child)
-        secret = kubernetes.core.v1.Secret(
-            f"{name}-credentials",
-            metadata={"name": SECRET_NAME, "namespace": namespace},
-            type="Opaque",
-            string_data={"akId": access_key.id, "akSecret": access_key.secret},
-            opts=pulumi.ResourceOptions(parent=self, provider=k8s_provider),
+        self._access_key = alicloud.ram.AccessKey(
+            f"{name}-access-key", user_name=user.name, opts=child
         )
-        self.secret_name = secret.metadata.apply(lambda metadata: metadata["name"])
         if sample_input is not None:
             alicloud.oss.BucketObject(
                 f"{name}-sample-input",
@@ -179,7 +171,23 @@ class OssVolume(pulumi.ComponentResource):
                 content_type="text/plain",
                 opts=child,
             )
-        self.register_outputs({"bucket": self.bucket_name, "secretName": self.secret_name})
+        self._name = name
+        self.register_outputs({"bucket": self.bucket_name})
+
+    def credentials_secret(
+        self, namespace: pulumi.Input[str], opts: pulumi.ResourceOptions
+    ) -> kubernetes.core.v1.Secret:
+        """The Secret (`akId`/`akSecret`) the PV mounts with, in the workload namespace.
+
+        `opts` carry the cluster's provider and the parent the caller wants (the workload).
+        """
+        return kubernetes.core.v1.Secret(
+            f"{self._name}-credentials",
+            metadata={"name": SECRET_NAME, "namespace": namespace},
+            type="Opaque",
+            string_data={"akId": self._access_key.id, "akSecret": self._access_key.secret},
+            opts=opts,
+        )
 
 
 def lifecycle_rules(mount_path: str, expire_days: int, versioning: bool) -> list[dict]:

@@ -1,0 +1,330 @@
+"""The real program for Pulumi.ack.yaml and variants, under mocks: inventory and chart values."""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import json
+
+import pytest
+
+from infra import exports
+from infra.ackone.network import pick_zones
+from infra.ackone.oss import SECRET_NAME, internal_endpoint, public_endpoint
+from infra.config import ConfigError
+from tests.support.pulumi_mocks import ACCOUNT_ID, ZONES, ProgramRun, run_program
+from tests.support.schemas import requires_argo_crds, validate_object
+from workflows.chart import LOG_COUNT_CHART, render_chart
+
+STACK = "ack"
+VPC = "alicloud:vpc/network:Network"
+VSWITCH = "alicloud:vpc/switch:Switch"
+CLUSTER = "alicloud:ackone/cluster:Cluster"
+FEATURES = "pulumi-python:dynamic/ackone:HubClusterFeatures"
+KUBECONFIG = "pulumi-python:dynamic/ackone:HubClusterKubeconfig"
+BUCKET = "alicloud:oss/bucket:Bucket"
+POLICY = "alicloud:ram/policy:Policy"
+SECRET = "kubernetes:core/v1:Secret"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+K8S_PROVIDER = "pulumi:providers:kubernetes"
+
+NAS = {"argo-fanout:storage": {"type": "nas", "nas": {"storageType": "Performance"}}}
+ACS = {
+    "argo-fanout:workload": {
+        "parallelism": 100,
+        "compute": {"profile": "acs", "acs": {"computeClass": "performance"}},
+    }
+}
+PRODUCTION = {"argo-fanout:production": True}
+ZONES_GIVEN = {
+    "argo-fanout:ackone": {
+        "vswitchCidrs": ["10.0.0.0/20", "10.0.16.0/20", "10.0.32.0/20"],
+        "zones": ["cn-hangzhou-k", "cn-hangzhou-j", "cn-hangzhou-i"],
+        "scheduleMode": "cost-optimized",
+        "priceLimit": "0.25",
+        "publicApiServer": False,
+    }
+}
+
+
+@functools.cache
+def _run(overrides: str) -> ProgramRun:
+    return run_program(STACK, json.loads(overrides))
+
+
+def run(overrides: dict | None = None) -> ProgramRun:
+    """The program's run for Pulumi.ack.yaml with `overrides`, once per worker and variant."""
+    return _run(json.dumps(overrides or {}, sort_keys=True))
+
+
+def vswitches(program: ProgramRun) -> list:
+    """The vSwitches in config order (registration order depends on when their zones resolve)."""
+    return sorted(program.of_type(VSWITCH), key=lambda v: int(v.name.rsplit("-", 1)[1]))
+
+
+def release_values(program: ProgramRun) -> dict:
+    (release,) = [r for r in program.of_type(RELEASE) if r.inputs["name"] == "log-count"]
+    return release.inputs["values"]
+
+
+# --------------------------------------------------------------------------- network + cluster
+
+
+def test_vpc_and_vswitches_in_distinct_zones():
+    program = run()
+    vpc = program.one(VPC)
+    switches = vswitches(program)
+
+    assert vpc.inputs["cidrBlock"] == "10.0.0.0/16"
+    assert [v.inputs["cidrBlock"] for v in switches] == ["10.0.0.0/18", "10.0.64.0/18"]
+    zones = [v.inputs["zoneId"] for v in switches]
+    assert zones == list(ZONES["cn-hangzhou"][:2])  # the data source's first zones
+    assert all(v.inputs["vpcId"] == vpc.id for v in switches)
+    assert all(
+        ipaddress.ip_network(v.inputs["cidrBlock"]).subnet_of(
+            ipaddress.ip_network(vpc.inputs["cidrBlock"])
+        )
+        for v in switches
+    )
+
+
+def test_configured_zones_are_used_in_order():
+    switches = vswitches(run(ZONES_GIVEN))
+
+    assert [v.inputs["zoneId"] for v in switches] == [
+        "cn-hangzhou-k",
+        "cn-hangzhou-j",
+        "cn-hangzhou-i",
+    ]
+
+
+def test_too_few_zones_in_the_region_is_a_config_error():
+    # Checked on the data source's answer; a failed program run would leave the mocks' event
+    # loop unusable for the other tests of this worker, so the check is called directly.
+    with pytest.raises(ConfigError, match=r"ackone.zones: unset, and region cn-beijing offers"):
+        pick_zones(ZONES["cn-beijing"], 4, "cn-beijing")
+    assert pick_zones(ZONES["cn-beijing"], 2, "cn-beijing") == ["cn-beijing-g", "cn-beijing-h"]
+
+
+def test_xflow_cluster_on_the_network_without_argocd():
+    program = run()
+    cluster = program.one(CLUSTER)
+
+    assert cluster.inputs["profile"] == "XFlow"
+    assert cluster.inputs["clusterName"] == "argo-fanout-ack"
+    assert "argocdEnabled" not in cluster.inputs
+    assert cluster.inputs["network"] == {
+        "vpcId": program.one(VPC).id,
+        "vswitches": [v.id for v in vswitches(program)],
+    }
+    assert cluster.ignore_changes == ("network.vswitches",)
+    assert cluster.custom_timeouts == {"create": "25m", "update": "25m", "delete": "25m"}
+
+
+def test_argo_is_managed_so_only_the_workload_release_is_installed():
+    program = run()
+
+    assert [r.inputs["name"] for r in program.of_type(RELEASE)] == ["log-count"]
+    assert exports.ARGO_NAMESPACE not in program.outputs
+
+
+def test_features_resource_carries_the_stack_settings():
+    program = run()
+    features = program.one(FEATURES)
+
+    assert features.inputs["clusterId"] == program.one(CLUSTER).id
+    assert features.inputs["region"] == "cn-hangzhou"
+    assert features.inputs["scheduleMode"] == "cost-optimized"
+    assert "priceLimit" not in features.inputs  # unset: None is not sent
+    assert features.inputs["argoServer"] is False
+    assert features.inputs["publicApiServer"] is True
+    assert features.inputs["deletionProtection"] is False
+    assert features.inputs["vswitches"] == [v.id for v in vswitches(program)]
+    assert "__provider" in features.secret_inputs  # the serialized provider stays encrypted
+
+
+def test_private_api_server_and_price_limit_reach_the_dynamic_resources():
+    program = run(ZONES_GIVEN)
+    features = program.one(FEATURES)
+
+    assert (features.inputs["scheduleMode"], features.inputs["priceLimit"]) == (
+        "cost-optimized",
+        "0.25",
+    )
+    assert features.inputs["publicApiServer"] is False
+    assert program.one(KUBECONFIG).inputs["privateIpAddress"] is True
+
+
+def test_kubeconfig_is_a_secret_fetched_after_the_features():
+    program = run()
+    kubeconfig = program.one(KUBECONFIG)
+
+    assert kubeconfig.additional_secret_outputs == ("kubeconfig",)
+    assert kubeconfig.inputs["privateIpAddress"] is False
+    assert program.depends_on(kubeconfig, program.one(FEATURES))
+    assert exports.KUBECONFIG in program.secret_outputs
+    assert "kubeconfig" in program.one(K8S_PROVIDER).secret_inputs
+
+
+def test_every_kubernetes_resource_uses_the_workflow_cluster_provider():
+    program = run()
+    provider = program.one(K8S_PROVIDER)
+    kubernetes = [r for r in program.resources if r.type.startswith("kubernetes:")]
+
+    assert kubernetes
+    assert {r.provider_urn for r in kubernetes} == {provider.urn}
+
+
+def test_production_turns_on_deletion_protection_and_keeps_the_bucket():
+    program = run(PRODUCTION)
+
+    assert program.one(FEATURES).inputs["deletionProtection"] is True
+    assert program.one(BUCKET).inputs["forceDestroy"] is False
+
+
+# --------------------------------------------------------------------------- OSS
+
+
+def test_bucket_is_private_encrypted_and_expires_runs():
+    program = run()
+    bucket = program.one(BUCKET)
+    name = bucket.inputs["bucket"]
+
+    assert name == f"argo-fanout-ack-{ACCOUNT_ID}"
+    assert bucket.inputs["forceDestroy"] is True
+    assert bucket.inputs["serverSideEncryptionRule"] == {"sseAlgorithm": "AES256"}
+    assert "versioning" not in bucket.inputs
+    rules = {rule["id"]: rule for rule in bucket.inputs["lifecycleRules"]}
+    assert rules["abort-incomplete-multipart-uploads"]["abortMultipartUploads"] == [{"days": 1}]
+    assert rules["abort-incomplete-multipart-uploads"]["prefix"] == ""
+    assert rules["expire-runs"]["prefix"] == "runs/"
+    assert rules["expire-runs"]["expirations"] == [{"days": 7}]
+    assert program.one("alicloud:oss/bucketAcl:BucketAcl").inputs == {
+        "bucket": name,
+        "acl": "private",
+    }
+    block = program.one("alicloud:oss/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    assert block.inputs == {"bucket": name, "blockPublicAccess": True}
+
+
+def test_versioned_bucket_also_expires_noncurrent_run_files():
+    overrides = {
+        "argo-fanout:storage": {
+            "type": "oss",
+            "oss": {"versioning": True, "expireRunsAfterDays": 3, "path": "/team-a"},
+        }
+    }
+    bucket = run(overrides).one(BUCKET)
+    rules = {rule["id"]: rule for rule in bucket.inputs["lifecycleRules"]}
+
+    assert bucket.inputs["versioning"] == {"status": "Enabled"}
+    assert rules["expire-runs"]["prefix"] == "team-a/runs/"
+    assert rules["expire-runs"]["noncurrentVersionExpirations"] == [{"days": 3}]
+
+
+def test_ram_policy_allows_only_this_bucket():
+    program = run()
+    bucket = program.one(BUCKET).inputs["bucket"]
+    document = json.loads(program.one(POLICY).inputs["policyDocument"])
+    arn = f"acs:oss:*:{ACCOUNT_ID}:{bucket}"
+
+    resources = {resource for s in document["Statement"] for resource in s["Resource"]}
+    actions = [action for s in document["Statement"] for action in s["Action"]]
+    assert resources == {arn, f"{arn}/*"}
+    assert all(s["Effect"] == "Allow" for s in document["Statement"])
+    assert all(a.startswith("oss:") and "*" not in a for a in actions)
+    attachment = program.one("alicloud:ram/userPolicyAttachment:UserPolicyAttachment")
+    user = program.one("alicloud:ram/user:User")
+    assert attachment.inputs["userName"] == user.inputs["name"]
+    assert attachment.inputs["policyName"] == program.one(POLICY).inputs["policyName"]
+    assert program.one("alicloud:ram/accessKey:AccessKey").inputs["userName"] == user.inputs["name"]
+
+
+def test_credentials_secret_in_the_workload_namespace_before_the_chart():
+    program = run()
+    secret = program.one(SECRET)
+    values = release_values(program)
+
+    assert secret.inputs["metadata"]["namespace"] == "argo-fanout"
+    assert (
+        secret.inputs["metadata"]["name"] == SECRET_NAME == values["storage"]["oss"]["secretName"]
+    )
+    assert set(secret.inputs["stringData"]) == {"akId", "akSecret"}
+    assert "stringData" in secret.secret_inputs
+    assert program.depends_on(program.one(RELEASE), secret)
+
+
+def test_oss_chart_values_and_stack_outputs():
+    program = run()
+    oss = release_values(program)["storage"]["oss"]
+    bucket = program.one(BUCKET).inputs["bucket"]
+
+    assert oss["bucket"] == bucket
+    assert oss["url"] == internal_endpoint("cn-hangzhou") == "oss-cn-hangzhou-internal.aliyuncs.com"
+    assert oss["fuseType"] == ""  # ossfs 1.0
+    assert program.outputs[exports.OSS_BUCKET] == bucket
+    assert program.outputs[exports.OSS_ENDPOINT] == public_endpoint("cn-hangzhou")
+
+
+# --------------------------------------------------------------------------- NAS
+
+
+def test_nas_file_system_reachable_from_the_vpc_only():
+    program = run(NAS)
+    file_system = program.one("alicloud:nas/fileSystem:FileSystem")
+    group = program.one("alicloud:nas/accessGroup:AccessGroup")
+    rule = program.one("alicloud:nas/accessRule:AccessRule")
+    mount = program.one("alicloud:nas/mountTarget:MountTarget")
+    first_vswitch = vswitches(program)[0]
+
+    assert file_system.inputs["protocolType"] == "NFS"
+    assert file_system.inputs["storageType"] == "Performance"
+    assert file_system.inputs["zoneId"] == first_vswitch.inputs["zoneId"]
+    assert group.inputs["accessGroupName"] == "argo-fanout-ack-vpc"
+    assert rule.inputs["accessGroupName"] == group.inputs["accessGroupName"]
+    assert rule.inputs["sourceCidrIp"] == "10.0.0.0/16"
+    assert mount.inputs["vpcId"] == program.one(VPC).id
+    assert mount.inputs["vswitchId"] == first_vswitch.id
+    assert mount.inputs["accessGroupName"] == group.inputs["accessGroupName"]
+    assert program.depends_on(mount, rule)
+    assert not program.of_type(BUCKET) and not program.of_type(SECRET)
+    assert exports.OSS_BUCKET not in program.outputs
+
+
+def test_nas_chart_values_use_the_mount_target_domain():
+    program = run(NAS)
+    mount = program.one("alicloud:nas/mountTarget:MountTarget")
+
+    assert release_values(program)["storage"]["nas"] == {
+        "server": mount.outputs["mountTargetDomain"],
+        "path": "/",
+    }
+
+
+# --------------------------------------------------------------------------- chart values
+
+
+@requires_argo_crds
+@pytest.mark.parametrize("variant", ["oss-eci", "nas-eci", "oss-acs"])
+def test_workload_values_render_and_validate(variant):
+    overrides = {"oss-eci": {}, "nas-eci": NAS, "oss-acs": ACS}[variant]
+    program = run(overrides)
+    values = release_values(program)
+
+    objects = render_chart(LOG_COUNT_CHART, values, release="log-count", namespace="argo-fanout")
+
+    kinds = {obj["kind"] for obj in objects}
+    assert {"WorkflowTemplate", "PersistentVolume", "PersistentVolumeClaim"} <= kinds
+    for obj in objects:
+        validate_object(obj)
+    volume = next(obj for obj in objects if obj["kind"] == "PersistentVolume")
+    driver = {"oss-eci": "ossplugin", "nas-eci": "nasplugin", "oss-acs": "ossplugin"}[variant]
+    assert volume["spec"]["csi"]["driver"] == f"{driver}.csi.alibabacloud.com"
+
+
+def test_compute_profile_values_follow_the_variant():
+    assert release_values(run())["compute"]["profile"] == "eci"
+    assert release_values(run(ACS))["compute"] == {
+        "profile": "acs",
+        "acs": {"computeClass": "performance"},
+    }
