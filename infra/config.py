@@ -8,18 +8,23 @@ bad value raises one ConfigError that names the key, the value and what is allow
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import ipaddress
 import json
 import re
+import sys
 import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Protocol, TypeVar
 
 PROJECT = "argo-fanout"
 REPO_ROOT = Path(__file__).resolve().parent.parent
+JOB_MODULE = REPO_ROOT / "workflows" / "log-count" / "logcount.py"
 
 # kind v0.30.0's image for Kubernetes 1.34.0 (the line tests/support/schemas.py validates
 # against); kind asks for the digest because node images are built per kind release.
@@ -66,19 +71,6 @@ _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?([KMGTPE]i|[kMGTPE]|m)?$")
 # The resources the chart lets each step request or limit.
 RESOURCE_NAMES = ("cpu", "memory", "ephemeral-storage")
-_BYTE_SIZE = re.compile(r"^([0-9]+)(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?$")
-_BYTE_UNITS = {
-    None: 1,
-    "B": 1,
-    "KB": 10**3,
-    "MB": 10**6,
-    "GB": 10**9,
-    "TB": 10**12,
-    "KiB": 2**10,
-    "MiB": 2**20,
-    "GiB": 2**30,
-    "TiB": 2**40,
-}
 _DECIMAL = re.compile(r"^[0-9]+(\.[0-9]+)?$")
 _SEMVER = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$")
 _OSS_BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
@@ -297,16 +289,24 @@ def max_parallel_pods(vswitch_cidrs: tuple[str, ...]) -> int:
 
 
 def parse_byte_size(key: str, value: Any) -> int:
-    """A byte size such as 64MiB, 1GB or 4096 (bytes); returns the number of bytes (> 0)."""
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    match = _BYTE_SIZE.match(value) if isinstance(value, str) else None
-    if not match or int(match.group(1)) == 0:
-        raise ConfigError(
-            f"{key}: {value!r} is not a size; use a positive integer with an optional unit "
-            f"({', '.join(u for u in _BYTE_UNITS if u)}), e.g. 64MiB"
-        )
-    return int(match.group(1)) * _BYTE_UNITS[match.group(2)]
+    """A byte size such as 64MiB, 1GB or 4096, in the job's own grammar; returns bytes (>= 1)."""
+    job = _job_module()
+    try:
+        return job.parse_size(_string(key, value), key)
+    except job.UsageError as err:
+        raise ConfigError(str(err)) from None
+
+
+@functools.cache
+def _job_module() -> ModuleType:
+    """The job's shared module (workflows/log-count/logcount.py), so sizes and keywords are
+    checked by the same rules the steps apply at run time."""
+    spec = importlib.util.spec_from_file_location("argo_fanout_logcount", JOB_MODULE)
+    assert spec is not None and spec.loader is not None, JOB_MODULE
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
 
 
 # --------------------------------------------------------------------------- sections
@@ -768,6 +768,11 @@ def _keywords(key: str, value: Any) -> list[str]:
                 f"{key}: {keyword!r} contains a comma; keywords are passed "
                 "comma-separated, so each must be free of commas"
             )
+    job = _job_module()
+    try:
+        job.parse_keywords(",".join(keywords), key)
+    except job.UsageError as err:
+        raise ConfigError(str(err)) from None
     return keywords
 
 

@@ -224,8 +224,17 @@ def test_existing_needs_kubeconfig_or_context():
         ({"workload": {"numParts": 0}}, "workload.numParts: 0 is not an integer >= 1"),
         ({"workload": {"parallelism": "many"}}, "workload.parallelism: 'many' is not an integer"),
         ({"workload": {"retries": -1}}, "workload.retries: -1 is not an integer >= 0"),
-        ({"workload": {"partSize": "64 MiB"}}, "workload.partSize: '64 MiB' is not a size"),
-        ({"workload": {"partSize": "0MiB"}}, "workload.partSize: '0MiB' is not a size"),
+        (
+            {"workload": {"partSize": "64 MB/s"}},
+            "workload.partSize: invalid size '64 MB/s'; use a"
+            " whole number of bytes with an optional suffix",
+        ),
+        ({"workload": {"partSize": "0MiB"}}, "workload.partSize: size '0MiB' must be at least 1"),
+        ({"workload": {"partSize": 64}}, "workload.partSize: 64 is not a non-empty string"),
+        (
+            {"workload": {"keywords": ["ERROR", "ERROR"]}},
+            "workload.keywords: keyword 'ERROR' is given twice",
+        ),
         ({"workload": {"keywords": []}}, "workload.keywords: [] is empty"),
         ({"workload": {"keywords": "ERROR"}}, "workload.keywords: 'ERROR' is not a list"),
         ({"workload": {"keywords": ["A,B"]}}, "workload.keywords: 'A,B' contains a comma"),
@@ -362,7 +371,7 @@ def test_bad_values_name_key_value_and_allowed(keys, message):
         ),
         (
             {"storage": {"oss": {"sampleInputSize": "lots"}}},
-            "storage.oss.sampleInputSize: 'lots' is not a size",
+            "storage.oss.sampleInputSize: invalid size 'lots'",
         ),
         ({"storage": {"oss": {"region": "x"}}}, "storage.oss: unknown key(s) ['region']"),
         (

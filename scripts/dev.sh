@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Bring the local kind stack up or tear it down: `make dev` / `make destroy` call this.
+#   STACK=dev bash scripts/dev.sh up|destroy
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+STACK="${STACK:-dev}"
+ACTION="${1:-}"
+
+usage() {
+  echo "usage: STACK=<stack> bash scripts/dev.sh up|destroy" >&2
+  exit 2
+}
+
+fail() {
+  echo "dev.sh: $*" >&2
+  exit 1
+}
+
+require() {
+  local tool="$1" hint="$2"
+  command -v "$tool" >/dev/null 2>&1 || fail "$tool not found on PATH; install it: $hint"
+}
+
+check_tools() {
+  require pulumi "https://www.pulumi.com/docs/iac/download-install/"
+  require docker "https://docs.docker.com/get-docker/"
+  require kind "https://kind.sigs.k8s.io/docs/user/quick-start/#installation"
+  require kubectl "https://kubernetes.io/docs/tasks/tools/"
+  docker info >/dev/null 2>&1 || fail "docker is installed but its daemon does not answer (docker info failed); start Docker"
+}
+
+check_passphrase() {
+  # Local backends encrypt stack secrets (the kubeconfig) with a passphrase; without one in the
+  # environment Pulumi prompts, which only works on a terminal.
+  if [[ -z "${PULUMI_CONFIG_PASSPHRASE+set}" && -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]]; then
+    echo "dev.sh: PULUMI_CONFIG_PASSPHRASE is not set: Pulumi encrypts this stack's secrets with it." >&2
+    echo "        export PULUMI_CONFIG_PASSPHRASE='<passphrase>' (or PULUMI_CONFIG_PASSPHRASE_FILE=<file>);" >&2
+    echo "        keep using the same one for this stack." >&2
+    [[ -t 0 ]] || fail "no terminal to prompt for the passphrase"
+  fi
+}
+
+login() {
+  if ! pulumi whoami >/dev/null 2>&1; then
+    echo "dev.sh: not logged in to a Pulumi backend; using the local one (pulumi login --local)"
+    pulumi login --local
+  fi
+}
+
+case "$ACTION" in
+  up)
+    check_tools
+    check_passphrase
+    login
+    pulumi stack select --create "$STACK"
+    pulumi up --yes --stack "$STACK"
+    data_dir="$(pulumi stack output dataDir --stack "$STACK" 2>/dev/null || true)"
+    echo
+    echo "Argo and log-count are deployed."
+    if [[ -n "$data_dir" ]]; then
+      echo "Put the input at $data_dir/log-count-data.txt, e.g.:"
+      echo "  python3 workflows/log-count/generate.py --output $data_dir/log-count-data.txt --size 64MiB"
+    fi
+    echo "Submit a run:"
+    echo "  mkdir -p .data && pulumi stack output kubeconfig --show-secrets --stack $STACK > .data/$STACK.kubeconfig"
+    echo "  KUBECONFIG=.data/$STACK.kubeconfig $(pulumi stack output submitCommand --stack "$STACK")"
+    ;;
+  destroy)
+    require pulumi "https://www.pulumi.com/docs/iac/download-install/"
+    check_passphrase
+    login
+    pulumi stack select "$STACK"
+    # Read before destroying: the outputs go with the resources.
+    data_dir="$(pulumi stack output dataDir --stack "$STACK" 2>/dev/null || true)"
+    pulumi destroy --yes --stack "$STACK"
+    echo
+    echo "Stack $STACK is destroyed (the kind cluster with it)."
+    if [[ -n "$data_dir" ]]; then
+      echo "Kept on purpose: the data in $data_dir (the kind dataDir); remove it with: rm -rf '$data_dir'"
+    fi
+    echo "The stack's empty state remains; remove it with: pulumi stack rm $STACK"
+    ;;
+  *)
+    usage
+    ;;
+esac
