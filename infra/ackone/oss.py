@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 import pulumi
 import pulumi_alicloud as alicloud
 import pulumi_kubernetes as kubernetes
 
+from infra.ackone.sample import SampleInput
 from infra.config import OssStorage
 
 # What ossfs needs on the bucket: list it, and read/write/delete objects with multipart uploads.
@@ -72,14 +72,6 @@ def bucket_policy_document(bucket: str, account_id: str) -> str:
         {"Effect": "Allow", "Action": list(OBJECT_ACTIONS), "Resource": [f"{arn}/*"]},
     ]
     return json.dumps({"Version": "1", "Statement": statements}, sort_keys=True)
-
-
-@dataclass(frozen=True)
-class SampleInput:
-    """A generated log uploaded as the workload's default input: local file and object key."""
-
-    source: str
-    key: str
 
 
 class OssVolume(pulumi.ComponentResource):
@@ -163,12 +155,22 @@ class OssVolume(pulumi.ComponentResource):
             f"{name}-access-key", user_name=user.name, opts=child
         )
         if sample_input is not None:
+            key = object_prefix(config.path) + sample_input.key
             alicloud.oss.BucketObject(
                 f"{name}-sample-input",
                 bucket=self.bucket.bucket,
-                key=object_prefix(config.path) + sample_input.key,
+                key=key,
                 source=sample_input.source,
                 content_type="text/plain",
+                opts=child,
+            )
+            # The exact counts to check a run's result.json against.
+            alicloud.oss.BucketObject(
+                f"{name}-sample-expected",
+                bucket=self.bucket.bucket,
+                key=f"{key}.expected.json",
+                content=sample_input.expected_counts,
+                content_type="application/json",
                 opts=child,
             )
         self._name = name

@@ -12,8 +12,9 @@ from infra import exports
 from infra.ackone.cluster import AckOneCluster
 from infra.ackone.nas import NasVolume
 from infra.ackone.network import Network
-from infra.ackone.oss import OssVolume, SampleInput, public_endpoint
-from infra.config import Config
+from infra.ackone.oss import OssVolume, public_endpoint
+from infra.ackone.sample import input_key, sample_input
+from infra.config import REPO_ROOT, Config
 from infra.platform import StorageBinding
 from infra.storage import storage_values
 
@@ -36,7 +37,6 @@ class AckOne(pulumi.ComponentResource):
         name: str,
         *,
         config: Config,
-        sample_input: SampleInput | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("argo-fanout:ackone:AckOne", name, None, opts)
@@ -51,7 +51,7 @@ class AckOne(pulumi.ComponentResource):
         self.provider = cluster.provider
         self.kubeconfig = cluster.kubeconfig
         self.outputs = {}
-        self.storage = self._storage(name, config, network, sample_input, child)
+        self.storage = self._storage(name, config, network, child)
         self.register_outputs({"storageOutputs": dict(self.storage.outputs)})
 
     def _storage(
@@ -59,18 +59,24 @@ class AckOne(pulumi.ComponentResource):
         name: str,
         config: Config,
         network: Network,
-        sample_input: SampleInput | None,
         child: pulumi.ResourceOptions,
     ) -> StorageBinding:
         storage, ackone, region = config.storage, config.ackone, config.region
         assert ackone is not None and region is not None
         if storage.oss is not None:
+            sample = None
+            if storage.oss.sample_input_size is not None:
+                sample = sample_input(
+                    REPO_ROOT / ".data" / config.stack,
+                    storage.oss.sample_input_size,
+                    input_key(config.workload.values),
+                )
             volume = OssVolume(
                 f"{name}-oss",
                 config=storage.oss,
                 region=region,
                 cluster_name=ackone.cluster_name,
-                sample_input=sample_input,
+                sample_input=sample,
                 opts=child,
             )
 

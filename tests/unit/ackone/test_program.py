@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import json
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +24,7 @@ CLUSTER = "alicloud:ackone/cluster:Cluster"
 FEATURES = "pulumi-python:dynamic/ackone:HubClusterFeatures"
 KUBECONFIG = "pulumi-python:dynamic/ackone:HubClusterKubeconfig"
 BUCKET = "alicloud:oss/bucket:Bucket"
+BUCKET_OBJECT = "alicloud:oss/bucketObject:BucketObject"
 POLICY = "alicloud:ram/policy:Policy"
 SECRET = "kubernetes:core/v1:Secret"
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -207,19 +209,27 @@ def test_bucket_is_private_encrypted_and_expires_runs():
     assert block.inputs == {"bucket": name, "blockPublicAccess": True}
 
 
-def test_versioned_bucket_also_expires_noncurrent_run_files():
+def test_mount_path_prefixes_lifecycle_and_sample_keys_on_a_versioned_bucket():
     overrides = {
         "argo-fanout:storage": {
             "type": "oss",
-            "oss": {"versioning": True, "expireRunsAfterDays": 3, "path": "/team-a"},
+            "oss": {
+                "versioning": True,
+                "expireRunsAfterDays": 3,
+                "path": "/team-a",
+                "sampleInputSize": "64KiB",
+            },
         }
     }
-    bucket = run(overrides).one(BUCKET)
+    program = run(overrides)
+    bucket = program.one(BUCKET)
     rules = {rule["id"]: rule for rule in bucket.inputs["lifecycleRules"]}
 
     assert bucket.inputs["versioning"] == {"status": "Enabled"}
     assert rules["expire-runs"]["prefix"] == "team-a/runs/"
     assert rules["expire-runs"]["noncurrentVersionExpirations"] == [{"days": 3}]
+    keys = sorted(o.inputs["key"] for o in program.of_type(BUCKET_OBJECT))
+    assert keys == ["team-a/log-count-data.txt", "team-a/log-count-data.txt.expected.json"]
 
 
 def test_ram_policy_allows_only_this_bucket():
@@ -328,3 +338,27 @@ def test_compute_profile_values_follow_the_variant():
         "profile": "acs",
         "acs": {"computeClass": "performance"},
     }
+
+
+# --------------------------------------------------------------------------- sample input
+
+
+def test_sample_input_and_its_expected_counts_are_uploaded():
+    program = run()
+    objects = {o.inputs["key"]: o for o in program.of_type(BUCKET_OBJECT)}
+    bucket = program.one(BUCKET).inputs["bucket"]
+
+    assert set(objects) == {"log-count-data.txt", "log-count-data.txt.expected.json"}
+    log = objects["log-count-data.txt"]
+    assert log.inputs["bucket"] == bucket
+    assert Path(log.inputs["source"]).stat().st_size == 4 * 2**20  # Pulumi.ack.yaml: 4MiB
+    expected = json.loads(objects["log-count-data.txt.expected.json"].inputs["content"])
+    assert expected["bytes"] == 4 * 2**20
+    assert set(expected["counts"]["substring"]) == {"INFO", "WARN", "ERROR", "DEBUG"}
+
+
+def test_no_sample_input_unless_configured():
+    oss_without_sample = {"argo-fanout:storage": {"type": "oss", "oss": {"path": "/"}}}
+
+    assert not run(oss_without_sample).of_type(BUCKET_OBJECT)
+    assert not run(NAS).of_type(BUCKET_OBJECT)

@@ -1,0 +1,45 @@
+"""The OSS sample input: generated once by the job's generator, keyed like the chart's input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from infra.ackone import sample
+from infra.ackone.sample import input_key, sample_input
+
+
+def test_generates_the_exact_size_with_its_counts_then_reuses_it(tmp_path):
+    first = sample_input(tmp_path, 10_000, "log-count-data.txt")
+    log = tmp_path / "sample-input-10000-seed1.log"
+    modified = log.stat().st_mtime_ns
+
+    second = sample_input(tmp_path, 10_000, "log-count-data.txt")
+
+    assert first == second
+    assert first.source == str(log) and log.stat().st_size == 10_000
+    assert log.stat().st_mtime_ns == modified  # reused, not generated again
+    counts = json.loads(first.expected_counts)
+    assert counts["bytes"] == 10_000
+    assert counts["counts"]["substring"]["INFO"] > 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "sample-input-10000-seed1.expected.json",
+        "sample-input-10000-seed1.log",
+    ]
+
+
+def test_a_failed_generation_leaves_nothing_and_names_the_key(tmp_path, monkeypatch):
+    broken = tmp_path / "generate.py"
+    broken.write_text("import sys\nsys.stderr.write('disk full\\n')\nsys.exit(2)\n")
+    monkeypatch.setattr(sample, "GENERATE", broken)
+    data_dir = tmp_path / "data"
+
+    with pytest.raises(RuntimeError, match=r"storage.oss.sampleInputSize: .*exit 2.*disk full"):
+        sample_input(data_dir, 1_000, "log-count-data.txt")
+    assert list(data_dir.iterdir()) == []
+
+
+def test_input_key_follows_the_chart_default_and_workload_values():
+    assert input_key({}) == "log-count-data.txt"
+    assert input_key({"job": {"input": "logs/app.log"}}) == "logs/app.log"
