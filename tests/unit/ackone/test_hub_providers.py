@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from alibabacloud_credentials.exceptions import CredentialException
 from alibabacloud_credentials.utils import auth_util
 from alibabacloud_tea_openapi.exceptions import ClientException, ThrottlingException
 from darabonba.exceptions import UnretryableException
 from darabonba.policy.retry import RetryPolicyContext
+from pulumi.dynamic.dynamic import serialize_provider
 
 from infra.ackone.api import (
     ClusterNotFound,
@@ -18,6 +22,7 @@ from infra.ackone.api import (
     Throttled,
 )
 from infra.ackone.hub import HubClusterFeaturesProvider, HubClusterKubeconfigProvider
+from infra.config import REPO_ROOT
 from tests.unit.ackone.fake_adcp import FakeAdcp, FakeCluster
 
 REGION = "cn-hangzhou"
@@ -381,3 +386,29 @@ def test_for_region_uses_environment_credentials(no_credentials, monkeypatch):
     api = HubApi.for_region(REGION)
 
     assert api.region == REGION
+
+
+# --------------------------------------------------------------------------- serialization
+
+
+def test_serialized_provider_loads_and_works_in_a_fresh_interpreter():
+    """The engine runs dynamic providers in its own Python process from the pickled provider."""
+    serialized = serialize_provider(HubClusterFeaturesProvider())
+    script = (
+        "import base64, sys, dill\n"
+        "provider = dill.loads(base64.b64decode(sys.stdin.read()))\n"
+        "olds = {'region': 'r', 'clusterId': 'c', 'argoServer': False}\n"
+        "print(type(provider).__module__, provider.diff('c', olds, {**olds, 'clusterId': 'd'})"
+        ".replaces)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        input=serialized,
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,  # the engine starts the provider in the project directory
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["infra.ackone.hub", "['clusterId']"]
