@@ -155,12 +155,14 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--input",
         type=Path,
+        metavar="PATH",
         help="a log file or directory to stage on the stack's volume (kind: copied into "
         "dataDir; ACK One with OSS: uploaded to the bucket); sets -p input",
     )
     parser.add_argument(
         "--timeout",
         type=_seconds,
+        metavar="SECONDS",
         help="give up waiting after this many seconds (the run keeps going); default: no limit",
     )
 

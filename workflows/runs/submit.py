@@ -188,8 +188,8 @@ def succeeded_result(workflow: Mapping[str, Any]) -> str:
 
 
 def format_result(value: str) -> str:
-    """The result JSON indented for reading; other text unchanged."""
+    """The result JSON indented for reading, keys in the job's order; other text unchanged."""
     try:
-        return json.dumps(json.loads(value), indent=2, sort_keys=True)
+        return json.dumps(json.loads(value), indent=2)
     except ValueError:
         return value
