@@ -56,6 +56,7 @@ def test_schema_covers_every_default_value():
         ({"imagee": {"tag": "3.12"}}, "additional properties 'imagee' not allowed"),
         ({"storage": {"hostpath": {"path": "/x"}}}, "additional properties 'hostpath'"),
         ({"workflow": {"retry": {"limt": 2}}}, "additional properties 'limt'"),
+        ({"resources": {"count": {"reqests": {}}}}, "additional properties 'reqests'"),
     ],
 )
 def test_mistyped_key_is_rejected(values, message):
@@ -73,6 +74,7 @@ def test_mistyped_key_is_rejected(values, message):
         ({"compute": {"eci": {"useSpecs": "2-4Gi"}}}, "/compute/eci/useSpecs"),
         ({"podSecurityContext": {"runAsUser": 0}}, "/podSecurityContext/runAsUser"),
         ({"workflow": {"retry": {"backoff": {"duration": "ten"}}}}, "/workflow/retry/backoff"),
+        ({"resources": {"count": {"limits": {"memory": "lots"}}}}, "/resources/count/limits"),
     ],
 )
 def test_wrong_type_or_value_is_rejected_naming_the_key(values, location):

@@ -165,7 +165,8 @@ def test_image_without_registry():
 
 
 def test_resources_per_step_from_values():
-    resources = {"requests": {"cpu": "3", "memory": "6Gi"}, "limits": {"cpu": "3", "memory": "6Gi"}}
+    limits = {"cpu": "3", "memory": "6Gi", "nvidia.com/gpu": 1}
+    resources = {"requests": {"cpu": "3", "memory": "6Gi"}, "limits": limits}
     steps = templates_by_name(workflow_template({"resources": {"count": resources}}))
     assert steps["count"]["container"]["resources"] == resources
     assert steps["split"]["container"]["resources"]["requests"] == {
