@@ -403,8 +403,9 @@ class Matcher:
         ``start`` must be a line start. Reads at most about ``chunk_size`` bytes at a time into
         one reused buffer, so memory stays bounded whatever the range or line length.
         """
-        # Room for a chunk plus what a long line carries over (the longest keyword + 1 byte).
-        capacity = max(chunk_size, 2 * (self.longest + 2))
+        # A chunk (no more than the range needs), and at least twice what a long line carries
+        # over between reads (the longest keyword + 1 byte), so every read makes progress.
+        capacity = max(min(chunk_size, end - start), 2 * (self.longest + 2))
         buffer = bytearray(capacity)
         view = memoryview(buffer)
         counts = [0] * len(self._needles)

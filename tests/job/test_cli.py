@@ -1,0 +1,261 @@
+"""The three steps as scripts: end-to-end results against the oracle, edge cases, usage errors."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.job.jobcode import JOB_DIR, count, logcount, run_job, run_ok, run_step
+from tests.support import oracle
+
+KEYWORDS = list(logcount.DEFAULT_KEYWORDS)
+TRICKY = (
+    b"2026-11-21T05:00:00Z INFO start INFORMATION\r\n"
+    b"WARN\xff\xfe caf\xe9 _ERROR ERROR-1 DEBUGGER\n"
+    b"\n" + b"INFO " * 300 + b"\nlast line DEBUG without newline"
+)
+
+
+def expected(input_path: Path, match: str = "substring", keywords=KEYWORDS) -> dict:
+    return oracle.expected_result(input_path, keywords, match)
+
+
+def without_shards(result: dict) -> dict:
+    return {key: value for key, value in result.items() if key != "shards"}
+
+
+@pytest.mark.parametrize("match", logcount.MATCH_MODES)
+@pytest.mark.parametrize("chunk_size", [None, 5, 64])
+def test_tricky_file_in_both_modes_and_chunk_sizes(tmp_path, match, chunk_size):
+    source = tmp_path / "in.log"
+    source.write_bytes(TRICKY)
+    ids, result = run_job(
+        source, tmp_path / "work", "--parts", "3", "--match", match, chunk_size=chunk_size
+    )
+    assert ids == ["0", "1", "2"]
+    assert result["shards"] == 3
+    assert without_shards(result) == expected(source, match)
+    assert json.loads((tmp_path / "work" / "result.json").read_text()) == result
+
+
+def test_directory_of_files_spans_shards_across_files(tmp_path):
+    root = tmp_path / "logs"
+    files = {
+        "a/1.log": b"INFO one\nWARN two\n",
+        "a/2.log": b"",
+        "b.log": b"ERROR no newline",
+        "c/d/e.log": b"DEBUG\r\nINFO INFO\n" * 20,
+    }
+    for name, data in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    ids, result = run_job(root, tmp_path / "work", "--parts", "7", chunk_size=8)
+    assert len(ids) == 7
+    assert without_shards(result) == expected(root)
+    assert result["files"] == 4
+    manifest = json.loads((tmp_path / "work" / "manifest.json").read_text())
+    assert [Path(item["path"]).relative_to(root).as_posix() for item in manifest["inputs"]] == [
+        "a/1.log",
+        "a/2.log",
+        "b.log",
+        "c/d/e.log",
+    ]
+
+
+def test_more_parts_than_lines_gives_one_shard_per_line(tmp_path):
+    source = tmp_path / "in.log"
+    source.write_bytes(b"INFO\nWARN a much longer line than the others ERROR\nx\nDEBUG")
+    ids, result = run_job(source, tmp_path / "work", "--parts", "50")
+    assert ids == ["0", "1", "2", "3"]
+    assert without_shards(result) == expected(source)
+
+
+@pytest.mark.parametrize("make_input", ["empty file", "empty directory"])
+def test_empty_input_still_has_one_shard(tmp_path, make_input):
+    source = tmp_path / "in"
+    if make_input == "empty file":
+        source.write_bytes(b"")
+    else:
+        source.mkdir()
+    ids, result = run_job(source, tmp_path / "work", "--parts", "5")
+    assert ids == ["0"]
+    assert result == {
+        "counts": dict.fromkeys(KEYWORDS, 0),
+        "keywords": KEYWORDS,
+        "match": "substring",
+        "shards": 1,
+        "files": int(make_input == "empty file"),
+        "bytes": 0,
+        "lines": 0,
+    }
+
+
+def test_reference_breaking_case_10000_lines_3000_parts(tmp_path, monkeypatch):
+    """The reference job wrote 2,500 part files here and 500 map tasks failed."""
+    source = tmp_path / "in.log"
+    generated = run_ok(
+        "generate.py"[:-3], "--output", str(source), "--lines", "10000", "--seed", "3"
+    )
+    workdir = tmp_path / "work"
+    ids = run_ok("split", "--input", str(source), "--workdir", str(workdir), "--parts", "3000")
+    assert ids == [str(number) for number in range(3000)]
+    manifest = logcount.load_manifest(str(workdir))
+    # Count in-process: 3000 interpreter start-ups (and fsyncs) would dominate the suite's time.
+    monkeypatch.setattr(logcount.os, "fsync", lambda descriptor: None)
+    for shard_id in ids:
+        document = count.count_shard(manifest, shard_id, logcount.DEFAULT_CHUNK_SIZE)
+        path = logcount.counts_path(str(workdir), shard_id)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        logcount.write_json_atomic(path, document)
+    result = run_ok("merge", "--workdir", str(workdir), "--output", str(workdir / "result.json"))
+    assert without_shards(result) == expected(source)
+    assert result["lines"] == generated["lines"] == 10000
+    assert result["counts"] == generated["counts"]["substring"]
+
+
+def test_ten_thousand_ids_stay_far_below_argo_result_limit(tmp_path):
+    source = tmp_path / "in.log"
+    source.write_bytes(b"INFO line\n" * 12000)
+    done = run_step(
+        "split", "--input", str(source), "--workdir", str(tmp_path / "w"), "--parts", "10000"
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [str(number) for number in range(10000)]
+    assert done.stdout.count("\n") == 1
+    assert len(done.stdout.encode()) < 100_000  # Argo keeps at most 256 kB of stdout
+
+
+def test_part_size_sets_the_width_and_wins_over_parts(tmp_path):
+    source = tmp_path / "in.log"
+    source.write_bytes(b"0123456789abcdef\n" * 1000)  # 17,000 bytes
+    workdir = str(tmp_path / "w")
+    by_size = run_ok(
+        "split", "--input", str(source), "--workdir", workdir, "--parts=3", "--part-size=2KB"
+    )
+    assert len(by_size) == 9  # ceil(17000 / 2000)
+    by_parts = run_ok(
+        "split", "--input", str(source), "--workdir", workdir, "--parts=3", "--part-size="
+    )
+    assert len(by_parts) == 3
+    capped = run_step(
+        "split", "--input", str(source), "--workdir", workdir, "--part-size=100", "--max-parts=40"
+    )
+    assert capped.returncode == 0 and len(json.loads(capped.stdout)) == 40
+    assert "capped at --max-parts 40" in capped.stderr
+
+
+def test_split_runs_from_any_directory_with_relative_paths(tmp_path):
+    (tmp_path / "in.log").write_bytes(b"INFO\n" * 10)
+    ids = run_ok("split", "--input", "in.log", "--workdir", "w", "--parts", "2", cwd=tmp_path)
+    manifest = json.loads((tmp_path / "w" / "manifest.json").read_text())
+    assert manifest["inputs"][0]["path"] == str(tmp_path / "in.log")
+    for shard_id in ids:
+        run_ok("count", "--workdir", str(tmp_path / "w"), "--part", shard_id, cwd=JOB_DIR.parent)
+    assert (
+        run_ok("merge", "--workdir", "w", "--output", "r.json", cwd=tmp_path)["counts"]["INFO"]
+        == 10
+    )
+
+
+@pytest.fixture
+def prepared(tmp_path):
+    """An input and a workdir that split has run on."""
+    source = tmp_path / "in.log"
+    source.write_bytes(b"INFO a\nWARN b\n")
+    workdir = tmp_path / "work"
+    run_ok("split", "--input", str(source), "--workdir", str(workdir), "--parts", "2")
+    return source, workdir
+
+
+def usage_cases(source: Path, workdir: Path, tmp: Path):
+    split = ["split", "--input", str(source), "--workdir", str(workdir)]
+    return {
+        "parts zero": ([*split, "--parts", "0"], "--parts"),
+        "parts negative": ([*split, "--parts=-3"], "--parts"),
+        "parts not integer": ([*split, "--parts", "2.5"], "--parts"),
+        "parts above cap": ([*split, "--parts", "11", "--max-parts", "10"], "--parts"),
+        "neither parts nor size": ([*split, "--parts=", "--part-size="], "--part-size"),
+        "unknown size suffix": ([*split, "--part-size", "64XB"], "--part-size"),
+        "zero size": ([*split, "--part-size", "0MiB"], "--part-size"),
+        "missing input": (
+            ["split", "--input", str(tmp / "nope"), "--workdir", str(workdir), "--parts", "1"],
+            "--input",
+        ),
+        "unwritable workdir": (
+            ["split", "--input", str(source), "--workdir", str(source / "sub"), "--parts", "1"],
+            "--workdir",
+        ),
+        "empty keyword": ([*split, "--parts", "1", "--keywords", "INFO,,WARN"], "--keywords"),
+        "duplicate keyword": ([*split, "--parts", "1", "--keywords", "INFO,INFO"], "--keywords"),
+        "newline in keyword": ([*split, "--parts", "1", "--keywords", "IN\nFO"], "--keywords"),
+        "unknown match": ([*split, "--parts", "1", "--match", "regex"], "--match"),
+        "missing workdir flag": (["split", "--input", str(source), "--parts", "1"], "--workdir"),
+        "count without manifest": (
+            ["count", "--workdir", str(tmp / "empty"), "--part", "0"],
+            "run split.py first",
+        ),
+        "count unknown part": (["count", "--workdir", str(workdir), "--part", "7"], "--part"),
+        "count part not an id": (["count", "--workdir", str(workdir), "--part", "01"], "--part"),
+        "merge without manifest": (
+            ["merge", "--workdir", str(tmp / "empty"), "--output", str(tmp / "r.json")],
+            "run split.py first",
+        ),
+    }
+
+
+CASES = list(usage_cases(Path("x"), Path("y"), Path("z")))
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_usage_errors_exit_2_with_one_line(prepared, tmp_path, case):
+    source, workdir = prepared
+    (tmp_path / "empty").mkdir(exist_ok=True)
+    (step, *args), needle = usage_cases(source, workdir, tmp_path)[case]
+    done = run_step(step, *args)
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert needle in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_corrupt_manifest_is_a_usage_error(prepared):
+    _, workdir = prepared
+    manifest = workdir / "manifest.json"
+    for damage in (b"{not json", b'{"version": 1}', b"[]"):
+        manifest.write_bytes(damage)
+        for step, flag in (("count", "--part"), ("merge", "--output")):
+            done = run_step(step, "--workdir", str(workdir), flag, "0")
+            assert done.returncode == 2
+            assert "corrupt manifest" in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_count_refuses_an_input_changed_since_split(prepared):
+    source, workdir = prepared
+    source.write_bytes(b"INFO a\nWARN b\nmore\n")
+    done = run_step("count", "--workdir", str(workdir), "--part", "0")
+    assert done.returncode == 2
+    assert f"input {source} changed since split" in done.stderr
+    assert not (workdir / "counts" / "0.json").exists()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_unreadable_input_is_a_usage_error(tmp_path):
+    source = tmp_path / "in.log"
+    source.write_bytes(b"INFO\n")
+    source.chmod(0)
+    done = run_step(
+        "split", "--input", str(source), "--workdir", str(tmp_path / "w"), "--parts", "1"
+    )
+    assert done.returncode == 2 and "--input: cannot read" in done.stderr
+
+
+def test_help_documents_the_parts_and_part_size_rule():
+    done = run_step("split", "--help")
+    assert done.returncode == 0
+    text = " ".join(done.stdout.split())
+    assert "a non-empty --part-size wins over --parts" in text
+    assert "an empty value means 'not set'" in text

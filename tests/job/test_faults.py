@@ -1,0 +1,141 @@
+"""Fault tests: merge names every bad part and writes nothing; re-runs are byte-identical."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from tests.job.jobcode import run_ok, run_step
+
+DATA = b"".join(b"%d INFO line WARN\n" % number for number in range(40))
+
+
+@pytest.fixture
+def counted(tmp_path):
+    """An input split into 4 shards, every shard counted; returns (input, workdir)."""
+    source = tmp_path / "in.log"
+    source.write_bytes(DATA)
+    workdir = tmp_path / "work"
+    ids = run_ok("split", "--input", str(source), "--workdir", str(workdir), "--parts", "4")
+    for shard_id in ids:
+        run_ok("count", "--workdir", str(workdir), "--part", shard_id)
+    return source, workdir
+
+
+def merge_fails(workdir, *names: str) -> str:
+    """Run merge expecting exit 1; check it names each part and wrote no result."""
+    output = workdir / "result.json"
+    done = run_step("merge", "--workdir", str(workdir), "--output", str(output))
+    assert done.returncode == 1, done.stderr
+    assert done.stdout == ""
+    assert not output.exists()
+    for name in names:
+        assert name in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    return done.stderr
+
+
+def edit_count_file(workdir, shard_id: str, change) -> None:
+    path = workdir / "counts" / f"{shard_id}.json"
+    document = json.loads(path.read_text())
+    change(document)
+    path.write_text(json.dumps(document))
+
+
+def test_all_parts_present_merges(counted):
+    _, workdir = counted
+    result = run_ok("merge", "--workdir", str(workdir), "--output", str(workdir / "result.json"))
+    assert result["counts"] == {"INFO": 40, "WARN": 40, "ERROR": 0, "DEBUG": 0}
+    assert result["lines"] == 40 and result["bytes"] == len(DATA)
+
+
+def test_missing_count_file(counted):
+    _, workdir = counted
+    (workdir / "counts" / "2.json").unlink()
+    merge_fails(workdir, "part 2: missing")
+
+
+@pytest.mark.parametrize("damage", [b"", b"{", b"[1, 2]", b'{"version": 1, "part": "1"'])
+def test_corrupt_count_file(counted, damage):
+    _, workdir = counted
+    (workdir / "counts" / "1.json").write_bytes(damage)
+    merge_fails(workdir, "part 1: ")
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda doc: doc["counts"].update(INFO=-1), "corrupt: counts"),
+        (lambda doc: doc["counts"].pop("WARN"), "corrupt: counts"),
+        (lambda doc: doc.update(lines="7"), "corrupt: counts or lines"),
+        (lambda doc: doc.update(bytes=doc["bytes"] + 1), "corrupt: bytes"),
+        (lambda doc: doc.update(part="0"), "mismatched: it is for part '0'"),
+        (lambda doc: doc["ranges"][0].__setitem__(1, 1), "mismatched: its byte ranges"),
+        (lambda doc: doc.update(keywords=["INFO"]), "mismatched settings"),
+        (lambda doc: doc.update(match="word"), "mismatched settings"),
+        (lambda doc: doc["inputs"][0].update(mtime_ns=1), "stale"),
+    ],
+)
+def test_altered_count_file(counted, change, reason):
+    _, workdir = counted
+    edit_count_file(workdir, "3", change)
+    merge_fails(workdir, f"part 3: {reason}")
+
+
+def test_every_bad_part_is_named_at_once(counted):
+    _, workdir = counted
+    (workdir / "counts" / "0.json").unlink()
+    (workdir / "counts" / "1.json").write_bytes(b"garbage")
+    edit_count_file(workdir, "3", lambda doc: doc.update(match="word"))
+    stderr = merge_fails(workdir, "part 0: missing", "part 1: corrupt", "part 3: mismatched")
+    assert "part 2" not in stderr
+    assert stderr.startswith("merge.py: 3 problem(s); no result written")
+
+
+def test_counts_of_an_older_split_are_stale(counted):
+    source, workdir = counted
+    stat = source.stat()
+    os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # same bytes, new mtime
+    run_ok("split", "--input", str(source), "--workdir", str(workdir), "--parts", "4")
+    merge_fails(workdir, *(f"part {shard_id}: stale" for shard_id in "0123"))
+
+
+def test_manifest_that_misses_bytes_is_refused(counted):
+    _, workdir = counted
+    manifest_path = workdir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["shards"].pop()
+    manifest_path.write_text(json.dumps(manifest))
+    merge_fails(workdir, "manifest: ", "are in no shard")
+
+
+def test_manifest_with_overlapping_shards_is_refused(counted):
+    _, workdir = counted
+    manifest_path = workdir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["shards"][1]["ranges"][0][1] -= 3
+    manifest_path.write_text(json.dumps(manifest))
+    merge_fails(workdir, "manifest: overlap in", "part 1: mismatched")
+
+
+def test_count_rerun_gives_the_identical_file(counted):
+    _, workdir = counted
+    path = workdir / "counts" / "1.json"
+    before = path.read_bytes()
+    path.unlink()
+    run_ok("count", "--workdir", str(workdir), "--part", "1", chunk_size=16)
+    assert path.read_bytes() == before
+    run_ok("count", "--workdir", str(workdir), "--part", "1")
+    assert path.read_bytes() == before
+    assert sorted(os.listdir(workdir / "counts")) == ["0.json", "1.json", "2.json", "3.json"]
+
+
+def test_split_twice_writes_the_same_manifest(counted):
+    source, workdir = counted
+    before = (workdir / "manifest.json").read_bytes()
+    again = run_step("split", "--input", str(source), "--workdir", str(workdir), "--parts", "4")
+    assert again.returncode == 0
+    assert (workdir / "manifest.json").read_bytes() == before
+    assert sorted(os.listdir(workdir)) == ["counts", "manifest.json"]
