@@ -18,7 +18,9 @@ class NasVolume(pulumi.ComponentResource):
 
     The access group gets an explicit name: the API's default group allows every address. The
     mount target sits in the first vSwitch, the same zone as the file system. `server` (the
-    mount target's domain) is what the chart's NAS PV needs.
+    mount target's domain) is what the chart's NAS PV needs. With `keep_data` (production
+    stacks) `pulumi destroy` leaves the file system and its data in place, the way OSS keeps a
+    non-empty bucket without forceDestroy.
     """
 
     file_system: alicloud.nas.FileSystem
@@ -32,6 +34,7 @@ class NasVolume(pulumi.ComponentResource):
         cluster_name: str,
         network: Network,
         vpc_cidr: str,
+        keep_data: bool,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("argo-fanout:ackone:NasVolume", name, None, opts)
@@ -45,7 +48,7 @@ class NasVolume(pulumi.ComponentResource):
             encrypt_type=NAS_MANAGED_KEY,
             zone_id=mount_vswitch.zone_id,
             description=f"argo-fanout shared volume of cluster {cluster_name}",
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=keep_data),
         )
         access_group = alicloud.nas.AccessGroup(
             f"{name}-access-group",

@@ -105,6 +105,7 @@ class AckOne(pulumi.ComponentResource):
                 cluster_name=ackone.cluster_name,
                 network=network,
                 vpc_cidr=ackone.vpc_cidr,
+                keep_data=config.production,
                 opts=child,
             )
             return StorageBinding(values=storage_values(storage, nas_server=volume.server))

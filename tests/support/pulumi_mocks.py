@@ -79,6 +79,7 @@ class Registered:
     ignore_changes: tuple[str, ...] = ()
     additional_secret_outputs: tuple[str, ...] = ()
     custom_timeouts: Mapping[str, str] = field(default_factory=dict)  # create/update/delete
+    retain_on_delete: bool = False
 
     @property
     def provider_urn(self) -> str:
@@ -207,6 +208,7 @@ class RecordingMonitor(mocks.MockMonitor):
                     for step in ("create", "update", "delete")
                     if getattr(request.customTimeouts, step)
                 },
+                retain_on_delete=request.retainOnDelete,
             )
         )
         return response

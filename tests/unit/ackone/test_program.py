@@ -301,6 +301,14 @@ def test_nas_file_system_reachable_from_the_vpc_only():
     assert exports.OSS_BUCKET not in program.outputs
 
 
+def test_nas_data_is_kept_on_destroy_only_on_production_stacks():
+    production_nas = {**NAS, **PRODUCTION}
+    file_system = "alicloud:nas/fileSystem:FileSystem"
+
+    assert run(NAS).one(file_system).retain_on_delete is False
+    assert run(production_nas).one(file_system).retain_on_delete is True
+
+
 def test_nas_chart_values_use_the_mount_target_domain():
     program = run(NAS)
     mount = program.one("alicloud:nas/mountTarget:MountTarget")
