@@ -5,9 +5,10 @@ from __future__ import annotations
 import shutil
 
 import helm_python
+import pytest
 
 from tests.chart.scenarios import only, render
-from workflows.chart import LOG_COUNT_CHART, REPO_ROOT
+from workflows.chart import LOG_COUNT_CHART, REPO_ROOT, render_chart
 
 JOB_DIR = REPO_ROOT / "workflows" / "log-count"
 
@@ -39,3 +40,12 @@ def test_helmignore_keeps_byte_code_out_of_the_chart(tmp_path):
         chart.close()
     assert "files/log-count/split.py" in files
     assert not [name for name in files if "__pycache__" in name or name.endswith(".pyc")]
+
+
+def test_chart_without_scripts_fails_to_render(tmp_path):
+    # E.g. a copy that dropped the symlink: an empty ConfigMap would only fail inside the pods.
+    chart_dir = tmp_path / "log-count"
+    shutil.copytree(LOG_COUNT_CHART, chart_dir, symlinks=True)
+    (chart_dir / "files" / "log-count").unlink()
+    with pytest.raises(helm_python.HelmRenderError, match=r"no job scripts under files/log-count"):
+        render_chart(chart_dir, {}, release="log-count", namespace="batch")
