@@ -1,0 +1,175 @@
+"""Volumes, path rewriting, input placement and progress output of the local runner."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from workflows.runlocal import local, pods
+from workflows.runlocal.engine import RunError
+from workflows.runlocal.progress import BarReporter, Reporter, reporter_for
+
+
+def prepare(tmp_path: Path, container: dict, volumes: list[dict], **template) -> pods.Launch:
+    config_maps = pods.write_config_maps(
+        {"code": {"data": {"job.py": "print('hi')\n", "lib.py": ""}}}, tmp_path / "configmaps"
+    )
+    known = pods.Volumes(claims={"claim": tmp_path / "volume"}, config_maps=config_maps)
+    known.check(volumes, "spec.volumes")
+    return pods.prepare(
+        {"name": "t", "container": container, **template}, volumes, known, tmp_path / "pod", "py"
+    )
+
+
+VOLUMES = [
+    {"name": "data", "persistentVolumeClaim": {"claimName": "claim"}},
+    {"name": "code", "configMap": {"name": "code"}},
+    {"name": "tmp", "emptyDir": {}},
+]
+MOUNTS = [
+    {"name": "data", "mountPath": "/data"},
+    {"name": "code", "mountPath": "/opt/code"},
+    {"name": "tmp", "mountPath": "/tmp"},
+]
+
+
+def test_paths_under_a_mount_are_rewritten_as_whole_components(tmp_path):
+    container = {
+        "command": ["python", "/opt/code/job.py"],
+        "args": ["--in=/data/x y", "/database", "/x/data", "/data", "a:/data/b", "/tmp/s"],
+        "env": [{"name": "OUT", "value": "/data/out"}],
+        "workingDir": "/data",
+        "volumeMounts": MOUNTS,
+    }
+    outputs = {"parameters": [{"name": "r", "valueFrom": {"path": "/data/r.json"}}]}
+    launch = prepare(tmp_path, container, VOLUMES, outputs=outputs)
+    volume, tmp = tmp_path / "volume", tmp_path / "pod" / "volumes" / "tmp"
+    assert launch.argv == [
+        "py",
+        str(tmp_path / "configmaps" / "code" / "job.py"),
+        f"--in={volume}/x y",
+        "/database",
+        "/x/data",
+        str(volume),
+        f"a:{volume}/b",
+        f"{tmp}/s",
+    ]
+    assert launch.env == {
+        "PATH": launch.env["PATH"],
+        "HOME": str(tmp),
+        "TMPDIR": str(tmp),
+        "OUT": f"{volume}/out",
+    }
+    assert launch.cwd == volume
+    assert launch.output_paths == {"r": volume / "r.json"}
+    assert tmp.is_dir()
+
+
+def test_config_map_items_project_only_the_listed_keys(tmp_path):
+    volumes = [
+        {
+            "name": "code",
+            "configMap": {"name": "code", "items": [{"key": "job.py", "path": "bin/run.py"}]},
+        }
+    ]
+    container = {
+        "command": ["python", "/opt/code/bin/run.py"],
+        "volumeMounts": [{"name": "code", "mountPath": "/opt/code"}],
+    }
+    launch = prepare(tmp_path, container, volumes)
+    projected = Path(launch.argv[1])
+    assert projected.read_text() == "print('hi')\n"
+    assert sorted(path.name for path in projected.parent.parent.rglob("*.py")) == ["run.py"]
+
+
+@pytest.mark.parametrize(
+    ("volume", "message"),
+    [
+        (
+            {"name": "d", "persistentVolumeClaim": {"claimName": "other"}},
+            "claim 'other' has no local directory",
+        ),
+        (
+            {"name": "c", "configMap": {"name": "nope"}},
+            "ConfigMap 'nope' is not among the rendered objects",
+        ),
+        (
+            {"name": "c", "configMap": {"name": "code", "items": [{"key": "x", "path": "x"}]}},
+            "has no key 'x'",
+        ),
+    ],
+)
+def test_unknown_volume_sources_are_errors(tmp_path, volume, message):
+    with pytest.raises(pods.VolumeError, match=message):
+        prepare(tmp_path, {"command": ["python"]}, [volume])
+
+
+def test_input_is_hard_linked_into_the_volume(tmp_path):
+    source = tmp_path / "app.log"
+    source.write_text("INFO x\n")
+    relative = local.place_input(source, tmp_path / "volume", "wf-abcde")
+    assert relative == "inputs/wf-abcde/app.log"
+    assert (tmp_path / "volume" / relative).stat().st_ino == source.stat().st_ino
+
+
+def test_input_is_copied_when_it_cannot_be_linked(tmp_path, monkeypatch):
+    def refuse(self, target):
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(Path, "hardlink_to", refuse)
+    source = tmp_path / "logs"
+    (source / "sub").mkdir(parents=True)
+    (source / "sub" / "a.log").write_text("WARN y\n")
+    relative = local.place_input(source, tmp_path / "volume", "wf-abcde")
+    copied = tmp_path / "volume" / relative / "sub" / "a.log"
+    assert copied.read_text() == "WARN y\n"
+    assert copied.stat().st_ino != (source / "sub" / "a.log").stat().st_ino
+
+
+def test_missing_input_is_an_error(tmp_path):
+    with pytest.raises(RunError, match="no such file or directory"):
+        local.place_input(tmp_path / "absent", tmp_path / "volume", "wf")
+
+
+def test_a_chart_without_exactly_one_workflow_template_is_refused(tmp_path):
+    chart = tmp_path / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: empty\nversion: 0.1.0\n")
+    (chart / "templates" / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n"
+    )
+    with pytest.raises(RunError, match="renders 0 WorkflowTemplates"):
+        local.render_job(chart, {})
+
+
+def test_line_reporter_prints_one_line_per_change():
+    stream = io.StringIO()
+    reporter = Reporter(stream)
+    reporter.node("map(0:0)", "Running", "")
+    reporter.node("map(0:0)", "Failed", "exit code 1")
+    lines = stream.getvalue().splitlines()
+    assert [line.split()[1:] for line in lines] == [
+        ["map(0:0)", "Running"],
+        ["map(0:0)", "Failed", "exit", "code", "1"],
+    ]
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_bar_reporter_redraws_one_line_on_a_terminal():
+    stream = Terminal()
+    reporter = reporter_for(stream)
+    assert isinstance(reporter, BarReporter)
+    reporter.node("a", "Running", "")
+    reporter.node("b", "Running", "")
+    reporter.node("a", "Succeeded", "")
+    assert "\n" not in stream.getvalue()
+    assert stream.getvalue().endswith("1/2 done, 1 running")
+    reporter.node("b", "Failed", "exit code 2")  # failures still get their own line
+    assert "b                    Failed  exit code 2\n" in stream.getvalue()
+    assert not isinstance(reporter_for(io.StringIO()), BarReporter)
