@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -11,9 +14,27 @@ import pulumi_kubernetes as k8s
 
 from infra.compute import compute_values, set_only
 from infra.config import WorkloadConfig
-from workflows.chart import LOG_COUNT_CHART, merge_values
+from workflows.chart import LOG_COUNT_CHART, REPO_ROOT, merge_values
 
 RELEASE_NAME = "log-count"
+# Relative to the project directory, where Pulumi runs the program and its providers: an
+# absolute path would differ per checkout and show as a change of the release.
+CHART_PATH = "./" + LOG_COUNT_CHART.relative_to(REPO_ROOT).as_posix()
+# The Helm provider notices changes to a local chart only through values or Chart.yaml's version,
+# so a digest of the chart's files (the job's scripts included) rides along as a label.
+DIGEST_LABEL = "argo-fanout.io/chart-digest"
+
+
+def chart_digest(chart_dir: Path) -> str:
+    """A short digest of every file in the chart directory, following symlinks (files/log-count)."""
+    digest = hashlib.sha256()
+    for directory, subdirectories, files in os.walk(chart_dir, followlinks=True):
+        subdirectories[:] = sorted(d for d in subdirectories if d != "__pycache__")
+        for name in sorted(files):
+            path = Path(directory, name)
+            digest.update(path.relative_to(chart_dir).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def workload_values(workload: WorkloadConfig, storage: Mapping[str, Any]) -> dict[str, Any]:
@@ -33,6 +54,7 @@ def workload_values(workload: WorkloadConfig, storage: Mapping[str, Any]) -> dic
         "workflow": {"parallelism": workload.parallelism, "retry": {"limit": workload.retries}},
         "storage": dict(storage),
         "compute": compute_values(workload.compute),
+        "commonLabels": {DIGEST_LABEL: chart_digest(LOG_COUNT_CHART)},
     }
     image = set_only(
         registry=workload.image.registry,
@@ -106,7 +128,7 @@ class Workload(pulumi.ComponentResource):
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
             name=RELEASE_NAME,
-            chart=str(LOG_COUNT_CHART),
+            chart=CHART_PATH,
             namespace=namespace.metadata["name"],
             values=values,
             opts=pulumi.ResourceOptions.merge(

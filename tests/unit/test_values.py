@@ -10,7 +10,14 @@ from infra.cluster import kind_cluster_config
 from infra.compute import compute_values
 from infra.config import load
 from infra.storage import storage_values
-from infra.workload import claim_name, submit_command, template_name, workload_values
+from infra.workload import (
+    DIGEST_LABEL,
+    chart_digest,
+    claim_name,
+    submit_command,
+    template_name,
+    workload_values,
+)
 from tests.support.schemas import requires_argo_crds, validate_object
 from workflows.chart import LOG_COUNT_CHART, render_chart
 
@@ -39,7 +46,27 @@ def test_dev_defaults_map_to_chart_values():
             "hostPath": {"path": "/var/local/argo-fanout"},
         },
         "compute": {"profile": "none"},
+        "commonLabels": {DIGEST_LABEL: chart_digest(LOG_COUNT_CHART)},
     }
+
+
+def test_chart_digest_follows_every_file_of_the_chart(tmp_path):
+    chart = tmp_path / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("name: c\n")
+    (chart / "templates" / "a.yaml").write_text("a: 1\n")
+    job = tmp_path / "job"
+    job.mkdir()
+    (job / "split.py").write_text("print(1)\n")
+    (chart / "files").mkdir()
+    (chart / "files" / "job").symlink_to(job)
+    first = chart_digest(chart)
+    assert len(first) == 16 and first == chart_digest(chart)
+    (job / "split.py").write_text("print(2)\n")
+    second = chart_digest(chart)
+    assert second != first
+    (chart / "templates" / "a.yaml").rename(chart / "templates" / "b.yaml")
+    assert chart_digest(chart) not in (first, second)
 
 
 def test_every_workload_option_reaches_the_chart():
@@ -88,7 +115,10 @@ def test_every_workload_option_reaches_the_chart():
         "reclaimPolicy": "Retain",
         "nas": {"server": "n.example.com", "path": "/logs"},
     }
-    assert values["commonLabels"] == {"team": "logs"}
+    assert values["commonLabels"] == {
+        DIGEST_LABEL: chart_digest(LOG_COUNT_CHART),
+        "team": "logs",
+    }
 
 
 @requires_argo_crds
