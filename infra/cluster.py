@@ -74,7 +74,9 @@ class KindCluster(pulumi.ComponentResource):
             delete=f"kind delete cluster --name {kind.cluster_name}",
             stdin=kind_cluster_config(kind, args.node_data_path),
             environment={"DATA_DIR": str(kind.data_dir)},
-            opts=child,
+            # Any change re-creates the cluster, and kind cannot create a second cluster with
+            # the same name while the old one exists.
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
         kubeconfig = command.local.Command(
             f"{name}-kubeconfig",

@@ -80,6 +80,7 @@ class Registered:
     additional_secret_outputs: tuple[str, ...] = ()
     custom_timeouts: Mapping[str, str] = field(default_factory=dict)  # create/update/delete
     retain_on_delete: bool = False
+    delete_before_replace: bool = False
 
     @property
     def provider_urn(self) -> str:
@@ -209,6 +210,7 @@ class RecordingMonitor(mocks.MockMonitor):
                     if getattr(request.customTimeouts, step)
                 },
                 retain_on_delete=request.retainOnDelete,
+                delete_before_replace=request.deleteBeforeReplace,
             )
         )
         return response

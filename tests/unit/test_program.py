@@ -61,6 +61,7 @@ def test_dev_inventory(runs):
     cluster = commands["argo-fanout-kind-cluster"]
     assert "kind create cluster --name argo-fanout-dev --config -" in cluster.inputs["create"]
     assert cluster.inputs["delete"] == "kind delete cluster --name argo-fanout-dev"
+    assert cluster.delete_before_replace, "kind cannot create a same-named cluster beside the old"
     assert commands["argo-fanout-kind-kubeconfig"].inputs["create"] == (
         "kind get kubeconfig --name argo-fanout-dev"
     )
