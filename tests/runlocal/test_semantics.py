@@ -430,6 +430,27 @@ def test_workflow_deadline_stops_everything(tmp_path):
             lambda t: t["spec"]["templates"].append({"name": "inner", "steps": []}),
             r"spec\.templates\[2\]\.steps is not supported",
         ),
+        (
+            lambda t: t["spec"]["templates"][1].update(retryStrategy={"retryPolicy": "Always"}),
+            r"spec\.templates\[1\]\.retryStrategy has no limit",
+        ),
+        (
+            lambda t: t["spec"]["templates"][0]["dag"]["tasks"].extend(
+                [
+                    task("fan", "echo", withItems=["1"], params={"x": "{{item}}"}),
+                    task(
+                        "use", "echo", depends="fan", params={"x": "{{tasks.fan.outputs.result}}"}
+                    ),
+                ]
+            ),
+            r"dag\.tasks\[2\]: \{\{tasks\.fan\.outputs\.result\}\} is not available here",
+        ),
+        (
+            lambda t: t["spec"]["templates"][0]["dag"]["tasks"].append(
+                task("b", "echo", params={"x": "{{tasks.a.outputs.result}}"})
+            ),
+            "is not available here",  # a is not an ancestor of b
+        ),
         (lambda t: t["spec"]["templates"][1]["container"].pop("command"), "command is required"),
     ],
 )

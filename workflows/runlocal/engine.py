@@ -201,13 +201,8 @@ class WorkflowRun:
         values = {}
         for parameter in declared:
             name = parameter["name"]
-            if name in overrides:
-                value = overrides[name]
-            elif "value" in parameter:
-                value = str(parameter["value"])
-            elif "default" in parameter:
-                value = str(parameter["default"])
-            else:
+            value = _parameter_value(parameter, overrides)
+            if value is None:
                 raise RunError(f"workflow parameter {name!r} has no value: pass -p {name}=VALUE")
             allowed = parameter.get("enum")
             if allowed is not None and value not in allowed:
@@ -380,19 +375,13 @@ class WorkflowRun:
         given = {argument["name"]: str(argument.get("value", "")) for argument in arguments}
         inputs = {}
         for parameter in (template.get("inputs") or {}).get("parameters") or []:
-            name = parameter["name"]
-            for source in (given, parameter):
-                value = source.get(name) if source is given else source.get("value")
-                if value is not None:
-                    inputs[name] = str(value)
-                    break
-            else:
-                if "default" not in parameter:
-                    raise RunError(
-                        f"dag task {node_name}: template {template['name']!r} needs input "
-                        f"parameter {name!r}, which is neither passed nor defaulted"
-                    )
-                inputs[name] = str(parameter["default"])
+            value = _parameter_value(parameter, given)
+            if value is None:
+                raise RunError(
+                    f"dag task {node_name}: template {template['name']!r} needs input "
+                    f"parameter {parameter['name']!r}, which is neither passed nor defaulted"
+                )
+            inputs[parameter["name"]] = value
         template_scope = self.scope | {f"inputs.parameters.{k}": v for k, v in inputs.items()}
         resolved = variables.substitute(
             template, template_scope, where=f"template {template['name']} (task {node_name})"
@@ -403,9 +392,7 @@ class WorkflowRun:
             name=node_name,
             task=task,
             template=resolved,
-            retry_limit=_count(retry["limit"], f"{where} retryStrategy.limit")
-            if "limit" in retry
-            else (0 if not retry else _UNLIMITED),
+            retry_limit=_count(retry["limit"], f"{where} retryStrategy.limit") if retry else 0,
             retry_policy=retry.get("retryPolicy", "OnFailure"),
             deadline_seconds=_positive_int(
                 resolved["activeDeadlineSeconds"], f"{where} activeDeadlineSeconds"
@@ -517,8 +504,7 @@ class WorkflowRun:
         """`attempt 2 of 4` from the first retry on; nothing for a first attempt."""
         if node.attempt == 0:
             return ""
-        limit = "unlimited" if node.retry_limit == _UNLIMITED else str(node.retry_limit + 1)
-        return f"attempt {node.attempt + 1} of {limit}"
+        return f"attempt {node.attempt + 1} of {node.retry_limit + 1}"
 
     def _set_task(self, task: TaskState, phase: Phase, message: str, report: bool = True) -> None:
         task.phase = phase
@@ -624,8 +610,18 @@ class WorkflowRun:
         return scope
 
 
-_UNLIMITED = 2**31  # retryStrategy without a limit retries until success, as in Argo
 _TASK_PARAMETER = re.compile(r"\{\{\s*tasks\.([\w-]+)\.outputs\.parameters\.([\w-]+)\s*\}\}")
+
+
+def _parameter_value(parameter: Mapping[str, Any], given: Mapping[str, str]) -> str | None:
+    """A parameter's value: the one given, else its `value`, else its `default`, else None."""
+    name = parameter["name"]
+    if name in given:
+        return given[name]
+    for key in ("value", "default"):
+        if key in parameter:
+            return str(parameter[key])
+    return None
 
 
 def _read_result(stdout: Path | None) -> tuple[int, str]:

@@ -202,7 +202,12 @@ def _check_template(
             f"{path} ({template.get('name')!r}) must have exactly one of container or dag; "
             f"it has {' and '.join(kinds) or 'neither'}"
         )
-    policy = (template.get("retryStrategy") or {}).get("retryPolicy", "OnFailure")
+    retry = template.get("retryStrategy")
+    if retry is not None and "limit" not in retry:
+        raise UnsupportedError(
+            f"{path}.retryStrategy has no limit; run-local needs an explicit limit"
+        )
+    policy = (retry or {}).get("retryPolicy", "OnFailure")
     if policy not in RETRY_POLICIES:
         raise UnsupportedError(
             f"{path}.retryStrategy.retryPolicy is {policy!r}; allowed: {', '.join(RETRY_POLICIES)}"
