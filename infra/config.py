@@ -257,10 +257,10 @@ def load(reader: ConfigReader, stack: str, *, region: str | None = None) -> Conf
             "(pulumi config set alicloud:region cn-hangzhou)"
         )
 
-    kind = _kind(raw["kind"] or {}, stack) if target == "kind" else None
+    kind = _kind(_present(raw["kind"]), stack) if target == "kind" else None
     existing = _existing(raw["existing"]) if target == "existing" else None
-    ackone = _ackone(raw["ackone"] or {}, stack, production) if target == "ackone" else None
-    workload = _workload(raw_workload or {}, target)
+    ackone = _ackone(_present(raw["ackone"]), stack, production) if target == "ackone" else None
+    workload = _workload(_present(raw_workload), target)
     if ackone is not None and workload.parallelism > ackone.max_parallel_pods:
         raise ConfigError(
             f"workload.parallelism: {workload.parallelism} is above the {ackone.max_parallel_pods} "
@@ -271,12 +271,12 @@ def load(reader: ConfigReader, stack: str, *, region: str | None = None) -> Conf
         stack=stack,
         target=target,
         production=production,
-        region=region or None,
+        region=None if region in (None, "") else region,
         kind=kind,
         existing=existing,
         ackone=ackone,
-        argo=_argo(raw["argo"] or {}, target),
-        storage=_storage(raw_storage or {}, target, production),
+        argo=_argo(_present(raw["argo"]), target),
+        storage=_storage(_present(raw_storage), target, production),
         workload=workload,
     )
 
@@ -458,9 +458,9 @@ def _storage(raw: Mapping[str, Any], target: str, production: bool) -> StorageCo
         size=section.get("size", "100Gi", _quantity),
         reclaim_policy=section.get("reclaimPolicy", "Retain", _one_of(RECLAIM_POLICIES)),
         existing_claim=existing_claim,
-        host_path=_host_path(raw.get("hostPath") or {}) if storage_type == "hostPath" else None,
-        oss=_oss(raw.get("oss") or {}, production) if storage_type == "oss" else None,
-        nas=_nas(raw.get("nas") or {}, target) if storage_type == "nas" else None,
+        host_path=_host_path(_present(raw.get("hostPath"))) if storage_type == "hostPath" else None,
+        oss=_oss(_present(raw.get("oss")), production) if storage_type == "oss" else None,
+        nas=_nas(_present(raw.get("nas")), target) if storage_type == "nas" else None,
     )
 
 
@@ -549,9 +549,9 @@ def _workload(raw: Mapping[str, Any], target: str) -> WorkloadConfig:
         match=section.get("match", "substring", _one_of(MATCH_MODES)),
         parallelism=section.get("parallelism", 50, _int_at_least(1)),
         retries=section.get("retries", 3, _int_at_least(0)),
-        image=_image(raw.get("image") or {}),
-        resources=_resources(raw.get("resources") or {}),
-        compute=_compute(raw.get("compute") or {}, target),
+        image=_image(_present(raw.get("image"))),
+        resources=_resources(_present(raw.get("resources"))),
+        compute=_compute(_present(raw.get("compute")), target),
         schedule=_schedule(raw["schedule"]) if raw.get("schedule") is not None else None,
         values=section.get("values", {}, _mapping),
     )
@@ -600,8 +600,8 @@ def _compute(raw: Any, target: str) -> ComputeConfig:
             )
     return ComputeConfig(
         profile=profile,
-        eci=_eci(section.raw.get("eci") or {}) if profile == "eci" else None,
-        acs=_acs(section.raw.get("acs") or {}) if profile == "acs" else None,
+        eci=_eci(_present(section.raw.get("eci"))) if profile == "eci" else None,
+        acs=_acs(_present(section.raw.get("acs"))) if profile == "acs" else None,
     )
 
 
@@ -675,6 +675,11 @@ class _Section:
         if value is None:
             return default
         return parse(f"{self.key}.{field}", value)
+
+
+def _present(value: Any) -> Any:
+    """An absent object as an empty one; anything else is left for _Section to check."""
+    return {} if value is None else value
 
 
 def _scalar(reader: ConfigReader, key: str, default: Any) -> Any:

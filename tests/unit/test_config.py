@@ -273,6 +273,8 @@ def test_existing_needs_kubeconfig_or_context():
             "workload.schedule.timezone: 'Mars/Base' is not an IANA time zone",
         ),
         ({"workload": {"value": {}}}, "workload: unknown key(s) ['value']"),
+        ({"storage": {"hostPath": False}}, "storage.hostPath: False is not an object"),
+        ({"workload": {"compute": 0}}, "workload.compute: 0 is not an object"),
     ],
 )
 def test_bad_values_name_key_value_and_allowed(keys, message):
