@@ -13,9 +13,10 @@ import pytest
 
 from tests.support.oracle import expected_result
 from workflows.__main__ import main
-from workflows.chart import LOG_COUNT_CHART, REPO_ROOT
+from workflows.chart import LOG_COUNT_CHART, REPO_ROOT, user_values
 from workflows.runlocal.local import render_job, run_local
 from workflows.runlocal.progress import Reporter
+from workflows.runlocal.spec import check_workflow_template
 
 GENERATE = REPO_ROOT / "workflows" / "log-count" / "generate.py"
 KEYWORDS = ["INFO", "WARN", "ERROR", "DEBUG"]
@@ -261,3 +262,15 @@ def test_a_count_task_killed_mid_run_is_retried_and_the_result_is_exact(tmp_path
     assert result.phase.value == "Succeeded", progress.getvalue()
     assert_exact(json.loads(result.outputs["result"]), source)
     assert result.outputs["result"] == result.output_files["result"].read_text().rstrip()
+
+
+@pytest.mark.parametrize(
+    "scenario", sorted(path.name for path in (LOG_COUNT_CHART / "ci").glob("*.yaml"))
+)
+def test_every_chart_scenario_renders_a_template_run_local_accepts(scenario):
+    # A chart change that adds a field run-local does not implement fails here, by name.
+    job = render_job(LOG_COUNT_CHART, user_values([LOG_COUNT_CHART / "ci" / scenario]))
+    check_workflow_template(job.template)
+    assert {"numParts", "partSize", "input", "keywords", "match"} <= {
+        parameter["name"] for parameter in job.template["spec"]["arguments"]["parameters"]
+    }
