@@ -9,7 +9,9 @@ changed feature shows in `pulumi preview` and `pulumi refresh` sees drift. The p
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any
 
 import pulumi
@@ -22,9 +24,13 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from infra.ackone.api import ClusterNotFound, FeatureUpdate, HubApi, HubFeatures
+from infra.ackone.api import ClusterNotFound, FeatureUpdate, HubApi, HubApiError, HubFeatures
 
 COST_OPTIMIZED = "cost-optimized"
+# UpdateHubClusterFeature returns before the change is live (an EIP for the public API server
+# takes a while); the kubeconfig fetched next needs it, so updates wait until it shows.
+APPLY_TIMEOUT_SECONDS = 600
+APPLY_POLL_SECONDS = 10
 
 ApiFactory = Callable[[str], HubApi]
 
@@ -43,7 +49,9 @@ _FEATURES = (
 def _normalized(props: Mapping[str, Any]) -> dict[str, Any]:
     """The features as compared: vSwitches as a sorted list, a price limit only where it applies."""
     features = {key: props.get(key) for key in _FEATURES}
-    features["vswitches"] = sorted(props.get("vswitches") or [])
+    vswitches = props.get("vswitches")
+    # Unknown during a preview: keep the engine's placeholder, which compares as a change.
+    features["vswitches"] = sorted(vswitches) if isinstance(vswitches, list) else vswitches
     if features["scheduleMode"] != COST_OPTIMIZED:
         features["priceLimit"] = None  # the API ignores it in stock-optimized mode
     return features
@@ -92,10 +100,49 @@ def _inputs(props: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in props.items() if not key.startswith("__")}
 
 
+def _pending(live: HubFeatures, update: FeatureUpdate) -> list[str]:
+    """The fields of `update` that `live` does not show yet (deletion protection is unreadable)."""
+    pending = []
+    if update.schedule_mode is not None and live.schedule_mode != update.schedule_mode:
+        pending.append("scheduleMode")
+    if update.price_limit and (
+        live.price_limit is None or Decimal(live.price_limit) != Decimal(update.price_limit)
+    ):
+        pending.append("priceLimit")
+    if update.argo_server is not None and live.argo_server != update.argo_server:
+        pending.append("argoServer")
+    if update.public_api_server is not None and live.public_api_server != update.public_api_server:
+        pending.append("publicApiServer")
+    if update.vswitches is not None and live.vswitches != tuple(sorted(update.vswitches)):
+        pending.append("vswitches")
+    return pending
+
+
 class HubClusterFeaturesProvider(ResourceProvider):
-    def __init__(self, api_factory: ApiFactory = HubApi.for_region) -> None:
+    def __init__(
+        self,
+        api_factory: ApiFactory = HubApi.for_region,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         super().__init__()
         self._api_factory = api_factory
+        self._sleep = sleep
+
+    def _apply(self, api: HubApi, cluster_id: str, update: FeatureUpdate) -> None:
+        """Send `update` and wait until the cluster reports it."""
+        if update.is_empty():
+            return
+        api.update(cluster_id, update)
+        waited = 0
+        while pending := _pending(api.describe(cluster_id), update):
+            if waited >= APPLY_TIMEOUT_SECONDS:
+                raise HubApiError(
+                    f"UpdateHubClusterFeature on ACK One cluster {cluster_id}: {pending} still "
+                    f"not applied after {APPLY_TIMEOUT_SECONDS} s; check the cluster in the ACK "
+                    f"One console, then run pulumi up again"
+                )
+            self._sleep(APPLY_POLL_SECONDS)
+            waited += APPLY_POLL_SECONDS
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         props = _inputs(props)
@@ -103,7 +150,7 @@ class HubClusterFeaturesProvider(ResourceProvider):
         live = api.describe(props["clusterId"])
         # A new cluster has deletion protection off (the API default), and it cannot be read.
         current = _live_props(live, deletion_protection=False)
-        api.update(props["clusterId"], _update_for(current, props))
+        self._apply(api, props["clusterId"], _update_for(current, props))
         return CreateResult(props["clusterId"], _normalized_outs(props))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -114,7 +161,7 @@ class HubClusterFeaturesProvider(ResourceProvider):
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         news = _inputs(news)
-        self._api_factory(news["region"]).update(id_, _update_for(_inputs(olds), news))
+        self._apply(self._api_factory(news["region"]), id_, _update_for(_inputs(olds), news))
         return UpdateResult(_normalized_outs(news))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:

@@ -29,6 +29,9 @@ class FakeAdcp:
     clusters: dict[str, FakeCluster] = field(default_factory=dict)
     requests: list[object] = field(default_factory=list)
     fail_with: Exception | None = None  # raised by the next call instead of answering
+    # Describe calls an update takes to show, as the service applies features asynchronously.
+    apply_lag: int = 0
+    _queued: list[list] = field(default_factory=list)  # [describes left, cluster id, request]
 
     def updates(self) -> list[dict]:
         """The UpdateHubClusterFeature requests sent so far, as the SDK puts them on the wire."""
@@ -54,6 +57,11 @@ class FakeAdcp:
 
     def describe_hub_cluster_details(self, request):
         cluster = self._cluster(request)
+        for entry in self._queued:
+            entry[0] -= 1
+        for _, cluster_id, update in [entry for entry in self._queued if entry[0] <= 0]:
+            self._apply(self.clusters[cluster_id], update)
+        self._queued = [entry for entry in self._queued if entry[0] > 0]
         units = [
             {
                 "RegionId": self.region,
@@ -99,6 +107,16 @@ class FakeAdcp:
 
     def update_hub_cluster_feature(self, request):
         cluster = self._cluster(request)
+        if self.apply_lag:
+            self._queued.append([self.apply_lag, request.cluster_id, request])
+        else:
+            self._apply(cluster, request)
+        return adcp.UpdateHubClusterFeatureResponse().from_map(
+            {"headers": {}, "statusCode": 200, "body": {"RequestId": "req-2"}}
+        )
+
+    @staticmethod
+    def _apply(cluster: FakeCluster, request) -> None:
         if request.workflow_schedule_mode is not None:
             cluster.schedule_mode = request.workflow_schedule_mode
         if request.price_limit is not None:
@@ -112,6 +130,3 @@ class FakeAdcp:
         if request.v_switches is not None:
             known = dict(cluster.vswitches)
             cluster.vswitches = {v: known.get(v, "cn-hangzhou-k") for v in request.v_switches}
-        return adcp.UpdateHubClusterFeatureResponse().from_map(
-            {"headers": {}, "statusCode": 200, "body": {"RequestId": "req-2"}}
-        )

@@ -21,7 +21,12 @@ from infra.ackone.api import (
     PermissionDenied,
     Throttled,
 )
-from infra.ackone.hub import HubClusterFeaturesProvider, HubClusterKubeconfigProvider
+from infra.ackone.hub import (
+    APPLY_POLL_SECONDS,
+    APPLY_TIMEOUT_SECONDS,
+    HubClusterFeaturesProvider,
+    HubClusterKubeconfigProvider,
+)
 from infra.config import REPO_ROOT
 from tests.unit.ackone.fake_adcp import FakeAdcp, FakeCluster
 
@@ -163,6 +168,48 @@ def test_update_toggles_argo_server_and_public_api_server(features, adcp):
     assert adcp.updates() == [
         {"ClusterId": CLUSTER, "ArgoServerEnabled": True, "PublicApiServerEnabled": False}
     ]
+
+
+def test_update_waits_until_the_cluster_shows_the_change(adcp):
+    sleeps = []
+    features = HubClusterFeaturesProvider(lambda region: HubApi(adcp, region), sleeps.append)
+    adcp.apply_lag = 3  # visible on the third describe after the update
+
+    features.create(desired(argoServer=True))
+
+    assert sleeps == [APPLY_POLL_SECONDS, APPLY_POLL_SECONDS]
+    assert adcp.clusters[CLUSTER].argo_server is True
+    kinds = [type(request).__name__.removesuffix("Request") for request in adcp.requests]
+    assert (
+        kinds
+        == ["DescribeHubClusterDetails", "UpdateHubClusterFeature"]
+        + ["DescribeHubClusterDetails"] * 3
+    )
+
+
+def test_a_change_that_never_shows_fails_with_the_pending_fields(adcp):
+    sleeps = []
+    features = HubClusterFeaturesProvider(lambda region: HubApi(adcp, region), sleeps.append)
+    adcp.apply_lag = 10**6
+
+    with pytest.raises(HubApiError, match=r"\['publicApiServer'\] still not applied after 600 s"):
+        features.create(desired())
+    assert sum(sleeps) == APPLY_TIMEOUT_SECONDS
+
+
+def test_an_equal_price_limit_written_differently_counts_as_applied(adcp):
+    features = HubClusterFeaturesProvider(lambda region: HubApi(adcp, region), pytest.fail)
+    adcp.clusters[CLUSTER].public_api_server = True
+    original = adcp.update_hub_cluster_feature
+
+    def normalizing_update(request):  # the service may store "0.50" as "0.5"
+        response = original(request)
+        adcp.clusters[CLUSTER].price_limit = "0.5"
+        return response
+
+    adcp.update_hub_cluster_feature = normalizing_update
+
+    features.create(desired(scheduleMode="cost-optimized", priceLimit="0.50"))
 
 
 # --------------------------------------------------------------------------- features: diff
