@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -274,3 +277,69 @@ def test_every_chart_scenario_renders_a_template_run_local_accepts(scenario):
     assert {"numParts", "partSize", "input", "keywords", "match"} <= {
         parameter["name"] for parameter in job.template["spec"]["arguments"]["parameters"]
     }
+
+
+SLEEPER_CHART = {
+    "Chart.yaml": "apiVersion: v2\nname: sleeper\nversion: 0.1.0\n",
+    "templates/workflowtemplate.yaml": """\
+apiVersion: argoproj.io/v1alpha1
+kind: WorkflowTemplate
+metadata:
+  name: sleeper
+spec:
+  entrypoint: main
+  volumes:
+    - name: data
+      persistentVolumeClaim:
+        claimName: sleeper-data
+  templates:
+    - name: main
+      dag:
+        tasks:
+          - name: sleep
+            template: sleep
+    - name: sleep
+      container:
+        image: python:3.12-slim
+        command: [python, -c]
+        args:
+          - "import os, time; open('/data/pid', 'w').write(str(os.getpid())); time.sleep(60)"
+        volumeMounts:
+          - name: data
+            mountPath: /data
+""",
+}
+
+
+def test_ctrl_c_stops_running_tasks_and_exits_130(tmp_path):
+    chart = tmp_path / "chart"
+    for name, text in SLEEPER_CHART.items():
+        (chart / name).parent.mkdir(parents=True, exist_ok=True)
+        (chart / name).write_text(text)
+    volume = tmp_path / "volume"
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "workflows",
+            "run-local",
+            "--chart",
+            str(chart),
+            "--volume-dir",
+            str(volume),
+        ],
+        cwd=REPO_ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    pid_file = volume / "pid"
+    deadline = time.monotonic() + 60
+    while not (pid_file.is_file() and pid_file.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    task_pid = int(pid_file.read_text())
+    run.send_signal(signal.SIGINT)
+    _, err = run.communicate(timeout=30)
+    assert run.returncode == 130, err
+    assert "interrupted; running tasks were stopped" in err
+    with pytest.raises(ProcessLookupError):
+        os.kill(task_pid, 0)

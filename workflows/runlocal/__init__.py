@@ -21,6 +21,7 @@ from workflows.runlocal.variables import VariableError
 STDERR_TAIL_LINES = 20
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # as a shell reports a process ended by SIGINT
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -90,6 +91,9 @@ def main(args: argparse.Namespace) -> int:
     except (RunError, UnsupportedError, VariableError, helm_python.HelmError, OSError) as error:
         print(f"run-local: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:  # the engine has already killed every running task
+        print("\nrun-local: interrupted; running tasks were stopped", file=sys.stderr)
+        return EXIT_INTERRUPTED
     if result.phase != Phase.SUCCEEDED:
         _report_failure(result, state_dir)
         return EXIT_FAILED
