@@ -65,6 +65,64 @@ ACS_COMPUTE_CLASSES = ("general-purpose", "performance", "gpu")
 ACS_COMPUTE_QOS = ("default", "best-effort")
 STEPS = ("split", "count", "merge")
 
+# The fields of every object-valued key, by key path: the only list of them (the README's
+# Configuration table documents each, and a test keeps the two in step).
+FIELDS: dict[str, tuple[str, ...]] = {
+    "kind": ("clusterName", "nodeImage", "workers", "dataDir"),
+    "existing": ("kubeconfig", "context"),
+    "ackone": (
+        "clusterName",
+        "vpcCidr",
+        "zones",
+        "vswitchCidrs",
+        "scheduleMode",
+        "priceLimit",
+        "argoServer",
+        "publicApiServer",
+        "deletionProtection",
+    ),
+    "argo": ("install", "chartVersion", "namespace", "values"),
+    "storage": ("type", "size", "reclaimPolicy", "existingClaim", "hostPath", "oss", "nas"),
+    "storage.hostPath": ("path",),
+    "storage.oss": (
+        "bucket",
+        "path",
+        "versioning",
+        "forceDestroy",
+        "expireRunsAfterDays",
+        "fuseType",
+        "otherOpts",
+        "sampleInputSize",
+    ),
+    "storage.nas": ("server", "path", "storageType"),
+    "workload": (
+        "namespace",
+        "numParts",
+        "partSize",
+        "keywords",
+        "match",
+        "parallelism",
+        "retries",
+        "image",
+        "resources",
+        "compute",
+        "schedule",
+        "values",
+    ),
+    "workload.image": ("registry", "repository", "tag"),
+    "workload.resources": STEPS,
+    "workload.compute": ("profile", "eci", "acs"),
+    "workload.compute.eci": (
+        "useSpecs",
+        "spotStrategy",
+        "spotPriceLimit",
+        "imageCache",
+        "extraEphemeralStorage",
+    ),
+    "workload.compute.acs": ("computeClass", "computeQos"),
+    "workload.schedule": ("cron", "timezone"),
+}
+
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 # Kubernetes resource.Quantity in the forms the log-count chart's schema accepts: 100Gi, 500m, 1.5.
@@ -313,7 +371,7 @@ def _job_module() -> ModuleType:
 
 
 def _kind(raw: Mapping[str, Any], stack: str) -> KindConfig:
-    section = _Section("kind", raw, ("clusterName", "nodeImage", "workers", "dataDir"))
+    section = _Section("kind", raw)
     data_dir = section.get("dataDir", str(REPO_ROOT / ".data" / stack), _string)
     if not Path(data_dir).is_absolute():
         raise ConfigError(f"kind.dataDir: {data_dir!r} is not an absolute path")
@@ -332,7 +390,7 @@ def _kind(raw: Mapping[str, Any], stack: str) -> KindConfig:
 
 
 def _existing(raw: Mapping[str, Any]) -> ExistingConfig:
-    section = _Section("existing", raw, ("kubeconfig", "context"))
+    section = _Section("existing", raw)
     return ExistingConfig(
         kubeconfig=section.get("kubeconfig", None, _string),
         context=section.get("context", None, _string),
@@ -340,21 +398,7 @@ def _existing(raw: Mapping[str, Any]) -> ExistingConfig:
 
 
 def _ackone(raw: Mapping[str, Any], stack: str, production: bool) -> AckOneConfig:
-    section = _Section(
-        "ackone",
-        raw,
-        (
-            "clusterName",
-            "vpcCidr",
-            "zones",
-            "vswitchCidrs",
-            "scheduleMode",
-            "priceLimit",
-            "argoServer",
-            "publicApiServer",
-            "deletionProtection",
-        ),
-    )
+    section = _Section("ackone", raw)
     vpc_cidr = section.get("vpcCidr", DEFAULT_VPC_CIDR, _network)
     vswitch_cidrs = tuple(
         section.get("vswitchCidrs", list(DEFAULT_VSWITCH_CIDRS), _list_of(_network))
@@ -413,7 +457,7 @@ def _check_vswitches(vpc_cidr: str, vswitch_cidrs: tuple[str, ...]) -> None:
 
 
 def _argo(raw: Mapping[str, Any], target: str) -> ArgoConfig:
-    section = _Section("argo", raw, ("install", "chartVersion", "namespace", "values"))
+    section = _Section("argo", raw)
     install = section.get("install", target != "ackone", _bool)
     if install and target == "ackone":
         raise ConfigError(
@@ -429,11 +473,7 @@ def _argo(raw: Mapping[str, Any], target: str) -> ArgoConfig:
 
 
 def _storage(raw: Mapping[str, Any], target: str, production: bool) -> StorageConfig:
-    section = _Section(
-        "storage",
-        raw,
-        ("type", "size", "reclaimPolicy", "existingClaim", "hostPath", "oss", "nas"),
-    )
+    section = _Section("storage", raw)
     allowed = STORAGE_TYPES[target]
     storage_type = section.get("type", allowed[0], _one_of(allowed, f"with target {target}"))
     for key, owner in (
@@ -465,25 +505,12 @@ def _storage(raw: Mapping[str, Any], target: str, production: bool) -> StorageCo
 
 
 def _host_path(raw: Any) -> HostPathStorage:
-    section = _Section("storage.hostPath", raw, ("path",))
+    section = _Section("storage.hostPath", raw)
     return HostPathStorage(path=section.get("path", NODE_DATA_PATH, _absolute_path))
 
 
 def _oss(raw: Any, production: bool) -> OssStorage:
-    section = _Section(
-        "storage.oss",
-        raw,
-        (
-            "bucket",
-            "path",
-            "versioning",
-            "forceDestroy",
-            "expireRunsAfterDays",
-            "fuseType",
-            "otherOpts",
-            "sampleInputSize",
-        ),
-    )
+    section = _Section("storage.oss", raw)
     sample = section.get("sampleInputSize", None, _string)
     return OssStorage(
         bucket=section.get("bucket", None, _oss_bucket),
@@ -500,7 +527,7 @@ def _oss(raw: Any, production: bool) -> OssStorage:
 
 
 def _nas(raw: Any, target: str) -> NasStorage:
-    section = _Section("storage.nas", raw, ("server", "path", "storageType"))
+    section = _Section("storage.nas", raw)
     server = section.get("server", None, _string)
     if target == "existing" and server is None:
         raise ConfigError(
@@ -520,24 +547,7 @@ def _nas(raw: Any, target: str) -> NasStorage:
 
 
 def _workload(raw: Mapping[str, Any], target: str) -> WorkloadConfig:
-    section = _Section(
-        "workload",
-        raw,
-        (
-            "namespace",
-            "numParts",
-            "partSize",
-            "keywords",
-            "match",
-            "parallelism",
-            "retries",
-            "image",
-            "resources",
-            "compute",
-            "schedule",
-            "values",
-        ),
-    )
+    section = _Section("workload", raw)
     part_size = section.get("partSize", None, _string)
     if part_size is not None:
         parse_byte_size("workload.partSize", part_size)
@@ -558,7 +568,7 @@ def _workload(raw: Mapping[str, Any], target: str) -> WorkloadConfig:
 
 
 def _image(raw: Any) -> ImageConfig:
-    section = _Section("workload.image", raw, ("registry", "repository", "tag"))
+    section = _Section("workload.image", raw)
     return ImageConfig(
         registry=section.get("registry", None, _string),
         repository=section.get("repository", None, _string),
@@ -567,7 +577,7 @@ def _image(raw: Any) -> ImageConfig:
 
 
 def _resources(raw: Any) -> dict[str, dict[str, dict[str, str]]]:
-    section = _Section("workload.resources", raw, STEPS)
+    section = _Section("workload.resources", raw)
     resources = {}
     for step in STEPS:
         if step not in section.raw:
@@ -588,7 +598,7 @@ def _resources(raw: Any) -> dict[str, dict[str, dict[str, str]]]:
 
 
 def _compute(raw: Any, target: str) -> ComputeConfig:
-    section = _Section("workload.compute", raw, ("profile", "eci", "acs"))
+    section = _Section("workload.compute", raw)
     allowed = COMPUTE_PROFILES[target]
     default = "eci" if target == "ackone" else "none"
     profile = section.get("profile", default, _one_of(allowed, f"with target {target}"))
@@ -607,11 +617,7 @@ def _compute(raw: Any, target: str) -> ComputeConfig:
 
 def _eci(raw: Any) -> EciConfig:
     key = "workload.compute.eci"
-    section = _Section(
-        key,
-        raw,
-        ("useSpecs", "spotStrategy", "spotPriceLimit", "imageCache", "extraEphemeralStorage"),
-    )
+    section = _Section("workload.compute.eci", raw)
     use_specs = section.get("useSpecs", [], _list_of(_string))
     if len(use_specs) > MAX_ECI_SPECS:
         raise ConfigError(
@@ -635,7 +641,7 @@ def _eci(raw: Any) -> EciConfig:
 
 
 def _acs(raw: Any) -> AcsConfig:
-    section = _Section("workload.compute.acs", raw, ("computeClass", "computeQos"))
+    section = _Section("workload.compute.acs", raw)
     return AcsConfig(
         compute_class=section.get("computeClass", None, _one_of(ACS_COMPUTE_CLASSES)),
         compute_qos=section.get("computeQos", None, _one_of(ACS_COMPUTE_QOS)),
@@ -643,7 +649,7 @@ def _acs(raw: Any) -> AcsConfig:
 
 
 def _schedule(raw: Any) -> ScheduleConfig:
-    section = _Section("workload.schedule", raw, ("cron", "timezone"))
+    section = _Section("workload.schedule", raw)
     if "cron" not in section.raw:
         raise ConfigError(
             "workload.schedule.cron: required when workload.schedule is set, e.g. '0 2 * * *'"
@@ -663,7 +669,8 @@ Parser = Callable[[str, Any], T]
 class _Section:
     """One object-valued key: rejects unknown fields, reads the known ones with defaults."""
 
-    def __init__(self, key: str, raw: Any, fields: tuple[str, ...]) -> None:
+    def __init__(self, key: str, raw: Any, fields: tuple[str, ...] | None = None) -> None:
+        fields = FIELDS[key] if fields is None else fields
         self.key = key
         self.raw = _mapping(key, raw)
         unknown = sorted(set(self.raw) - set(fields))

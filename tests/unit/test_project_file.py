@@ -62,3 +62,30 @@ def test_stack_files_use_the_project_namespace_and_no_encrypted_values(stack_fil
     for key, value in keys.items():
         assert key.split(":")[0] in (config.PROJECT, "alicloud", "pulumi"), key
         assert not (isinstance(value, dict) and "secure" in value), f"{key} is encrypted"
+
+
+def readme_configuration_keys() -> list[str]:
+    """The keys in the first column of the README's Configuration table."""
+    text = (REPO_ROOT / "README.md").read_text()
+    section = text.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    return [row.split("`")[1] for row in rows]
+
+
+def test_readme_documents_every_key_and_only_real_ones():
+    documented = readme_configuration_keys()
+    leaves = {"target", "production"}
+    for section, fields in config.FIELDS.items():
+        if section == "workload.resources":
+            continue  # step -> requests|limits -> resource name: one row describes the pattern
+        leaves |= {
+            f"{section}.{field}" for field in fields if f"{section}.{field}" not in config.FIELDS
+        }
+    resources_row = (
+        "workload.resources.<split\\|count\\|merge>.<requests\\|limits>.<"
+        + "\\|".join(config.RESOURCE_NAMES)
+        + ">"
+    )
+    assert sorted(set(documented) - {resources_row}) == sorted(leaves)
+    assert len(documented) == len(set(documented)), "a key is documented twice"
+    assert resources_row in documented
