@@ -10,7 +10,6 @@ only this module and the PV's secret reference.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import PurePosixPath
 
 import pulumi
@@ -48,14 +47,12 @@ def public_endpoint(region: str) -> str:
 
 
 def default_bucket_name(cluster_name: str, account_id: str) -> str:
-    """A bucket name unique across OSS: the cluster name and the account id, made valid.
+    """A bucket name unique across OSS: `<cluster name>-<account id>`, at most 63 characters.
 
-    OSS names are 3-63 lowercase letters, digits and hyphens, starting and ending with a letter
-    or digit; the account id keeps two accounts' stacks of the same name apart.
+    Cluster names are DNS labels (infra/config.py), which OSS accepts; the account id keeps two
+    accounts' stacks of the same name apart. A long cluster name is shortened to fit.
     """
-    stem = re.sub(r"[^a-z0-9-]+", "-", cluster_name.lower()).strip("-")
-    stem = stem[: 63 - len(account_id) - 1].rstrip("-")
-    return f"{stem}-{account_id}" if stem else f"argo-fanout-{account_id}"
+    return f"{cluster_name[: 62 - len(account_id)].rstrip('-')}-{account_id}"
 
 
 def object_prefix(mount_path: str, *parts: str) -> str:

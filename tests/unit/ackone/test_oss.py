@@ -1,0 +1,56 @@
+"""The OSS naming, key and policy helpers behind the bucket and its mount user."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from infra.ackone.oss import (
+    BUCKET_ACTIONS,
+    OBJECT_ACTIONS,
+    bucket_policy_document,
+    default_bucket_name,
+    object_prefix,
+)
+
+ACCOUNT = "1234567890123456"
+
+
+def test_default_bucket_name_fits_oss_limits():
+    assert default_bucket_name("argo-fanout-ack", ACCOUNT) == f"argo-fanout-ack-{ACCOUNT}"
+    assert default_bucket_name("c" * 50, ACCOUNT) == "c" * 46 + "-" + ACCOUNT  # 63 characters
+    # Cut right after a hyphen: no "--" before the account id.
+    assert default_bucket_name("a" * 45 + "-bbbb", ACCOUNT) == "a" * 45 + "-" + ACCOUNT
+
+
+@pytest.mark.parametrize(
+    ("mount_path", "parts", "prefix"),
+    [
+        ("/", (), ""),
+        ("/", ("runs",), "runs/"),
+        ("/team-a", ("runs",), "team-a/runs/"),
+        ("/team-a/", (), "team-a/"),
+        ("/a/b", ("runs",), "a/b/runs/"),
+    ],
+)
+def test_object_prefix(mount_path, parts, prefix):
+    assert object_prefix(mount_path, *parts) == prefix
+
+
+def test_policy_names_the_bucket_and_its_objects_only():
+    document = json.loads(bucket_policy_document("logs-1", ACCOUNT))
+
+    assert document["Version"] == "1"
+    assert document["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Action": list(BUCKET_ACTIONS),
+            "Resource": [f"acs:oss:*:{ACCOUNT}:logs-1"],
+        },
+        {
+            "Effect": "Allow",
+            "Action": list(OBJECT_ACTIONS),
+            "Resource": [f"acs:oss:*:{ACCOUNT}:logs-1/*"],
+        },
+    ]
