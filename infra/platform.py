@@ -47,6 +47,8 @@ class PlatformArgs:
 
 
 class Platform(pulumi.ComponentResource):
+    """Everything one stack deploys; ``outputs`` are the stack outputs."""
+
     def __init__(
         self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:

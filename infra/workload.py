@@ -136,7 +136,6 @@ class Workload(pulumi.ComponentResource):
                 pulumi.ResourceOptions(depends_on=[namespace, *prerequisites, *args.depends_on]),
             ),
         )
-        self.values = values
         self.namespace: pulumi.Output[str] = self.release.namespace
         self.template_name = template_name(values)
         self.claim_name: str = claim_name(values)
