@@ -137,9 +137,7 @@ class HubApi:
         )
 
     def update(self, cluster_id: str, update: FeatureUpdate) -> None:
-        """Send one UpdateHubClusterFeature call with the set fields; nothing when none is set."""
-        if update.is_empty():
-            return
+        """Send one UpdateHubClusterFeature call with the fields `update` sets."""
         request = adcp.UpdateHubClusterFeatureRequest(
             cluster_id=cluster_id,
             workflow_schedule_mode=update.schedule_mode,
