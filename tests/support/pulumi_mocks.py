@@ -17,6 +17,7 @@ import json
 import os
 import runpy
 import stat
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -249,20 +250,17 @@ def run_program(
     *,
     tools: Iterable[str] = DEFAULT_TOOLS,
     env: Mapping[str, str] | None = None,
-    tool_dir: Path | None = None,
 ) -> ProgramRun:
     """Run __main__.py for ``stack`` under mocks; see the module docstring.
 
     ``tools`` are fake executables placed on a PATH that holds nothing else; ``env`` sets extra
-    environment variables for the run (e.g. HOME); ``tool_dir`` is where the fakes go (default:
-    a directory under .pytest_cache so parallel workers do not collide).
+    environment variables for the run (e.g. HOME).
     """
     config, secret_keys = stack_config(stack, overrides)
     region = config.get("alicloud:region")
     recorder = RecordingMocks(region=region)
     monitor = RecordingMonitor(recorder)
-    directory = tool_dir or REPO_ROOT / ".pytest_cache" / f"fake-tools-{os.getpid()}"
-    with _fake_path(directory, tools), _environment(env or {}):
+    with _fake_path(tools), _environment(env or {}):
         settings.set_root_resource(None)
         set_all_config(config, secret_keys)
         mocks.set_mocks(recorder, project=PROJECT, stack=stack, preview=False, monitor=monitor)
@@ -322,16 +320,14 @@ def fake_kubeconfig(context: str, server: str = FAKE_SERVER) -> str:
 
 
 @contextmanager
-def _fake_path(directory: Path, tools: Iterable[str]) -> Iterator[None]:
-    directory.mkdir(parents=True, exist_ok=True)
-    for existing in directory.iterdir():
-        existing.unlink()
-    for tool in tools:
-        path = directory / tool
-        path.write_text("#!/bin/sh\nexit 0\n")
-        path.chmod(path.stat().st_mode | stat.S_IXUSR)
-    with _environment({"PATH": str(directory)}):
-        yield
+def _fake_path(tools: Iterable[str]) -> Iterator[None]:
+    with tempfile.TemporaryDirectory(prefix="fake-tools-") as directory:
+        for tool in tools:
+            path = Path(directory, tool)
+            path.write_text("#!/bin/sh\nexit 0\n")
+            path.chmod(path.stat().st_mode | stat.S_IXUSR)
+        with _environment({"PATH": directory}):
+            yield
 
 
 @contextmanager
