@@ -57,12 +57,10 @@ case "$ACTION" in
     pulumi up --yes --stack "$STACK"
     data_dir="$(pulumi stack output dataDir --stack "$STACK" 2>/dev/null || true)"
     echo
-    echo "Argo and log-count are deployed."
-    if [[ -n "$data_dir" ]]; then
-      echo "Put the input at $data_dir/log-count-data.txt, e.g.:"
-      echo "  python3 workflows/log-count/generate.py --output $data_dir/log-count-data.txt --size 64MiB"
-    fi
-    echo "Submit a run:"
+    echo "Argo and log-count are deployed. Count keywords in a generated log:"
+    echo "  mkdir -p .data && .venv/bin/python workflows/log-count/generate.py --output .data/sample.log --size 64MiB"
+    echo "  .venv/bin/python -m workflows submit -s $STACK --input .data/sample.log --wait"
+    echo "Or with the argo CLI and the input already on the volume${data_dir:+ (at $data_dir/log-count-data.txt)}:"
     echo "  mkdir -p .data && pulumi stack output kubeconfig --show-secrets --stack $STACK > .data/$STACK.kubeconfig"
     echo "  KUBECONFIG=.data/$STACK.kubeconfig $(pulumi stack output submitCommand --stack "$STACK")"
     ;;

@@ -80,7 +80,8 @@ def test_up_logs_in_locally_selects_the_stack_and_prints_the_submit_command(tmp_
         "pulumi up --yes --stack dev",
     ]
     assert SUBMIT in result.stdout
-    assert "/repo/.data/dev/log-count-data.txt" in result.stdout
+    assert "python -m workflows submit -s dev --input .data/sample.log --wait" in result.stdout
+    assert "(at /repo/.data/dev/log-count-data.txt)" in result.stdout
 
 
 def test_up_keeps_an_existing_login(tmp_path):
