@@ -265,6 +265,34 @@ def test_workflow_parameter_defaults_and_overrides(tmp_path):
     assert override.tasks["a"].nodes[0].result == "bye-semantics-abcde"
 
 
+def test_the_entrypoint_receives_the_workflow_arguments_as_inputs(tmp_path):
+    template = workflow(
+        [task("a", "echo", params={"x": "{{inputs.parameters.greeting}}"})],
+        [ECHO],
+        parameters={"greeting": "hello"},
+        dag_extra={
+            "inputs": {"parameters": [{"name": "greeting"}, {"name": "extra", "default": "d"}]},
+            "outputs": {
+                "parameters": [
+                    {"name": "out", "valueFrom": {"parameter": "{{inputs.parameters.extra}}"}}
+                ]
+            },
+        },
+    )
+    result, _ = run(template, tmp_path, parameters={"greeting": "hi"})
+    assert result.tasks["a"].nodes[0].result == "hi"
+    assert result.outputs == {"out": "d"}
+
+
+def test_a_container_entrypoint_runs_alone_with_the_workflow_arguments(tmp_path):
+    template = workflow([], [ECHO], parameters={"x": "solo"})
+    template["spec"]["templates"].pop(0)
+    template["spec"]["entrypoint"] = "echo"
+    result, _ = run(template, tmp_path)
+    assert result.phase.value == "Succeeded"
+    assert result.tasks["echo"].nodes[0].result == "solo"
+
+
 def test_input_parameter_defaults(tmp_path):
     echo_default = container("echo", "import sys; print(sys.argv[1])", ("x",))
     echo_default["inputs"]["parameters"][0]["default"] = "fallback"

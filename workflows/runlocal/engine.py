@@ -188,6 +188,7 @@ class WorkflowRun:
         self.running: dict[int, PodNode] = {}
         self.exits: queue.Queue[tuple[PodNode, int]] = queue.Queue()
         self.stopping = False  # no retries or new attempts once the run is being stopped
+        self.dag_scope: dict[str, str] = {}  # the entrypoint's variables, set when it runs
 
     def _workflow_parameters(self, overrides: Mapping[str, str]) -> dict[str, str]:
         declared = (self.spec.get("arguments") or {}).get("parameters") or []
@@ -224,11 +225,31 @@ class WorkflowRun:
     def run(self) -> RunResult:
         started = time.monotonic()
         deadline = started + self.deadline_seconds if self.deadline_seconds else None
-        self.reporter.start(self.name)
+        # The entrypoint's inputs are the workflow's arguments, as Argo passes them.
+        entry_inputs = {}
+        for parameter in (self.entry.get("inputs") or {}).get("parameters") or []:
+            value = _parameter_value(parameter, self.parameters)
+            if value is None:
+                raise RunError(
+                    f"entrypoint {self.entry['name']!r} needs input parameter "
+                    f"{parameter['name']!r}: pass -p {parameter['name']}=VALUE"
+                )
+            entry_inputs[parameter["name"]] = value
+        self.dag_scope = self.scope | {
+            f"inputs.parameters.{name}": value for name, value in entry_inputs.items()
+        }
         if "dag" in self.entry:
             dag_tasks = self.entry["dag"]["tasks"]
         else:  # a container entrypoint is a one-task DAG named after the template
-            dag_tasks = [{"name": self.entry["name"], "template": self.entry["name"]}]
+            arguments = [{"name": name, "value": value} for name, value in entry_inputs.items()]
+            dag_tasks = [
+                {
+                    "name": self.entry["name"],
+                    "template": self.entry["name"],
+                    "arguments": {"parameters": arguments},
+                }
+            ]
+        self.reporter.start(self.name)
         for task in dag_tasks:
             expression = depends.parse(str(task["depends"])) if "depends" in task else None
             self.tasks[task["name"]] = TaskState(
@@ -295,7 +316,7 @@ class WorkflowRun:
 
     def _expand(self, task: TaskState) -> None:
         """Create the task's pod nodes (one, or one per item); an empty fan-out is Skipped."""
-        scope = self.scope | self._outputs_scope(self._ancestors(task))
+        scope = self.dag_scope | self._outputs_scope(self._ancestors(task))
         where = f"dag task {task.name}"
         task_spec = variables.substitute(
             task.spec, scope, where=where, deferred=lambda name: name.split(".")[0] == "item"
@@ -472,17 +493,15 @@ class WorkflowRun:
         return outputs
 
     def _end_attempt(self, node: PodNode, phase: Phase) -> None:
-        detail = f"{node.message}" if node.message else ""
         if phase.failed and self._retries(node, phase):
             node.attempt += 1
             node.phase = Phase.PENDING
-            self.reporter.node(
-                node.name, phase.value, f"{detail}; retrying ({self._attempt_note(node)})"
-            )
+            note = f"{node.message}; retrying ({self._attempt_note(node)})"
+            self.reporter.node(node.name, phase.value, note)
             self.queue.append(node)
             return
         node.phase = phase
-        self.reporter.node(node.name, phase.value, detail)
+        self.reporter.node(node.name, phase.value, node.message)
         task = node.task
         if all(child.phase.done for child in task.nodes):
             failed = [child.phase for child in task.nodes if child.phase.failed]
@@ -585,7 +604,7 @@ class WorkflowRun:
         if "container" in self.entry:
             node = self.tasks[self.entry["name"]].nodes[-1]
             return dict(node.outputs), dict(node.output_paths)
-        scope = self._outputs_scope(self.tasks)
+        scope = self.dag_scope | self._outputs_scope(self.tasks)
         outputs, files = {}, {}
         for parameter in declared:
             reference = parameter["valueFrom"]["parameter"]
