@@ -459,6 +459,10 @@ def test_workflow_deadline_stops_everything(tmp_path):
             r"spec\.templates\[2\]\.steps is not supported",
         ),
         (
+            lambda t: t["spec"]["templates"].append(dict(t["spec"]["templates"][1])),
+            r"spec\.templates\[2\]: 'echo' is declared twice",
+        ),
+        (
             lambda t: t["spec"]["templates"][1].update(retryStrategy={"retryPolicy": "Always"}),
             r"spec\.templates\[1\]\.retryStrategy has no limit",
         ),

@@ -147,16 +147,17 @@ def check_workflow_template(obj: Mapping[str, Any]) -> None:
     check_fields(obj, WORKFLOW_TEMPLATE, "")
     spec = obj.get("spec") or {}
     templates = spec.get("templates") or []
-    by_name = {template.get("name"): template for template in templates}
+    _names(templates, "spec.templates")
+    by_name = {template["name"]: template for template in templates}
     entrypoint = spec.get("entrypoint")
     if entrypoint not in by_name:
         raise UnsupportedError(
             f"spec.entrypoint {entrypoint!r} names no template (templates: {', '.join(by_name)})"
         )
-    workflow_parameters = _parameter_names(
+    workflow_parameters = _names(
         (spec.get("arguments") or {}).get("parameters") or [], "spec.arguments.parameters"
     )
-    workflow_volumes = {volume["name"] for volume in spec.get("volumes") or []}
+    workflow_volumes = _names(spec.get("volumes") or [], "spec.volumes")
     scope = {"workflow.name"} | {f"workflow.parameters.{name}" for name in workflow_parameters}
     for index, template in enumerate(templates):
         path = f"spec.templates[{index}]"
@@ -177,10 +178,11 @@ def fans_out(task: Mapping[str, Any]) -> bool:
     return any(key in task for key in ("withItems", "withParam", "withSequence"))
 
 
-def _parameter_names(parameters: list[Mapping[str, Any]], path: str) -> set[str]:
+def _names(entries: list[Mapping[str, Any]], path: str) -> set[str]:
+    """The names of named entries (parameters, tasks, templates, volumes): required, unique."""
     names: set[str] = set()
-    for index, parameter in enumerate(parameters):
-        name = parameter.get("name")
+    for index, entry in enumerate(entries):
+        name = entry.get("name")
         if not name:
             raise UnsupportedError(f"{path}[{index}] has no name")
         if name in names:
@@ -212,11 +214,11 @@ def _check_template(
         raise UnsupportedError(
             f"{path}.retryStrategy.retryPolicy is {policy!r}; allowed: {', '.join(RETRY_POLICIES)}"
         )
-    inputs = _parameter_names(
+    inputs = _names(
         (template.get("inputs") or {}).get("parameters") or [], f"{path}.inputs.parameters"
     )
     outputs = (template.get("outputs") or {}).get("parameters") or []
-    _parameter_names(outputs, f"{path}.outputs.parameters")
+    _names(outputs, f"{path}.outputs.parameters")
     wanted = "parameter" if "dag" in template else "path"
     for index, output in enumerate(outputs):
         if wanted not in (output.get("valueFrom") or {}):
@@ -238,7 +240,7 @@ def _check_container(template: Mapping[str, Any], path: str, workflow_volumes: s
         raise UnsupportedError(
             f"{path}.container.command is required: run-local cannot know an image's entrypoint"
         )
-    volumes = workflow_volumes | {volume["name"] for volume in template.get("volumes") or []}
+    volumes = workflow_volumes | _names(template.get("volumes") or [], f"{path}.volumes")
     for index, mount in enumerate(container.get("volumeMounts") or []):
         mount_path = f"{path}.container.volumeMounts[{index}]"
         if mount.get("name") not in volumes:
@@ -262,7 +264,7 @@ def _check_dag(
     tasks = template["dag"].get("tasks") or []
     if not tasks:
         raise UnsupportedError(f"{path}.dag.tasks is empty")
-    names = _parameter_names(tasks, f"{path}.dag.tasks")
+    names = _names(tasks, f"{path}.dag.tasks")
     dependencies: dict[str, set[str]] = {}
     outputs_of: dict[str, set[str]] = {}
     for index, task in enumerate(tasks):
