@@ -236,3 +236,24 @@ def test_existing_kubeconfig_content_is_used_as_is():
     provider = run.one(PROVIDER)
     assert provider.inputs["kubeconfig"] == content
     assert "kubeconfig" in provider.secret_inputs
+
+
+def test_kind_nodes_mount_data_dir_where_the_hostpath_volume_points():
+    run = run_program("dev", {"storage": {"hostPath": {"path": "/srv/logs"}}})
+    (cluster,) = [r for r in run.of_type(COMMAND) if r.name.endswith("-cluster")]
+    mounts = yaml.safe_load(cluster.inputs["stdin"])["nodes"][0]["extraMounts"]
+    assert [mount["containerPath"] for mount in mounts] == ["/srv/logs"]
+    (release,) = releases(run, "log-count")
+    assert release.inputs["values"]["storage"]["hostPath"] == {"path": "/srv/logs"}
+
+
+def test_existing_cluster_with_argo_already_installed(existing_home):
+    run = run_program(
+        "existing",
+        {"argo": {"install": False}},
+        env={"HOME": str(existing_home), "KUBECONFIG": ""},
+    )
+    assert releases(run, "argo-workflows") == []
+    assert [r.type for r in run.resources if r.type == "argo-fanout:argo:ArgoInstall"] == []
+    assert exports.ARGO_NAMESPACE not in run.outputs
+    assert run.outputs[exports.WORKFLOW_TEMPLATE] == "log-count"
