@@ -146,3 +146,40 @@ def test_inputs_are_listed_in_component_order(tmp_path):
 def test_sizes_parse_with_every_suffix(number, suffix):
     text = f"{number}{suffix}"
     assert logcount.parse_size(text, "--part-size") == number * logcount._SIZE_UNITS[suffix]
+
+
+def bytes_read_by_plan(monkeypatch, path: Path, wanted: int) -> tuple[int, int]:
+    """(shards planned, bytes split read) for one input file."""
+    read = []
+    space = split.ByteSpace(logcount.list_inputs(str(path)))
+    original = space._read
+
+    def counting_read(index, offset, length):
+        data = original(index, offset, length)
+        read.append(len(data))
+        return data
+
+    monkeypatch.setattr(space, "_read", counting_read)
+    try:
+        bounds = split.plan_cuts(space, wanted)
+    finally:
+        space.close()
+    return len(bounds) - 1, sum(read)
+
+
+def test_split_reads_small_windows_not_the_data(tmp_path, monkeypatch):
+    path = tmp_path / "in.log"
+    path.write_bytes(
+        b"2026-11-21 INFO some ordinary log line of about eighty bytes, say\n" * 40_000
+    )
+    shards, read = bytes_read_by_plan(monkeypatch, path, 16)
+    assert shards == 16
+    assert read <= 15 * split.FIRST_WINDOW  # one window per cut, of a 2.7 MB file
+
+
+def test_split_reads_a_line_longer_than_many_shards_once(tmp_path, monkeypatch):
+    path = tmp_path / "in.log"
+    path.write_bytes(b"x" * 3_000_000 + b"\nshort\n")
+    shards, read = bytes_read_by_plan(monkeypatch, path, 100)
+    assert shards == 2
+    assert read <= 3 * path.stat().st_size

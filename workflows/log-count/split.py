@@ -131,8 +131,14 @@ def plan_cuts(space: ByteSpace, wanted: int) -> list[int]:
     if space.total == 0:
         return [0, 0]
     cuts = {0, space.total}
+    cut = 0
     for step in range(1, wanted):
-        cuts.add(space.next_line_start(step * space.total // wanted))
+        target = step * space.total // wanted
+        # A target at or before the previous cut lies in the line that cut ends, so it collapses
+        # into that cut; skipping it keeps a very long line from being read once per target.
+        if target > cut:
+            cut = space.next_line_start(target)
+            cuts.add(cut)
     bounds = sorted(cuts)
     missing = wanted - (len(bounds) - 1)
     if missing > 0:
