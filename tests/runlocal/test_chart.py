@@ -311,7 +311,8 @@ spec:
 }
 
 
-def test_ctrl_c_stops_running_tasks_and_exits_130(tmp_path):
+@pytest.mark.parametrize(("sent", "exit_code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_or_sigterm_stops_running_tasks(tmp_path, sent, exit_code):
     chart = tmp_path / "chart"
     for name, text in SLEEPER_CHART.items():
         (chart / name).parent.mkdir(parents=True, exist_ok=True)
@@ -337,9 +338,9 @@ def test_ctrl_c_stops_running_tasks_and_exits_130(tmp_path):
     while not (pid_file.is_file() and pid_file.read_text()) and time.monotonic() < deadline:
         time.sleep(0.05)
     task_pid = int(pid_file.read_text())
-    run.send_signal(signal.SIGINT)
+    run.send_signal(sent)
     _, err = run.communicate(timeout=30)
-    assert run.returncode == 130, err
+    assert run.returncode == exit_code, err
     assert "interrupted; running tasks were stopped" in err
     with pytest.raises(ProcessLookupError):
         os.kill(task_pid, 0)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
 import tempfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import helm_python
@@ -21,7 +25,12 @@ from workflows.runlocal.variables import VariableError
 STDERR_TAIL_LINES = 20
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130  # as a shell reports a process ended by SIGINT
+# A shell reports a process ended by signal N as 128 + N: 130 for Ctrl-C, 143 for SIGTERM.
+EXIT_SIGNAL_BASE = 128
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C's KeyboardInterrupt so the engine stops its tasks."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -79,21 +88,23 @@ def main(args: argparse.Namespace) -> int:
             volume_dir = Path(tempfile.mkdtemp(prefix="run-local-volume-"))
             print(f"volume directory: {volume_dir}", file=sys.stderr)
         volume_dir.mkdir(parents=True, exist_ok=True)
-        result, state_dir = run_local(
-            job,
-            parameters=parameters,
-            input_path=args.input,
-            volume_dir=volume_dir,
-            jobs=args.jobs,
-            reporter=reporter_for(sys.stderr),
-            python=sys.executable,
-        )
+        with _sigterm_as_interrupt():
+            result, state_dir = run_local(
+                job,
+                parameters=parameters,
+                input_path=args.input,
+                volume_dir=volume_dir,
+                jobs=args.jobs,
+                reporter=reporter_for(sys.stderr),
+                python=sys.executable,
+            )
     except (RunError, UnsupportedError, VariableError, helm_python.HelmError, OSError) as error:
         print(f"run-local: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:  # the engine has already killed every running task
+    except KeyboardInterrupt as stop:  # the engine has already killed every running task
         print("\nrun-local: interrupted; running tasks were stopped", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        number = signal.SIGTERM if isinstance(stop, Terminated) else signal.SIGINT
+        return EXIT_SIGNAL_BASE + number
     if result.phase != Phase.SUCCEEDED:
         _report_failure(result, state_dir)
         return EXIT_FAILED
@@ -102,6 +113,23 @@ def main(args: argparse.Namespace) -> int:
             print(f"{name}: {result.output_files[name]}", file=sys.stderr)
         print(value)
     return 0
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """While running, SIGTERM stops the run as Ctrl-C does, so no task outlives run-local."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _parse_parameters(expressions: list[str]) -> dict[str, str]:
