@@ -118,10 +118,14 @@ class Workload(pulumi.ComponentResource):
         super().__init__("argo-fanout:workload:Workload", name, None, opts)
         workload = args.config
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        # Created after Argo and so deleted before it: workflows and pods left in the namespace
+        # are cleaned up while the controller still runs to handle their finalizers.
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata={"name": workload.namespace},
-            opts=child,
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=list(args.depends_on))
+            ),
         )
         prerequisites = list(args.prerequisites(namespace, child) if args.prerequisites else [])
         values = workload_values(workload, args.storage_values)
@@ -133,7 +137,7 @@ class Workload(pulumi.ComponentResource):
             values=values,
             opts=pulumi.ResourceOptions.merge(
                 child,
-                pulumi.ResourceOptions(depends_on=[namespace, *prerequisites, *args.depends_on]),
+                pulumi.ResourceOptions(depends_on=[namespace, *prerequisites]),
             ),
         )
         self.namespace: pulumi.Output[str] = self.release.namespace

@@ -119,8 +119,21 @@ class ProgramRun:
         return chain
 
     def depends_on(self, resource: Registered, other: Registered) -> bool:
-        """Whether ``resource`` waits for ``other``, directly or through its ancestors."""
-        return any(other.urn in r.dependencies for r in [resource, *self.ancestors(resource)])
+        """Whether ``resource`` waits for ``other``: through its own or its ancestors'
+        dependencies, followed transitively (Pulumi orders creation, and reverses it for
+        deletion, along the same edges)."""
+        seen: set[str] = set()
+        pending = [resource]
+        while pending:
+            current = pending.pop()
+            for waiter in (current, *self.ancestors(current)):
+                for urn in waiter.dependencies:
+                    if urn == other.urn:
+                        return True
+                    if urn not in seen and any(r.urn == urn for r in self.resources):
+                        seen.add(urn)
+                        pending.append(self.by_urn(urn))
+        return False
 
 
 class RecordingMocks(mocks.Mocks):

@@ -129,6 +129,8 @@ def test_ordering(runs, stack):
     }
     assert run.depends_on(argo, namespaces["argo"])
     assert run.depends_on(workload, namespaces["argo-fanout"])
+    # Destroyed in reverse: the workload namespace goes while Argo still runs.
+    assert run.depends_on(namespaces["argo-fanout"], argo)
     if stack == "dev":
         commands = {r.name: r for r in run.of_type(COMMAND)}
         assert run.depends_on(
