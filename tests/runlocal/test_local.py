@@ -170,6 +170,8 @@ def test_bar_reporter_redraws_one_line_on_a_terminal():
     reporter.node("a", "Succeeded", "")
     assert "\n" not in stream.getvalue()
     assert stream.getvalue().endswith("1/2 done, 1 running")
+    reporter.task("map", "Running", "fan-out over 2 items")  # tasks are not counted
+    assert stream.getvalue().endswith("1/2 done, 1 running")
     reporter.node("b", "Failed", "exit code 2")  # failures still get their own line
     assert "b                    Failed  exit code 2\n" in stream.getvalue()
     assert not isinstance(reporter_for(io.StringIO()), BarReporter)

@@ -529,7 +529,7 @@ class WorkflowRun:
         task.phase = phase
         task.message = message
         if report:
-            self.reporter.node(task.name, phase.value, message)
+            self.reporter.task(task.name, phase.value, message)
 
     def _kill_overdue(self, now: float) -> None:
         for node in self.running.values():

@@ -23,8 +23,13 @@ class Reporter:
         print(f"{self._elapsed()} workflow {name} started", file=self.stream, flush=True)
 
     def node(self, name: str, phase: str, detail: str) -> None:
+        """A pod node (one attempt of a container) changed state."""
         suffix = f"  {detail}" if detail else ""
         print(f"{self._elapsed()} {name:<20} {phase}{suffix}", file=self.stream, flush=True)
+
+    def task(self, name: str, phase: str, detail: str) -> None:
+        """A task changed state without a node of its own: fan-out, omitted, skipped, errored."""
+        Reporter.node(self, name, phase, detail)
 
     def finish(self, name: str, phase: str, message: str) -> None:
         suffix = f": {message}" if message else ""
@@ -32,7 +37,7 @@ class Reporter:
 
 
 class BarReporter(Reporter):
-    """On a terminal: one redrawn line with a bar of finished nodes; failures still get lines."""
+    """On a terminal: one redrawn bar of finished pod nodes; failures still get their lines."""
 
     def __init__(self, stream: TextIO) -> None:
         super().__init__(stream)
@@ -44,6 +49,12 @@ class BarReporter(Reporter):
             self._clear()
             super().node(name, phase, detail)
         self._draw()
+
+    def task(self, name: str, phase: str, detail: str) -> None:
+        if phase in ("Failed", "Error"):
+            self._clear()
+            Reporter.task(self, name, phase, detail)
+            self._draw()
 
     def _clear(self) -> None:
         self.stream.write("\r\033[K")
