@@ -325,6 +325,12 @@ def load(reader: ConfigReader, stack: str, *, region: str | None = None) -> Conf
             f"pods the vSwitches {list(ackone.vswitch_cidrs)} can address at once; lower it or "
             "give ackone.vswitchCidrs larger or more CIDRs"
         )
+    argo = _argo(_present(raw["argo"]), target)
+    if argo.install and workload.namespace == argo.namespace:
+        raise ConfigError(
+            f"workload.namespace: {workload.namespace!r} is argo.namespace too; the program "
+            "creates both namespaces, so give the workload its own"
+        )
     return Config(
         stack=stack,
         target=target,
@@ -333,7 +339,7 @@ def load(reader: ConfigReader, stack: str, *, region: str | None = None) -> Conf
         kind=kind,
         existing=existing,
         ackone=ackone,
-        argo=_argo(_present(raw["argo"]), target),
+        argo=argo,
         storage=_storage(_present(raw_storage), target, production),
         workload=workload,
     )

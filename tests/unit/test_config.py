@@ -274,6 +274,7 @@ def test_existing_needs_kubeconfig_or_context():
         ),
         ({"workload": {"value": {}}}, "workload: unknown key(s) ['value']"),
         ({"storage": {"hostPath": False}}, "storage.hostPath: False is not an object"),
+        ({"workload": {"namespace": "argo"}}, "workload.namespace: 'argo' is argo.namespace too"),
         ({"workload": {"compute": 0}}, "workload.compute: 0 is not an object"),
     ],
 )
