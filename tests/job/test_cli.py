@@ -65,6 +65,18 @@ def test_directory_of_files_spans_shards_across_files(tmp_path):
     ]
 
 
+def test_directory_skips_pipes_and_dangling_links(tmp_path):
+    root = tmp_path / "logs"
+    root.mkdir()
+    (root / "a.log").write_bytes(b"INFO\n")
+    os.mkfifo(root / "pipe")
+    (root / "gone.log").symlink_to(tmp_path / "missing")
+    (root / "link.log").symlink_to(root / "a.log")
+    _, result = run_job(root, tmp_path / "work", "--parts", "2")
+    assert without_shards(result) == expected(root)
+    assert result["files"] == 2 and result["counts"]["INFO"] == 2
+
+
 def test_more_parts_than_lines_gives_one_shard_per_line(tmp_path):
     source = tmp_path / "in.log"
     source.write_bytes(b"INFO\nWARN a much longer line than the others ERROR\nx\nDEBUG")

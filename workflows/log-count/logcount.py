@@ -197,12 +197,17 @@ def list_inputs(path: str, flag: str = "--input") -> list[InputFile]:
     inputs = []
     for candidate in candidates:
         try:
-            with open(candidate, "rb") as handle:
-                info = os.fstat(handle.fileno())
+            info = os.stat(candidate)
+            # Skip pipes, sockets and devices (opening a pipe would block) and dangling links.
+            if not stat.S_ISREG(info.st_mode):
+                continue
+            with open(candidate, "rb"):
+                pass  # readable now, so count tasks will not fail on permissions later
+        except FileNotFoundError:
+            continue
         except OSError as error:
             raise UsageError(f"{flag}: cannot read {candidate!r}: {error.strerror}") from None
-        if stat.S_ISREG(info.st_mode):
-            inputs.append(InputFile(candidate, info.st_size, info.st_mtime_ns))
+        inputs.append(InputFile(candidate, info.st_size, info.st_mtime_ns))
     return inputs
 
 
