@@ -9,8 +9,8 @@ How K (the number of shards) is reached without reading the data:
 1. Cut targets are spaced evenly over the byte space (K wanted = ``--parts``, or
    ceil(total bytes / ``--part-size``), capped by ``--max-parts``).
 2. Each target moves forward to the next line start, found by reading a small window (4 KiB,
-   doubling while a line goes on). Targets inside the same line collapse into one cut, so a
-   shard is never empty and K never exceeds the number of lines.
+   doubling while a line goes on). Targets inside the same line collapse into one cut (without
+   reading that line again), so a shard is never empty and K never exceeds the number of lines.
 3. If cuts collapsed (K below the wanted number), the largest shards are split again at a line
    start near their middle, looked up the same way; a shard found to hold a single line is set
    aside. This stops when K reaches the wanted number or every shard is one line, so
