@@ -311,7 +311,9 @@ def load_manifest(workdir: str) -> Manifest:
         raise UsageError(f"--workdir: corrupt manifest {path}: {error}") from None
     try:
         return _parse_manifest(document)
-    except (TypeError, KeyError, ValueError) as error:
+    except KeyError as error:
+        raise UsageError(f"--workdir: corrupt manifest {path}: no field {error}") from None
+    except (TypeError, ValueError) as error:
         raise UsageError(f"--workdir: corrupt manifest {path}: {error}") from None
 
 
