@@ -159,6 +159,26 @@ def test_part_size_sets_the_width_and_wins_over_parts(tmp_path):
     assert "capped at --max-parts 40" in capped.stderr
 
 
+def test_keywords_are_taken_verbatim_with_a_note_about_spaces(tmp_path):
+    source = tmp_path / "in.log"
+    source.write_bytes(b"INFO WARN\nINFO,WARN\n")
+    workdir = tmp_path / "w"
+    done = run_step(
+        "split",
+        "--input",
+        str(source),
+        "--workdir",
+        str(workdir),
+        "--parts=1",
+        "--keywords=INFO, WARN",
+    )
+    assert done.returncode == 0
+    assert "note: keyword ' WARN' has surrounding spaces" in done.stderr
+    run_ok("count", "--workdir", str(workdir), "--part", "0")
+    result = run_ok("merge", "--workdir", str(workdir), "--output", str(workdir / "r.json"))
+    assert result["counts"] == {"INFO": 2, " WARN": 1}
+
+
 def test_split_runs_from_any_directory_with_relative_paths(tmp_path):
     (tmp_path / "in.log").write_bytes(b"INFO\n" * 10)
     ids = run_ok("split", "--input", "in.log", "--workdir", "w", "--parts", "2", cwd=tmp_path)

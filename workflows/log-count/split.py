@@ -224,6 +224,9 @@ def main(argv: list[str]) -> None:
     if parts is None and part_size is None:
         raise logcount.UsageError("give --parts N or --part-size SIZE (both are empty or missing)")
     keywords = logcount.parse_keywords(args.keywords)
+    for keyword in keywords:
+        if keyword != keyword.strip():
+            logcount.log(f"note: keyword {keyword!r} has surrounding spaces; they must match too")
     inputs = logcount.list_inputs(args.input)
 
     space = ByteSpace(inputs)
