@@ -2,35 +2,23 @@
 
 Results go to stdout (the result JSON, or a submitted workflow's name); progress, Pulumi's
 output and the teardown report go to stderr; errors are one line, `error: ...`, with the exit
-codes of workflows/runs/errors.py.
+codes of workflows/runs/errors.py. The commands live in workflows/runs/commands.py and load only
+when one runs: they pull in Pulumi, Kubernetes and OSS clients, which `run-local` does not need.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from workflows.runs.ephemeral import run_ephemeral
-from workflows.runs.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, RunError
-from workflows.runs.stack import StackOutputs, read_outputs
-from workflows.runs.submit import (
-    Runtime,
-    SubmitOptions,
-    fetch_workflow,
-    format_result,
-    parse_parameters,
-    run_submission,
-    succeeded_result,
-)
-
-Command = Callable[[argparse.Namespace, Runtime], int]
+if TYPE_CHECKING:
+    from workflows.runs.submit import Runtime
 
 
 def register(subparsers: argparse._SubParsersAction, runtime: Runtime | None = None) -> None:
     """Add the commands; `runtime` replaces the real Pulumi/Kubernetes access (tests)."""
-    runtime = Runtime() if runtime is None else runtime
     submit = subparsers.add_parser(
         "submit",
         help="submit a log-count run to a stack",
@@ -40,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction, runtime: Runtime | None = N
     _add_stack(submit)
     _add_run_options(submit)
     submit.add_argument("--wait", action="store_true", help="wait for the run and print its result")
-    submit.set_defaults(func=_entry(submit_command, runtime))
+    submit.set_defaults(func=_deferred("submit_command", runtime))
 
     result = subparsers.add_parser(
         "result",
@@ -50,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction, runtime: Runtime | None = N
     )
     _add_stack(result)
     result.add_argument("name", metavar="NAME", help="the workflow's name, as submit printed it")
-    result.set_defaults(func=_entry(result_command, runtime))
+    result.set_defaults(func=_deferred("result_command", runtime))
 
     ephemeral = subparsers.add_parser(
         "ephemeral",
@@ -63,77 +51,18 @@ def register(subparsers: argparse._SubParsersAction, runtime: Runtime | None = N
     ephemeral.add_argument(
         "--keep", action="store_true", help="leave the stack up after the run (no destroy)"
     )
-    ephemeral.set_defaults(func=_entry(ephemeral_command, runtime))
+    ephemeral.set_defaults(func=_deferred("ephemeral_command", runtime))
 
 
-def submit_command(args: argparse.Namespace, runtime: Runtime) -> int:
-    outputs = _outputs(args.stack, runtime)
-    submission = run_submission(outputs, _options(args, wait=args.wait), runtime, report)
-    if submission.result is None:
-        print(submission.name)
-        report(
-            f"follow it with `python -m workflows result -s {args.stack} {submission.name}` "
-            f"or `argo watch -n {outputs.namespace} {submission.name}`"
-        )
-    else:
-        print(format_result(submission.result))
-    return EXIT_OK
-
-
-def result_command(args: argparse.Namespace, runtime: Runtime) -> int:
-    outputs = _outputs(args.stack, runtime)
-    workflow = fetch_workflow(runtime.connect(outputs), outputs, args.name)
-    print(format_result(succeeded_result(workflow)))
-    return EXIT_OK
-
-
-def ephemeral_command(args: argparse.Namespace, runtime: Runtime) -> int:
-    outcome = run_ephemeral(args.stack, _options(args, wait=True), args.keep, runtime, report)
-    if outcome.submission is not None and outcome.submission.result is not None:
-        print(format_result(outcome.submission.result))
-    report("teardown report:")
-    for line in outcome.teardown:
-        report(f"  {line}")
-    if isinstance(outcome.error, KeyboardInterrupt):
-        report("error: interrupted")
-        return EXIT_INTERRUPTED
-    if outcome.error is not None:
-        report(f"error: {outcome.error}")
-        return outcome.error.exit_code
-    return EXIT_OK if outcome.torn_down else EXIT_RUN_FAILED
-
-
-def report(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
-def _entry(command: Command, runtime: Runtime) -> Callable[[argparse.Namespace], int]:
-    """Run a command; expected failures become one `error:` line and their exit code."""
+def _deferred(command: str, runtime: Runtime | None) -> Callable[[argparse.Namespace], int]:
+    """The named command of workflows/runs/commands.py, imported when it runs."""
 
     def run(args: argparse.Namespace) -> int:
-        try:
-            return command(args, runtime)
-        except RunError as err:
-            report(f"error: {err}")
-            return err.exit_code
-        except KeyboardInterrupt:
-            report("error: interrupted")
-            return EXIT_INTERRUPTED
+        from workflows.runs import commands
+
+        return commands.entry(getattr(commands, command), runtime)(args)
 
     return run
-
-
-def _outputs(stack_name: str, runtime: Runtime) -> StackOutputs:
-    return read_outputs(runtime.select_stack(stack_name))
-
-
-def _options(args: argparse.Namespace, *, wait: bool) -> SubmitOptions:
-    return SubmitOptions(
-        parameters=parse_parameters(args.parameters),
-        input_path=args.input,
-        wait=wait,
-        timeout=args.timeout,
-    )
 
 
 def _add_stack(parser: argparse.ArgumentParser) -> None:

@@ -1,0 +1,93 @@
+"""The run commands behind `python -m workflows submit|result|ephemeral` (see __init__.py)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from workflows.runs.ephemeral import run_ephemeral
+from workflows.runs.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, RunError
+from workflows.runs.stack import StackOutputs, read_outputs
+from workflows.runs.submit import (
+    Runtime,
+    SubmitOptions,
+    fetch_workflow,
+    format_result,
+    parse_parameters,
+    run_submission,
+    succeeded_result,
+)
+
+Command = Callable[[argparse.Namespace, Runtime], int]
+
+
+def submit_command(args: argparse.Namespace, runtime: Runtime) -> int:
+    outputs = _outputs(args.stack, runtime)
+    submission = run_submission(outputs, _options(args, wait=args.wait), runtime, report)
+    if submission.result is None:
+        print(submission.name)
+        report(
+            f"follow it with `python -m workflows result -s {args.stack} {submission.name}` "
+            f"or `argo watch -n {outputs.namespace} {submission.name}`"
+        )
+    else:
+        print(format_result(submission.result))
+    return EXIT_OK
+
+
+def result_command(args: argparse.Namespace, runtime: Runtime) -> int:
+    outputs = _outputs(args.stack, runtime)
+    workflow = fetch_workflow(runtime.connect(outputs), outputs, args.name)
+    print(format_result(succeeded_result(workflow)))
+    return EXIT_OK
+
+
+def ephemeral_command(args: argparse.Namespace, runtime: Runtime) -> int:
+    outcome = run_ephemeral(args.stack, _options(args, wait=True), args.keep, runtime, report)
+    if outcome.submission is not None and outcome.submission.result is not None:
+        print(format_result(outcome.submission.result))
+    report("teardown report:")
+    for line in outcome.teardown:
+        report(f"  {line}")
+    if isinstance(outcome.error, KeyboardInterrupt):
+        report("error: interrupted")
+        return EXIT_INTERRUPTED
+    if outcome.error is not None:
+        report(f"error: {outcome.error}")
+        return outcome.error.exit_code
+    return EXIT_OK if outcome.torn_down else EXIT_RUN_FAILED
+
+
+def report(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def entry(command: Command, runtime: Runtime | None) -> Callable[[argparse.Namespace], int]:
+    """Run a command (on the real Pulumi/Kubernetes access unless `runtime` is given); expected
+    failures become one `error:` line and their exit code."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args, Runtime() if runtime is None else runtime)
+        except RunError as err:
+            report(f"error: {err}")
+            return err.exit_code
+        except KeyboardInterrupt:
+            report("error: interrupted")
+            return EXIT_INTERRUPTED
+
+    return run
+
+
+def _outputs(stack_name: str, runtime: Runtime) -> StackOutputs:
+    return read_outputs(runtime.select_stack(stack_name))
+
+
+def _options(args: argparse.Namespace, *, wait: bool) -> SubmitOptions:
+    return SubmitOptions(
+        parameters=parse_parameters(args.parameters),
+        input_path=args.input,
+        wait=wait,
+        timeout=args.timeout,
+    )
