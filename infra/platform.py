@@ -1,14 +1,13 @@
 """The whole environment: target → cluster → Argo → storage → workload, and the stack outputs.
 
-Seam for the ACK One target (infra/ackone/, issue 5): ``infra.ackone.AckOne(name, config=...,
-opts=...)`` is a ComponentResource that provisions the network, workflow cluster and cloud
-storage, and exposes what a ``ClusterTarget`` does (``provider``, ``kubeconfig``, ``outputs``)
-plus ``storage``, a ``StorageBinding`` for the log-count chart.
+The ACK One target, ``infra.ackone.AckOne(name, config=..., opts=...)``, is a ComponentResource
+that provisions the network, workflow cluster and cloud storage, and exposes what a
+``ClusterTarget`` does (``provider``, ``kubeconfig``, ``outputs``) plus ``storage``, a
+``StorageBinding`` for the log-count chart.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -118,5 +117,7 @@ def _target(
         )
         return existing, StorageBinding(values=storage_values(cfg.storage))
     # Imported only for this target: it pulls in the Alibaba Cloud SDKs.
-    ackone = importlib.import_module("infra.ackone").AckOne(f"{name}-ackone", config=cfg, opts=opts)
+    from infra.ackone import AckOne
+
+    ackone = AckOne(f"{name}-ackone", config=cfg, opts=opts)
     return ackone, ackone.storage
