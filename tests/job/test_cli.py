@@ -224,6 +224,14 @@ def usage_cases(source: Path, workdir: Path, tmp: Path):
         "duplicate keyword": ([*split, "--parts", "1", "--keywords", "INFO,INFO"], "--keywords"),
         "newline in keyword": ([*split, "--parts", "1", "--keywords", "IN\nFO"], "--keywords"),
         "unknown match": ([*split, "--parts", "1", "--match", "regex"], "--match"),
+        "max parts above the id list bound": (
+            [*split, "--parts", "1", f"--max-parts={logcount.LARGEST_MAX_PARTS + 1}"],
+            f"above the maximum {logcount.LARGEST_MAX_PARTS}",
+        ),
+        "workdir inside the input directory": (
+            ["split", "--input", str(tmp), "--workdir", str(tmp / "runs" / "wf"), "--parts", "1"],
+            f"--input {str(tmp)!r} contains --workdir",
+        ),
         "missing workdir flag": (["split", "--input", str(source), "--parts", "1"], "--workdir"),
         "count without manifest": (
             ["count", "--workdir", str(tmp / "empty"), "--part", "0"],
@@ -291,3 +299,54 @@ def test_help_documents_the_parts_and_part_size_rule():
     text = " ".join(done.stdout.split())
     assert "a non-empty --part-size wins over --parts" in text
     assert "an empty value means 'not set'" in text
+
+
+@pytest.mark.parametrize("parts", [0, 1, 9, 10, 11, 100, 1001, 12345])
+def test_id_list_length_is_the_printed_length(parts):
+    printed = json.dumps([str(number) for number in range(parts)], separators=(",", ":"))
+    assert logcount.id_list_length(parts) == len(printed)
+
+
+def test_largest_max_parts_is_the_last_count_whose_id_list_fits():
+    largest = logcount.LARGEST_MAX_PARTS
+    assert logcount.id_list_length(largest) <= logcount.ID_LIST_BOUND
+    assert logcount.id_list_length(largest + 1) > logcount.ID_LIST_BOUND
+    # The bound leaves margin under the 256 KiB Argo keeps of outputs.result.
+    assert logcount.ID_LIST_BOUND < 256 * 1024
+    assert largest >= logcount.DEFAULT_MAX_PARTS
+
+
+def test_split_accepts_the_largest_max_parts(tmp_path):
+    source = tmp_path / "in.log"
+    source.write_bytes(b"INFO a\n")
+    ids = run_ok(
+        "split",
+        "--input",
+        str(source),
+        "--workdir",
+        str(tmp_path / "work"),
+        "--parts",
+        "1",
+        f"--max-parts={logcount.LARGEST_MAX_PARTS}",
+    )
+    assert ids == ["0"]
+
+
+def test_split_refuses_a_workdir_reached_through_a_link_into_the_input(tmp_path):
+    inputs = tmp_path / "volume"
+    (inputs / "runs").mkdir(parents=True)
+    (inputs / "a.log").write_bytes(b"INFO\n")
+    (tmp_path / "alias").symlink_to(inputs / "runs")
+    done = run_step(
+        "split", "--input", str(inputs), "--workdir", str(tmp_path / "alias" / "wf"), "--parts", "1"
+    )
+    assert done.returncode == 2
+    assert "contains --workdir" in done.stderr and "separate directory" in done.stderr
+
+
+def test_split_accepts_a_workdir_beside_the_input_directory(tmp_path):
+    # A sibling whose name starts with the input's name is not inside it.
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.log").write_bytes(b"INFO\n")
+    ids, result = run_job(tmp_path / "in", tmp_path / "in-work", "--parts", "1")
+    assert ids == ["0"] and result["counts"]["INFO"] == 1

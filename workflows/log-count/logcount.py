@@ -35,6 +35,10 @@ DEFAULT_KEYWORDS = ("INFO", "WARN", "ERROR", "DEBUG")
 MATCH_MODES = ("substring", "word")
 DEFAULT_MATCH = "substring"
 DEFAULT_MAX_PARTS = 10_000
+# Argo keeps only the last 256 KiB of a step's stdout as outputs.result, so a longer shard id
+# list reaches withParam as broken JSON. split keeps its list within this bound (a quarter of
+# margin) by refusing a --max-parts above LARGEST_MAX_PARTS (the chart's schema repeats it).
+ID_LIST_BOUND = 192 * 1024
 MANIFEST_NAME = "manifest.json"
 COUNTS_DIR = "counts"
 FORMAT_VERSION = 1
@@ -118,6 +122,34 @@ def parse_size(text: str, flag: str) -> int:
     if size < 1:
         raise UsageError(f"{flag}: size {text!r} must be at least 1 byte")
     return size
+
+
+def id_list_length(parts: int) -> int:
+    """Bytes of the compact JSON array of shard ids "0" .. "<parts - 1>" that split prints."""
+    if parts == 0:
+        return len("[]")
+    digits, low = 0, 0
+    for width in range(1, len(str(parts - 1)) + 1):
+        high = min(parts, 10**width)
+        digits += (high - low) * width
+        low = high
+    # Two quotes per id, a comma between ids, and the brackets.
+    return digits + 2 * parts + (parts - 1) + 2
+
+
+def largest_max_parts(bound: int) -> int:
+    """The largest shard count whose id list fits in `bound` bytes."""
+    low, high = 0, bound
+    while low < high:
+        middle = (low + high + 1) // 2
+        if id_list_length(middle) <= bound:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+LARGEST_MAX_PARTS = largest_max_parts(ID_LIST_BOUND)
 
 
 def parse_positive_int(text: str, flag: str, maximum: int | None = None) -> int:

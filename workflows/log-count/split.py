@@ -171,6 +171,19 @@ def wanted_shards(total: int, parts: int | None, part_size: int | None, max_part
     return parts
 
 
+def check_workdir_outside_input(input_path: str, workdir: str) -> None:
+    """Refuse a work directory inside the input directory: split would plan the work files of
+    this and other runs as input, and they change while they are counted."""
+    source = os.path.realpath(input_path)
+    work = os.path.realpath(workdir)
+    if os.path.isdir(source) and os.path.commonpath([source, work]) == source:
+        raise logcount.UsageError(
+            f"--input {input_path!r} contains --workdir {workdir!r}: split would count the "
+            "work files of this and other runs, which change while they are counted; put the "
+            "input in a separate directory, e.g. inputs/<name> beside runs/"
+        )
+
+
 def build_parser() -> logcount.ArgumentParser:
     parser = logcount.ArgumentParser(
         prog="split.py",
@@ -207,7 +220,8 @@ def build_parser() -> logcount.ArgumentParser:
         "--max-parts",
         default=str(logcount.DEFAULT_MAX_PARTS),
         metavar="M",
-        help="cap on the number of shards (default: %(default)s)",
+        help="cap on the number of shards (default: %(default)s; at most "
+        f"{logcount.LARGEST_MAX_PARTS}, so the id list fits Argo's outputs.result)",
     )
     return parser
 
@@ -215,6 +229,12 @@ def build_parser() -> logcount.ArgumentParser:
 def main(argv: list[str]) -> None:
     args = build_parser().parse_args(argv)
     max_parts = logcount.parse_positive_int(args.max_parts, "--max-parts")
+    if max_parts > logcount.LARGEST_MAX_PARTS:
+        raise logcount.UsageError(
+            f"--max-parts: {max_parts} is above the maximum {logcount.LARGEST_MAX_PARTS}: a "
+            f"longer shard id list would exceed {logcount.ID_LIST_BOUND} bytes of stdout, and "
+            "Argo keeps only the last 256 KiB of it as outputs.result (broken JSON in withParam)"
+        )
     part_size = logcount.parse_size(args.part_size, "--part-size") if args.part_size else None
     parts = (
         logcount.parse_positive_int(args.parts, "--parts", maximum=max_parts)
@@ -223,6 +243,7 @@ def main(argv: list[str]) -> None:
     )
     if parts is None and part_size is None:
         raise logcount.UsageError("give --parts N or --part-size SIZE (both are empty or missing)")
+    check_workdir_outside_input(args.input, args.workdir)
     keywords = logcount.parse_keywords(args.keywords)
     for keyword in keywords:
         if keyword != keyword.strip():
