@@ -125,6 +125,20 @@ def test_notes_tell_how_to_submit_watch_and_find_the_result():
     assert "CronWorkflow" not in text
 
 
+def test_notes_warn_that_a_host_path_must_be_prepared_on_every_node():
+    text = notes({"storage": {"hostPath": {"path": "/srv/logs"}}})
+    assert "IMPORTANT (storage.type hostPath)" in text
+    assert "mkdir -p /srv/logs && chown 1000:1000 /srv/logs" in text
+    assert "IMPORTANT" not in notes({"storage": {"type": "nas", "nas": {"server": "n"}}})
+
+
+def test_notes_read_the_workflow_output_merge_exports():
+    template = only(render({}), "WorkflowTemplate")
+    merge = next(t for t in template["spec"]["templates"] if t["name"] == "merge")
+    (exported,) = merge["outputs"]["parameters"]
+    assert f'.status.outputs.parameters[?(@.name=="{exported["globalName"]}")].value' in notes({})
+
+
 def test_notes_mention_the_schedule_when_enabled():
     text = notes(scenario_values("schedule"))
     assert f'The CronWorkflow {RELEASE} also runs it on "30 2 * * *" (Asia/Shanghai)' in text

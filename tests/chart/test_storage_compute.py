@@ -51,7 +51,8 @@ def test_claim_is_pre_bound_to_its_volume():
 
 def test_hostpath_volume():
     volume, _ = storage_objects({"type": "hostPath", "hostPath": {"path": "/srv/logs"}})
-    assert volume["spec"]["hostPath"] == {"path": "/srv/logs", "type": "DirectoryOrCreate"}
+    # Never created by the kubelet (it would be root-owned, unwritable for the steps).
+    assert volume["spec"]["hostPath"] == {"path": "/srv/logs", "type": "Directory"}
     assert "csi" not in volume["spec"]
 
 
@@ -191,6 +192,10 @@ def test_acs_label_left_out_when_empty():
             'compute.eci.spotPriceLimit "0.5" is set but compute.eci.spotStrategy is ""',
         ),
         ({"schedule": {"enabled": True, "cron": ""}}, "schedule.cron is empty"),
+        (
+            {"job": {"numParts": 65, "maxParts": 64}},
+            "job.numParts 65 is above job.maxParts 64: split refuses --parts above --max-parts",
+        ),
         (
             {"serviceAccount": {"create": False}},
             "serviceAccount.name is empty while serviceAccount.create is false",

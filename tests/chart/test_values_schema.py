@@ -9,6 +9,7 @@ import helm_python
 import pytest
 
 from tests.chart.scenarios import render
+from tests.job.jobcode import logcount
 from workflows.chart import LOG_COUNT_CHART
 
 SCHEMA = json.loads((LOG_COUNT_CHART / "values.schema.json").read_text())
@@ -75,8 +76,38 @@ def test_mistyped_key_is_rejected(values, message):
         ({"podSecurityContext": {"runAsUser": 0}}, "/podSecurityContext/runAsUser"),
         ({"workflow": {"retry": {"backoff": {"duration": "ten"}}}}, "/workflow/retry/backoff"),
         ({"resources": {"count": {"limits": {"memory": "lots"}}}}, "/resources/count/limits"),
+        ({"job": {"maxParts": logcount.LARGEST_MAX_PARTS + 1}}, "/job/maxParts"),
+        ({"job": {"partSize": "64XB"}}, "/job/partSize"),
+        ({"job": {"partSize": "0MiB"}}, "/job/partSize"),
+        ({"job": {"partSize": "1.5GiB"}}, "/job/partSize"),
+        ({"workflow": {"retry": {"backoff": {"maxDuration": "1d"}}}}, "/workflow/retry/backoff"),
     ],
 )
 def test_wrong_type_or_value_is_rejected_naming_the_key(values, location):
     with pytest.raises(helm_python.HelmValuesError, match=f"at '{location}"):
         render(values)
+
+
+def test_max_parts_maximum_is_the_jobs():
+    # The same bound split enforces: the shard id list must fit Argo's outputs.result.
+    assert SCHEMA["properties"]["job"]["properties"]["maxParts"]["maximum"] == (
+        logcount.LARGEST_MAX_PARTS
+    )
+    render({"job": {"maxParts": logcount.LARGEST_MAX_PARTS}})
+
+
+@pytest.mark.parametrize(
+    "size", ["", "1", "64MiB", "500KB", "2 GiB", "1024b", " 3tib ", "7mb", "010KiB"]
+)
+def test_part_size_pattern_accepts_what_the_job_accepts(size):
+    if size:  # empty means "not set": numParts decides
+        logcount.parse_size(size, "--part-size")
+    render({"job": {"partSize": size}})
+
+
+@pytest.mark.parametrize("size", ["64XB", "0", "0MiB", "-1KiB", "1.5GiB", "MiB", "64 MiB x"])
+def test_part_size_pattern_refuses_what_the_job_refuses(size):
+    with pytest.raises(logcount.UsageError):
+        logcount.parse_size(size, "--part-size")
+    with pytest.raises(helm_python.HelmValuesError, match="at '/job/partSize"):
+        render({"job": {"partSize": size}})

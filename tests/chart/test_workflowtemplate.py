@@ -77,7 +77,10 @@ def test_result_flows_from_the_file_merge_writes_to_the_workflow_outputs():
     result_path = "/data/runs/{{workflow.name}}/result.json"
     assert args_of(steps["merge"])["--output"] == result_path
     assert steps["merge"]["outputs"] == {
-        "parameters": [{"name": "result", "valueFrom": {"path": result_path}}]
+        # globalName: Argo fills the workflow's status.outputs only from such parameters.
+        "parameters": [
+            {"name": "result", "globalName": "result", "valueFrom": {"path": result_path}}
+        ]
     }
     assert steps["main"]["outputs"] == {
         "parameters": [
@@ -212,6 +215,14 @@ def test_every_step_retries_always_with_backoff_from_values(step):
         "retryPolicy": "Always",
         "backoff": {"duration": "45s", "factor": 3, "maxDuration": "1h"},
     }
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_retries_have_no_max_duration_by_default(step):
+    # A maxDuration stops retries (and kills retried pods) that long after the first attempt
+    # started, whatever the run's deadline: left out unless asked for.
+    backoff = templates_by_name(workflow_template())[step]["retryStrategy"]["backoff"]
+    assert backoff == {"duration": "10s", "factor": 2}
 
 
 def test_zero_retries_are_kept():

@@ -158,6 +158,10 @@ key, the value and what is allowed. Included by every template that depends on t
 {{- if and $eci.spotPriceLimit (ne $eci.spotStrategy "SpotWithPriceLimit") }}
 {{- fail (printf "compute.eci.spotPriceLimit %q is set but compute.eci.spotStrategy is %q: a price limit applies only to SpotWithPriceLimit" $eci.spotPriceLimit $eci.spotStrategy) }}
 {{- end }}
+{{- $job := .Values.job }}
+{{- if gt (int $job.numParts) (int $job.maxParts) }}
+{{- fail (printf "job.numParts %d is above job.maxParts %d: split refuses --parts above --max-parts, so every run would fail; lower job.numParts or raise job.maxParts" (int $job.numParts) (int $job.maxParts)) }}
+{{- end }}
 {{- if and .Values.schedule.enabled (not .Values.schedule.cron) }}
 {{- fail "schedule.cron is empty while schedule.enabled is true: give a cron expression, e.g. \"0 3 * * *\"" }}
 {{- end }}
@@ -267,7 +271,8 @@ seccompProfile:
 
 {{/*
 log-count.retryStrategy: the retry strategy of every step. retryPolicy Always, since a reclaimed
-spot pod ends as Failed; backoff uses only fields every supported Argo line knows (no cap).
+spot pod ends as Failed; backoff uses only fields every supported Argo line knows (no cap), and
+maxDuration only when set.
 */}}
 {{- define "log-count.retryStrategy" -}}
 {{- with .Values.workflow.retry -}}
@@ -276,7 +281,10 @@ retryPolicy: Always
 backoff:
   duration: {{ .backoff.duration | quote }}
   factor: {{ .backoff.factor }}
-  maxDuration: {{ .backoff.maxDuration | quote }}
+  {{- /* Unset unless asked for: Argo stops retrying past it, and kills retried pods there. */}}
+  {{- with .backoff.maxDuration }}
+  maxDuration: {{ . | quote }}
+  {{- end }}
 {{- end }}
 {{- end }}
 
