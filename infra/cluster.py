@@ -6,7 +6,7 @@ and ``outputs`` (target-specific stack outputs, e.g. kind's dataDir).
 
 from __future__ import annotations
 
-import os
+import base64
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,9 +36,9 @@ def require_tools(*tools: str, purpose: str) -> None:
         )
 
 
-def kind_cluster_config(kind: KindConfig, node_data_path: str) -> str:
+def kind_cluster_config(kind: KindConfig) -> str:
     """kind's Cluster config: every node mounts the stack's dataDir at the hostPath PV path."""
-    mounts = [{"hostPath": str(kind.data_dir), "containerPath": node_data_path}]
+    mounts = [{"hostPath": str(kind.data_dir), "containerPath": kind.node_data_path}]
     nodes = [{"role": "control-plane", "image": kind.node_image, "extraMounts": mounts}]
     nodes += [{"role": "worker", "image": kind.node_image, "extraMounts": mounts}] * kind.workers
     return yaml.safe_dump(
@@ -50,7 +50,6 @@ def kind_cluster_config(kind: KindConfig, node_data_path: str) -> str:
 @dataclass(frozen=True)
 class KindClusterArgs:
     config: KindConfig
-    node_data_path: str  # where nodes mount dataDir: the hostPath PV's path
 
 
 class KindCluster(pulumi.ComponentResource):
@@ -63,20 +62,25 @@ class KindCluster(pulumi.ComponentResource):
         require_tools("docker", "kind", purpose="target kind")
         kind = args.config
         child = pulumi.ResourceOptions(parent=self)
-        # The pods run as uid 1000 and write through the bind mount, so the directory must be
-        # writable for that uid whatever the host user's uid is.
+        # The pods run as uid 1000 and write through the bind mount, whatever the host user's
+        # uid is, so the directory is world-writable; sticky (like /tmp) so one user cannot
+        # delete another's files.
         cluster = command.local.Command(
             f"{name}-cluster",
             create=(
-                'mkdir -p "$DATA_DIR" && chmod 0777 "$DATA_DIR" && '
+                'mkdir -p "$DATA_DIR" && chmod 1777 "$DATA_DIR" && '
                 f"kind create cluster --name {kind.cluster_name} --config - --wait 180s"
             ),
             delete=f"kind delete cluster --name {kind.cluster_name}",
-            stdin=kind_cluster_config(kind, args.node_data_path),
+            stdin=kind_cluster_config(kind),
             environment={"DATA_DIR": str(kind.data_dir)},
-            # Any change re-creates the cluster, and kind cannot create a second cluster with
-            # the same name while the old one exists.
-            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+            # Without an `update` command, pulumi-command re-runs `create` in place when an
+            # input changes, i.e. `kind create cluster` beside the live cluster. Any change
+            # replaces instead: the old state's delete removes the old cluster (by its own name),
+            # then the new one is created; kind cannot run two clusters of one name at once.
+            opts=pulumi.ResourceOptions(
+                parent=self, replace_on_changes=["*"], delete_before_replace=True
+            ),
         )
         kubeconfig = command.local.Command(
             f"{name}-kubeconfig",
@@ -123,31 +127,106 @@ class ExistingCluster(pulumi.ComponentResource):
 
 
 def resolve_kubeconfig(existing: ExistingConfig) -> str:
-    """The kubeconfig content, with current-context set to existing.context when given.
+    """The kubeconfig reduced to the one context the provider uses, with files inlined.
 
-    existing.kubeconfig is content when it spans lines, else a path; without it the default
-    kubeconfig ($KUBECONFIG's first file, else ~/.kube/config) is read.
+    Like `kubectl config view --minify --flatten`: only the selected context (existing.context,
+    else the file's current-context), its cluster and its user, with certificate-authority,
+    client-certificate, client-key and tokenFile read into *-data/token, so the exported secret
+    carries nothing of the operator's other clusters and works on any machine. Checked here,
+    not in infra/config.py: it needs the file's content, which exists only at deploy time.
     """
-    source = existing.kubeconfig
-    if source is not None and "\n" in source.strip():
-        key, text = "existing.kubeconfig", source
+    source = existing.kubeconfig_source
+    if existing.kubeconfig_content is not None:
+        text, base = existing.kubeconfig_content, Path.cwd()
     else:
-        default = os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or "~/.kube/config"
-        key = "existing.kubeconfig" if source is not None else "existing.context"
-        path = Path(source if source is not None else default).expanduser()
-        if not path.is_file():
-            raise ConfigError(f"{key}: kubeconfig file {str(path)!r} does not exist")
-        text = path.read_text()
-    document = yaml.safe_load(text)
+        path = existing.kubeconfig_path
+        assert path is not None
+        try:
+            text = path.read_text()
+        except OSError as err:
+            raise ConfigError(
+                f"existing.kubeconfig: kubeconfig file {str(path)!r} (from {source}) cannot be "
+                f"read: {err.strerror}"
+            ) from None
+        # kubectl resolves relative file references against the kubeconfig's directory.
+        base = path.parent
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError:
+        document = None
     if not isinstance(document, dict) or not isinstance(document.get("contexts"), list):
-        raise ConfigError(f"{key}: the kubeconfig is not a kubeconfig (no contexts list)")
-    if existing.context is None:
-        return text
-    names = [entry.get("name") for entry in document["contexts"]]
-    if existing.context not in names:
         raise ConfigError(
-            f"existing.context: {existing.context!r} is not in the kubeconfig; it has {names}"
+            f"existing.kubeconfig: the kubeconfig from {source} is not a kubeconfig "
+            "(no contexts list)"
         )
-    # The exported kubeconfig must select the same cluster the provider uses.
-    document["current-context"] = existing.context
-    return yaml.safe_dump(document, sort_keys=False)
+    name = existing.context
+    if name is None:
+        name = document.get("current-context")
+        if not name:
+            raise ConfigError(
+                f"existing.context: unset, and the kubeconfig from {source} has no "
+                f"current-context; set it to one of {_names(document, 'contexts')}"
+            )
+    context = _entry(document, "contexts", name, source, "existing.context")
+    details = context.get("context") or {}
+    cluster = _entry(document, "clusters", details.get("cluster"), source, "existing.kubeconfig")
+    user = _entry(document, "users", details.get("user"), source, "existing.kubeconfig")
+    where = f"context {name!r} of the kubeconfig from {source}"
+    return yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [_inlined(cluster, "cluster", _CLUSTER_FILES, base, where)],
+            "users": [_inlined(user, "user", _USER_FILES, base, where)],
+            "contexts": [context],
+            "current-context": name,
+        },
+        sort_keys=False,
+    )
+
+
+# File references kubectl --flatten inlines: field -> (inlined field, base64-encode?).
+_CLUSTER_FILES = {"certificate-authority": ("certificate-authority-data", True)}
+_USER_FILES = {
+    "client-certificate": ("client-certificate-data", True),
+    "client-key": ("client-key-data", True),
+    "tokenFile": ("token", False),
+}
+
+
+def _names(document: dict, section: str) -> list[str]:
+    return [entry.get("name") for entry in document.get(section) or [] if isinstance(entry, dict)]
+
+
+def _entry(document: dict, section: str, name: Any, source: str, key: str) -> dict:
+    """The named entry of a kubeconfig list (contexts, clusters, users), or a clear error."""
+    for entry in document.get(section) or []:
+        if isinstance(entry, dict) and entry.get("name") == name:
+            return entry
+    raise ConfigError(
+        f"{key}: {name!r} is not among the {section} of the kubeconfig from {source}; "
+        f"it has {_names(document, section)}"
+    )
+
+
+def _inlined(
+    entry: dict, body_key: str, files: dict[str, tuple[str, bool]], base: Path, where: str
+) -> dict:
+    """A copy of a cluster or user entry whose file references are replaced by their content."""
+    body = dict(entry.get(body_key) or {})
+    for field, (data_field, encode) in files.items():
+        reference = body.pop(field, None)
+        if reference is None:
+            continue
+        path = base / Path(reference).expanduser()
+        try:
+            content = path.read_bytes()
+        except OSError as err:
+            raise ConfigError(
+                f"existing.kubeconfig: {body_key} {entry.get('name')!r} of {where} refers to "
+                f"{field} {str(path)!r}, which cannot be read: {err.strerror}"
+            ) from None
+        body[data_field] = (
+            base64.b64encode(content).decode() if encode else content.decode().strip()
+        )
+    return {**entry, body_key: body}

@@ -12,6 +12,7 @@ import functools
 import importlib.util
 import ipaddress
 import json
+import os
 import re
 import sys
 import zoneinfo
@@ -21,6 +22,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol, TypeVar
+
+import yaml
 
 PROJECT = "argo-fanout"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +48,12 @@ SYSTEM_POD_HEADROOM = 16
 MAX_ECI_SPECS = 5
 
 TARGETS = ("kind", "existing", "ackone")
+# The scalar keys' defaults; Pulumi.yaml declares the same ones (a test keeps them equal).
+DEFAULT_TARGET = "kind"
+DEFAULT_PRODUCTION = False
+# kubectl's default kubeconfig, used by target existing when neither existing.kubeconfig nor
+# $KUBECONFIG names one.
+DEFAULT_KUBECONFIG = "~/.kube/config"
 STORAGE_TYPES = {
     "kind": ("hostPath", "existingClaim"),
     "existing": ("existingClaim", "hostPath", "nas"),
@@ -153,12 +162,17 @@ class KindConfig:
     node_image: str
     workers: int
     data_dir: Path
+    node_data_path: str  # where every node mounts data_dir: the hostPath PV's node path
 
 
 @dataclass(frozen=True)
 class ExistingConfig:
-    kubeconfig: str | None  # a path or the file's content; a secret either way
-    context: str | None
+    """How to reach the cluster: exactly one of kubeconfig_content and kubeconfig_path is set."""
+
+    kubeconfig_content: str | None  # existing.kubeconfig when it holds the kubeconfig itself
+    kubeconfig_path: Path | None  # else the file: existing.kubeconfig, $KUBECONFIG or the default
+    kubeconfig_source: str  # where the kubeconfig came from, for error messages
+    context: str | None  # None: the kubeconfig's current-context
 
 
 @dataclass(frozen=True)
@@ -278,6 +292,7 @@ class Config:
     stack: str
     target: str
     production: bool
+    data_dir: Path  # this stack's local files: kind's default dataDir, ACK One's sample input
     region: str | None  # alicloud:region
     kind: KindConfig | None
     existing: ExistingConfig | None
@@ -295,8 +310,8 @@ def load(reader: ConfigReader, stack: str, *, region: str | None = None) -> Conf
 
     ``region`` is the provider key ``alicloud:region``, required with target ackone.
     """
-    target = _choice("target", _scalar(reader, "target", "kind"), TARGETS)
-    production = _bool("production", _scalar(reader, "production", False))
+    target = _choice("target", _scalar(reader, "target", DEFAULT_TARGET), TARGETS)
+    production = _bool("production", _scalar(reader, "production", DEFAULT_PRODUCTION))
     raw = {key: _object(reader, key) for key in ("kind", "existing", "ackone", "argo")}
     raw_storage = _object(reader, "storage")
     raw_workload = _object(reader, "workload")
@@ -305,7 +320,7 @@ def load(reader: ConfigReader, stack: str, *, region: str | None = None) -> Conf
             raise ConfigError(
                 f"{key}: only allowed with target {key}; this stack's target is {target!r}"
             )
-    if target == "existing" and not raw["existing"]:
+    if target == "existing" and raw["existing"] is None:
         raise ConfigError(
             "existing: target existing needs existing.kubeconfig and/or existing.context"
         )
@@ -315,10 +330,14 @@ def load(reader: ConfigReader, stack: str, *, region: str | None = None) -> Conf
             "(pulumi config set alicloud:region cn-hangzhou)"
         )
 
-    kind = _kind(_present(raw["kind"]), stack) if target == "kind" else None
+    data_dir = REPO_ROOT / ".data" / stack
+    storage = _storage(_present(raw_storage), target, production)
+    kind = _kind(_present(raw["kind"]), stack, data_dir, storage) if target == "kind" else None
     existing = _existing(raw["existing"]) if target == "existing" else None
     ackone = _ackone(_present(raw["ackone"]), stack, production) if target == "ackone" else None
     workload = _workload(_present(raw_workload), target)
+    if ackone is not None:
+        _check_spot_choice(ackone, workload.compute)
     if ackone is not None and workload.parallelism > ackone.max_parallel_pods:
         raise ConfigError(
             f"workload.parallelism: {workload.parallelism} is above the {ackone.max_parallel_pods} "
@@ -335,12 +354,13 @@ def load(reader: ConfigReader, stack: str, *, region: str | None = None) -> Conf
         stack=stack,
         target=target,
         production=production,
+        data_dir=data_dir,
         region=None if region in (None, "") else region,
         kind=kind,
         existing=existing,
         ackone=ackone,
         argo=argo,
-        storage=_storage(_present(raw_storage), target, production),
+        storage=storage,
         workload=workload,
     )
 
@@ -376,11 +396,11 @@ def _job_module() -> ModuleType:
 # --------------------------------------------------------------------------- sections
 
 
-def _kind(raw: Mapping[str, Any], stack: str) -> KindConfig:
+def _kind(
+    raw: Mapping[str, Any], stack: str, stack_data_dir: Path, storage: StorageConfig
+) -> KindConfig:
     section = _Section("kind", raw)
-    data_dir = section.get("dataDir", str(REPO_ROOT / ".data" / stack), _string)
-    if not Path(data_dir).is_absolute():
-        raise ConfigError(f"kind.dataDir: {data_dir!r} is not an absolute path")
+    data_dir = section.get("dataDir", str(stack_data_dir), _absolute_path)
     node_image = section.get("nodeImage", KIND_NODE_IMAGE, _string)
     if "@sha256:" not in node_image:
         raise ConfigError(
@@ -392,14 +412,68 @@ def _kind(raw: Mapping[str, Any], stack: str) -> KindConfig:
         node_image=node_image,
         workers=section.get("workers", 0, _int_at_least(0)),
         data_dir=Path(data_dir),
+        # With existingClaim storage nothing uses the mount, but every node still has it.
+        node_data_path=(
+            storage.host_path.path if storage.host_path is not None else NODE_DATA_PATH
+        ),
     )
 
 
 def _existing(raw: Mapping[str, Any]) -> ExistingConfig:
     section = _Section("existing", raw)
+    context = section.get("context", None, _string)
+    given = section.get("kubeconfig", None, _string)
+    if given is not None:
+        # Content is whatever parses as a YAML (or JSON) mapping; a path parses as a plain string.
+        try:
+            document = yaml.safe_load(given)
+        except yaml.YAMLError as err:
+            # The value may be a secret: say where it breaks, never echo any of it.
+            mark = getattr(err, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            raise ConfigError(
+                "existing.kubeconfig: neither a file path nor a kubeconfig that parses as "
+                f"YAML or JSON (syntax error{where})"
+            ) from None
+        if isinstance(document, Mapping):
+            return ExistingConfig(
+                kubeconfig_content=given,
+                kubeconfig_path=None,
+                kubeconfig_source="existing.kubeconfig",
+                context=context,
+            )
+        path, source = given, "existing.kubeconfig"
+    else:
+        # Like kubectl: $KUBECONFIG's first entry, else the default file.
+        entries = [entry for entry in os.environ.get("KUBECONFIG", "").split(os.pathsep) if entry]
+        path, source = (
+            (entries[0], "$KUBECONFIG")
+            if entries
+            else (DEFAULT_KUBECONFIG, f"the default {DEFAULT_KUBECONFIG}")
+        )
     return ExistingConfig(
-        kubeconfig=section.get("kubeconfig", None, _string),
-        context=section.get("context", None, _string),
+        kubeconfig_content=None,
+        kubeconfig_path=Path(path).expanduser(),
+        kubeconfig_source=source,
+        context=context,
+    )
+
+
+def _check_spot_choice(ackone: AckOneConfig, compute: ComputeConfig) -> None:
+    """One place decides spot: the cluster's schedule mode or the pods' ECI annotations.
+
+    A cost-optimized cluster already runs every pod on spot ECI and bids itself (capped by
+    ackone.priceLimit); ACK One does not document which bid wins when a pod also carries
+    k8s.aliyun.com/eci-spot-* annotations, so the combination is refused.
+    """
+    eci = compute.eci
+    if ackone.schedule_mode != "cost-optimized" or eci is None or eci.spot_strategy is None:
+        return
+    raise ConfigError(
+        f"workload.compute.eci.spotStrategy: {eci.spot_strategy!r} cannot be combined with "
+        "ackone.scheduleMode 'cost-optimized', which already runs every pod on spot ECI; "
+        "use ackone.scheduleMode/priceLimit for the whole cluster, or scheduleMode "
+        "'stock-optimized' with eci.spotStrategy/spotPriceLimit per pod"
     )
 
 
@@ -482,15 +556,10 @@ def _storage(raw: Mapping[str, Any], target: str, production: bool) -> StorageCo
     section = _Section("storage", raw)
     allowed = STORAGE_TYPES[target]
     storage_type = section.get("type", allowed[0], _one_of(allowed, f"with target {target}"))
-    for key, owner in (
-        ("existingClaim", "existingClaim"),
-        ("hostPath", "hostPath"),
-        ("oss", "oss"),
-        ("nas", "nas"),
-    ):
-        if key in raw and storage_type != owner:
+    for key in ("existingClaim", "hostPath", "oss", "nas"):
+        if key in raw and storage_type != key:
             raise ConfigError(
-                f"storage.{key}: only used with storage.type {owner}; this stack's "
+                f"storage.{key}: only used with storage.type {key}; this stack's "
                 f"storage.type is {storage_type!r}"
             )
     existing_claim = section.get("existingClaim", None, _dns_subdomain)
@@ -701,7 +770,11 @@ def _scalar(reader: ConfigReader, key: str, default: Any) -> Any:
 
 
 def _object(reader: ConfigReader, key: str) -> Any:
-    """A structured key; pulumi.Config hands these over as JSON text."""
+    """A structured key; pulumi.Config hands these over as JSON text.
+
+    An empty object counts as absent: Pulumi.yaml declares every object key with default {},
+    which the CLI passes to every stack that does not set the key.
+    """
     value = reader.get(key)
     if isinstance(value, str):
         try:
@@ -716,7 +789,7 @@ def _object(reader: ConfigReader, key: str) -> Any:
             f"{key}: {value!r} is not an object; set its fields with "
             f"`pulumi config set --path {key}.<field> <value>`"
         )
-    return value
+    return value if value else None
 
 
 def _mapping(key: str, value: Any) -> dict[str, Any]:

@@ -1,10 +1,9 @@
 """The whole environment: target → cluster → Argo → storage → workload, and the stack outputs.
 
-The ACK One target, ``infra.ackone.AckOne(name, config=..., opts=...)``, is a ComponentResource
-that provisions the network, workflow cluster and cloud storage, and exposes what a
-``ClusterTarget`` does (``provider``, ``kubeconfig``, ``outputs``) plus ``storage``, a
-``StorageBinding`` for the log-count chart.
-"""
+The ACK One target, ``infra.ackone.target.AckOne(name, AckOneArgs(config=...), opts=...)``, is
+a ComponentResource that provisions the network, workflow cluster and cloud storage, and exposes
+what a ``ClusterTarget`` does (``provider``, ``kubeconfig``, ``outputs``) plus ``storage``, a
+``StorageBinding`` for the log-count chart."""
 
 from __future__ import annotations
 
@@ -18,7 +17,7 @@ import pulumi_kubernetes as k8s
 from infra import exports
 from infra.argo import ArgoInstall, ArgoInstallArgs
 from infra.cluster import ExistingCluster, ExistingClusterArgs, KindCluster, KindClusterArgs
-from infra.config import NODE_DATA_PATH, Config
+from infra.config import Config
 from infra.storage import storage_values
 from infra.workload import NamespacePrerequisites, Workload, WorkloadArgs
 
@@ -105,10 +104,7 @@ def _target(
 ) -> tuple[ClusterTarget, StorageBinding]:
     if cfg.target == "kind":
         assert cfg.kind is not None
-        node_path = cfg.storage.host_path.path if cfg.storage.host_path else NODE_DATA_PATH
-        kind = KindCluster(
-            f"{name}-kind", KindClusterArgs(config=cfg.kind, node_data_path=node_path), opts=opts
-        )
+        kind = KindCluster(f"{name}-kind", KindClusterArgs(config=cfg.kind), opts=opts)
         return kind, StorageBinding(values=storage_values(cfg.storage))
     if cfg.target == "existing":
         assert cfg.existing is not None
@@ -117,7 +113,7 @@ def _target(
         )
         return existing, StorageBinding(values=storage_values(cfg.storage))
     # Imported only for this target: it pulls in the Alibaba Cloud SDKs.
-    from infra.ackone import AckOne
+    from infra.ackone.target import AckOne, AckOneArgs
 
-    ackone = AckOne(f"{name}-ackone", config=cfg, opts=opts)
+    ackone = AckOne(f"{name}-ackone", AckOneArgs(config=cfg), opts=opts)
     return ackone, ackone.storage

@@ -143,8 +143,9 @@ class Workload(pulumi.ComponentResource):
         self.namespace: pulumi.Output[str] = self.release.namespace
         self.template_name = template_name(values)
         self.claim_name: str = claim_name(values)
+        # From the final values: workload.values may override job.numParts.
         self.submit_command = submit_command(
-            workload.namespace, self.template_name, workload.num_parts
+            workload.namespace, self.template_name, values["job"]["numParts"]
         )
         self.register_outputs(
             {

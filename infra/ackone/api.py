@@ -120,8 +120,15 @@ class HubApi:
             self._client.describe_hub_cluster_details,
             adcp.DescribeHubClusterDetailsRequest(cluster_id=cluster_id),
         )
-        cluster = response.body.cluster
-        workflow = cluster.workflow_config
+        cluster = response.body.cluster if response.body is not None else None
+        workflow = cluster.workflow_config if cluster is not None else None
+        if workflow is None:
+            # Not a workflow cluster (another ACK One profile), or an answer without its details.
+            raise HubApiError(
+                f"DescribeHubClusterDetails on ACK One cluster {cluster_id} in {self.region} "
+                "returned no workflow configuration (Cluster.WorkflowConfig); is it a workflow "
+                "cluster (profile XFlow)?"
+            )
         vswitches = [
             vswitch.vswitch_id
             for unit in workflow.workflow_units or ()

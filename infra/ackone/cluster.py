@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_alicloud as alicloud
 import pulumi_kubernetes as kubernetes
@@ -13,6 +15,17 @@ from infra.config import AckOneConfig
 
 # Creating or deleting a workflow cluster takes minutes (API server SLB, managed Argo).
 CLUSTER_TIMEOUTS = pulumi.CustomTimeouts(create="25m", update="25m", delete="25m")
+
+
+@dataclass(frozen=True)
+class AckOneClusterArgs:
+    config: AckOneConfig
+    region: str
+    network: Network
+    # Production stacks: Pulumi refuses to delete or replace the cluster (`pulumi state
+    # unprotect` first), since the features resource lifts the cloud's deletion protection.
+    protect: bool
+    api_factory: ApiFactory = HubApi.for_region  # tests pass a fake ACK One client
 
 
 class AckOneCluster(pulumi.ComponentResource):
@@ -31,16 +44,15 @@ class AckOneCluster(pulumi.ComponentResource):
     provider: kubernetes.Provider
 
     def __init__(
-        self,
-        name: str,
-        *,
-        config: AckOneConfig,
-        region: str,
-        network: Network,
-        opts: pulumi.ResourceOptions | None = None,
-        api_factory: ApiFactory = HubApi.for_region,
+        self, name: str, args: AckOneClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("argo-fanout:ackone:AckOneCluster", name, None, opts)
+        config, region, network, api_factory = (
+            args.config,
+            args.region,
+            args.network,
+            args.api_factory,
+        )
         self.cluster = alicloud.ackone.Cluster(
             f"{name}-cluster",
             cluster_name=config.cluster_name,
@@ -50,6 +62,7 @@ class AckOneCluster(pulumi.ComponentResource):
                 parent=self,
                 custom_timeouts=CLUSTER_TIMEOUTS,
                 ignore_changes=["network.vswitches"],
+                protect=args.protect,
             ),
         )
         self.features = HubClusterFeatures(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_alicloud as alicloud
@@ -21,6 +22,12 @@ def pick_zones(available: Sequence[str], count: int, region: str) -> list[str]:
     return list(available[:count])
 
 
+@dataclass(frozen=True)
+class NetworkArgs:
+    config: AckOneConfig
+    region: str
+
+
 class Network(pulumi.ComponentResource):
     """A VPC with one vSwitch per CIDR, each in its own zone.
 
@@ -33,14 +40,10 @@ class Network(pulumi.ComponentResource):
     vswitch_ids: pulumi.Output[list[str]]
 
     def __init__(
-        self,
-        name: str,
-        *,
-        config: AckOneConfig,
-        region: str,
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("argo-fanout:ackone:Network", name, None, opts)
+        config, region = args.config, args.region
         child = pulumi.ResourceOptions(parent=self)
         vswitch_cidrs = config.vswitch_cidrs
         if config.zones is None:

@@ -10,6 +10,7 @@ only this module and the PV's secret reference.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 import pulumi
@@ -71,6 +72,15 @@ def bucket_policy_document(bucket: str, account_id: str) -> str:
     return json.dumps({"Version": "1", "Statement": statements}, sort_keys=True)
 
 
+@dataclass(frozen=True)
+class OssVolumeArgs:
+    config: OssStorage
+    region: str
+    cluster_name: str
+    sample_input: SampleInput | None
+    protect: bool  # production stacks: Pulumi refuses to delete or replace the bucket
+
+
 class OssVolume(pulumi.ComponentResource):
     """The bucket and the RAM user that mounts it; `credentials_secret` makes its Secret.
 
@@ -84,16 +94,11 @@ class OssVolume(pulumi.ComponentResource):
     secret_name = SECRET_NAME
 
     def __init__(
-        self,
-        name: str,
-        *,
-        config: OssStorage,
-        region: str,
-        cluster_name: str,
-        sample_input: SampleInput | None,
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: OssVolumeArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("argo-fanout:ackone:OssVolume", name, None, opts)
+        config, region, cluster_name = args.config, args.region, args.cluster_name
+        sample_input = args.sample_input
         child = pulumi.ResourceOptions(parent=self)
         account_id = alicloud.get_caller_identity_output(
             opts=pulumi.InvokeOptions(parent=self)
@@ -112,7 +117,7 @@ class OssVolume(pulumi.ComponentResource):
             lifecycle_rules=lifecycle_rules(
                 config.path, config.expire_runs_after_days, config.versioning
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         self.bucket_name = self.bucket.bucket
         self.endpoint = internal_endpoint(region)

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from infra import exports
-from infra.ackone.cluster import AckOneCluster
-from infra.ackone.nas import NasVolume
-from infra.ackone.network import Network
-from infra.ackone.oss import OssVolume, public_endpoint
+from infra.ackone.cluster import AckOneCluster, AckOneClusterArgs
+from infra.ackone.nas import NasVolume, NasVolumeArgs
+from infra.ackone.network import Network, NetworkArgs
+from infra.ackone.oss import OssVolume, OssVolumeArgs, public_endpoint
 from infra.ackone.sample import input_key, sample_input
-from infra.config import REPO_ROOT, Config
+from infra.config import Config
 from infra.platform import StorageBinding
 from infra.storage import storage_values
+
+
+@dataclass(frozen=True)
+class AckOneArgs:
+    config: Config  # target ackone, with alicloud:region
 
 
 class AckOne(pulumi.ComponentResource):
@@ -24,7 +30,8 @@ class AckOne(pulumi.ComponentResource):
 
     Exposes what the Platform needs from a target: `provider`, `kubeconfig` (secret), `outputs`
     and `storage`, the chart's storage values with the objects the volume needs in the workload
-    namespace (the OSS credentials Secret).
+    namespace (the OSS credentials Secret). On production stacks the cluster and the volume's
+    bucket or file system are protected: Pulumi refuses to delete or replace them.
     """
 
     provider: k8s.Provider
@@ -33,20 +40,26 @@ class AckOne(pulumi.ComponentResource):
     storage: StorageBinding
 
     def __init__(
-        self,
-        name: str,
-        *,
-        config: Config,
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: AckOneArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("argo-fanout:ackone:AckOne", name, None, opts)
+        config = args.config
         if config.ackone is None or config.region is None:
             raise ValueError("AckOne needs a config with target ackone and alicloud:region")
         child = pulumi.ResourceOptions(parent=self)
         region = config.region
-        network = Network(f"{name}-network", config=config.ackone, region=region, opts=child)
+        network = Network(
+            f"{name}-network", NetworkArgs(config=config.ackone, region=region), opts=child
+        )
         cluster = AckOneCluster(
-            f"{name}-cluster", config=config.ackone, region=region, network=network, opts=child
+            f"{name}-cluster",
+            AckOneClusterArgs(
+                config=config.ackone,
+                region=region,
+                network=network,
+                protect=config.production,
+            ),
+            opts=child,
         )
         self.provider = cluster.provider
         self.kubeconfig = cluster.kubeconfig
@@ -67,16 +80,19 @@ class AckOne(pulumi.ComponentResource):
             sample = None
             if storage.oss.sample_input_size is not None:
                 sample = sample_input(
-                    REPO_ROOT / ".data" / config.stack,
+                    config.data_dir,
                     storage.oss.sample_input_size,
                     input_key(config.workload.values),
                 )
             volume = OssVolume(
                 f"{name}-oss",
-                config=storage.oss,
-                region=region,
-                cluster_name=ackone.cluster_name,
-                sample_input=sample,
+                OssVolumeArgs(
+                    config=storage.oss,
+                    region=region,
+                    cluster_name=ackone.cluster_name,
+                    sample_input=sample,
+                    protect=config.production,
+                ),
                 opts=child,
             )
 
@@ -101,11 +117,13 @@ class AckOne(pulumi.ComponentResource):
         if storage.nas is not None:
             volume = NasVolume(
                 f"{name}-nas",
-                config=storage.nas,
-                cluster_name=ackone.cluster_name,
-                network=network,
-                vpc_cidr=ackone.vpc_cidr,
-                keep_data=config.production,
+                NasVolumeArgs(
+                    config=storage.nas,
+                    cluster_name=ackone.cluster_name,
+                    network=network,
+                    vpc_cidr=ackone.vpc_cidr,
+                    production=config.production,
+                ),
                 opts=child,
             )
             return StorageBinding(values=storage_values(storage, nas_server=volume.server))

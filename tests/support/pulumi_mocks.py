@@ -82,6 +82,8 @@ class Registered:
     custom_timeouts: Mapping[str, str] = field(default_factory=dict)  # create/update/delete
     retain_on_delete: bool = False
     delete_before_replace: bool = False
+    replace_on_changes: tuple[str, ...] = ()
+    protect: bool = False
 
     @property
     def provider_urn(self) -> str:
@@ -225,32 +227,61 @@ class RecordingMonitor(mocks.MockMonitor):
                 },
                 retain_on_delete=request.retainOnDelete,
                 delete_before_replace=request.deleteBeforeReplace,
+                replace_on_changes=tuple(request.replaceOnChanges),
+                protect=request.protect,
             )
         )
         return response
 
 
+class MissingConfigError(ValueError):
+    """The CLI would refuse the stack: a declared project key has no default, value or setting."""
+
+
+def merge_project_config(
+    project: Mapping[str, Any], stack: str, stack_values: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The stack's values with Pulumi.yaml's config merged in, by the CLI's rule.
+
+    (sdk/go/common/workspace/config.go, mergeConfig): a declared key the stack does not set
+    takes its ``value`` or ``default``; a key of the project's namespace with neither is
+    required, and all such keys fail together with the CLI's message.
+    """
+    values = {_full_key(key): value for key, value in stack_values.items()}
+    missing = []
+    for key, entry in sorted((project.get("config") or {}).items()):
+        full = _full_key(key)
+        if not isinstance(entry, dict):  # the shorthand `key: value`: a default in the project
+            entry = {"default" if full.startswith(f"{PROJECT}:") else "value": entry}
+        if "default" in entry and "value" in entry:
+            raise ValueError(f"project config {key!r} cannot have both a 'default' and 'value'")
+        if full in values:
+            continue
+        if "value" in entry or "default" in entry:
+            values[full] = entry["value"] if "value" in entry else entry["default"]
+        elif full.startswith(f"{PROJECT}:"):
+            missing.append(key)
+    if missing:
+        names = [f"'{key}'" for key in missing]
+        listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+        plural = "value" if len(names) == 1 else "values"
+        raise MissingConfigError(f"Stack '{stack}' is missing configuration {plural} {listed}")
+    return values
+
+
 def stack_config(
     stack: str, overrides: Mapping[str, Any] | None = None
 ) -> tuple[dict[str, str], list[str]]:
-    """The config the CLI would pass for ``stack``: project values, then the stack file.
+    """The config the CLI would pass for ``stack``: the stack file merged with Pulumi.yaml's.
 
-    Returns the PULUMI_CONFIG-style map (objects as JSON text) and the secret keys.
+    ``overrides`` replace keys as if the stack file set them. Returns the PULUMI_CONFIG-style
+    map (objects as JSON text) and the secret keys.
     """
     project = yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())
-    values: dict[str, Any] = {
-        _full_key(key): entry["value"]
-        for key, entry in (project.get("config") or {}).items()
-        if isinstance(entry, dict) and "value" in entry
-    }
     stack_file = REPO_ROOT / f"Pulumi.{stack}.yaml"
-    values.update(
-        {
-            _full_key(key): value
-            for key, value in (yaml.safe_load(stack_file.read_text()).get("config") or {}).items()
-        }
-    )
-    values.update({_full_key(key): value for key, value in (overrides or {}).items()})
+    stack_values = dict(yaml.safe_load(stack_file.read_text()).get("config") or {})
+    stack_values.update(overrides or {})
+    values = merge_project_config(project, stack, stack_values)
     encrypted = sorted(k for k, v in values.items() if isinstance(v, dict) and "secure" in v)
     if encrypted:
         raise ValueError(f"{stack_file.name}: encrypted values {encrypted} cannot be read here")

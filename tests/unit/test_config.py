@@ -25,6 +25,7 @@ def test_defaults_for_kind_follow_the_stack_name():
         node_image=config.KIND_NODE_IMAGE,
         workers=0,
         data_dir=config.REPO_ROOT / ".data" / "dev",
+        node_data_path=config.NODE_DATA_PATH,
     )
     assert cfg.argo == config.ArgoConfig(
         install=True, chart_version="1.0.18", namespace="argo", values={}
@@ -162,17 +163,91 @@ def test_sample_input_size_is_bytes():
     assert cfg.storage.oss.sample_input_size == 64 * 2**20
 
 
-def test_existing_needs_kubeconfig_or_context():
-    cfg = load(
-        {
-            "target": "existing",
-            "existing": {"context": "prod"},
-            "storage": {"existingClaim": "data"},
-        },
-        "x",
+def existing(monkeypatch, kubeconfig_env: str | None = None, **fields):
+    if kubeconfig_env is None:
+        monkeypatch.delenv("KUBECONFIG", raising=False)
+    else:
+        monkeypatch.setenv("KUBECONFIG", kubeconfig_env)
+    keys = {"target": "existing", "existing": fields, "storage": {"existingClaim": "data"}}
+    return load(keys, "x")
+
+
+def test_existing_needs_kubeconfig_or_context(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    cfg = existing(monkeypatch, context="prod")
+    assert cfg.existing == config.ExistingConfig(
+        kubeconfig_content=None,
+        kubeconfig_path=tmp_path / ".kube" / "config",
+        kubeconfig_source="the default ~/.kube/config",
+        context="prod",
     )
-    assert cfg.existing == config.ExistingConfig(kubeconfig=None, context="prod")
     assert cfg.storage.type == "existingClaim" and cfg.argo.install is True
+
+
+def test_existing_kubeconfig_default_is_kubeconfig_env_first_file(monkeypatch, tmp_path):
+    first, second = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    cfg = existing(monkeypatch, f"{first}:{second}", context="prod").existing
+    assert (cfg.kubeconfig_path, cfg.kubeconfig_source) == (first, "$KUBECONFIG")
+    cfg = existing(monkeypatch, f":{second}", context="prod").existing  # empty entries skipped
+    assert cfg.kubeconfig_path == second
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "apiVersion: v1\nkind: Config\ncontexts: []\n",
+        '{"apiVersion": "v1", "kind": "Config", "contexts": []}',  # one line of JSON
+    ],
+    ids=["yaml", "one-line-json"],
+)
+def test_existing_kubeconfig_content_is_recognised_by_parsing(monkeypatch, content):
+    cfg = existing(monkeypatch, "/never/read", kubeconfig=content).existing
+    assert cfg.kubeconfig_content == content and cfg.kubeconfig_path is None
+
+
+def test_existing_kubeconfig_path_is_expanded(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    cfg = existing(monkeypatch, kubeconfig="~/clusters/prod.yaml").existing
+    assert cfg.kubeconfig_path == tmp_path / "clusters" / "prod.yaml"
+    assert cfg.kubeconfig_content is None and cfg.kubeconfig_source == "existing.kubeconfig"
+
+
+def test_existing_kubeconfig_that_does_not_parse_is_not_echoed(monkeypatch):
+    secret = "token: *s3cret\n"
+    with pytest.raises(ConfigError, match=r"^existing\.kubeconfig: neither a file path") as err:
+        existing(monkeypatch, kubeconfig=secret)
+    assert "s3cret" not in str(err.value)
+
+
+@pytest.mark.parametrize("key", ["kind", "existing", "ackone", "argo", "storage", "workload"])
+def test_an_empty_object_reads_like_an_absent_key(key):
+    assert ack(**{key: {}}) == ack()
+    assert load({key: "{}"}, "dev") == load({}, "dev")  # as pulumi.Config hands it over
+
+
+def test_existing_with_an_empty_object_still_needs_a_field():
+    with pytest.raises(ConfigError, match=r"^existing: target existing needs"):
+        load({"target": "existing", "existing": {}}, "x")
+
+
+def test_kind_nodes_mount_data_dir_where_the_host_path_volume_points():
+    cfg = load({"storage": {"hostPath": {"path": "/srv/logs"}}}, "dev")
+    assert cfg.kind.node_data_path == "/srv/logs"
+    claim = load({"storage": {"type": "existingClaim", "existingClaim": "data"}}, "dev")
+    assert claim.kind.node_data_path == config.NODE_DATA_PATH
+
+
+def test_cluster_spot_mode_and_pod_spot_annotations_are_exclusive():
+    spot_pods = {"compute": {"eci": {"spotStrategy": "SpotAsPriceGo"}}}
+    with pytest.raises(ConfigError) as err:
+        ack(ackone={"scheduleMode": "cost-optimized"}, workload=spot_pods)
+    assert str(err.value).startswith(
+        "workload.compute.eci.spotStrategy: 'SpotAsPriceGo' cannot be combined with "
+        "ackone.scheduleMode 'cost-optimized'"
+    )
+    # Either one alone is fine.
+    assert ack(workload=spot_pods).workload.compute.eci.spot_strategy == "SpotAsPriceGo"
+    assert ack(ackone={"scheduleMode": "cost-optimized"}).ackone.schedule_mode == "cost-optimized"
 
 
 @pytest.mark.parametrize(
@@ -190,7 +265,10 @@ def test_existing_needs_kubeconfig_or_context():
             "kind.nodeImage: 'kindest/node:v1.34.0' has no digest",
         ),
         ({"kind": {"clusterName": "Dev_1"}}, "kind.clusterName: 'Dev_1' is not a cluster name"),
-        ({"ackone": {}}, "ackone: only allowed with target ackone; this stack's target is 'kind'"),
+        (
+            {"ackone": {"argoServer": True}},
+            "ackone: only allowed with target ackone; this stack's target is 'kind'",
+        ),
         ({"target": "existing"}, "existing: target existing needs existing.kubeconfig"),
         (
             {"argo": {"chartVersion": "latest"}},
@@ -464,4 +542,6 @@ def test_config_is_frozen():
 
 
 def test_data_dir_default_is_under_the_repo():
-    assert load({}, "qa").kind.data_dir == Path(config.REPO_ROOT, ".data", "qa")
+    cfg = load({}, "qa")
+    assert cfg.data_dir == cfg.kind.data_dir == Path(config.REPO_ROOT, ".data", "qa")
+    assert ack().data_dir == Path(config.REPO_ROOT, ".data", "ack")

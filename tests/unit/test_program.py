@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 
 import pytest
@@ -61,7 +63,7 @@ def test_dev_inventory(runs):
     cluster = commands["argo-fanout-kind-cluster"]
     assert "kind create cluster --name argo-fanout-dev --config -" in cluster.inputs["create"]
     assert cluster.inputs["delete"] == "kind delete cluster --name argo-fanout-dev"
-    assert cluster.delete_before_replace, "kind cannot create a same-named cluster beside the old"
+    assert 'chmod 1777 "$DATA_DIR"' in cluster.inputs["create"]
     assert commands["argo-fanout-kind-kubeconfig"].inputs["create"] == (
         "kind get kubeconfig --name argo-fanout-dev"
     )
@@ -217,27 +219,117 @@ def test_missing_tools_fail_early_with_their_names():
         run_program("dev", tools=[])
 
 
+def test_kind_cluster_is_replaced_on_any_change():
+    """pulumi-command re-runs `create` in place on a changed input unless told to replace."""
+    renamed = run_program("dev", {"kind": {"clusterName": "lab", "workers": 1}})
+    commands = {r.name: r for r in renamed.of_type(COMMAND)}
+    cluster = commands["argo-fanout-kind-cluster"]
+    assert "*" in cluster.replace_on_changes  # pulumi-command adds its own "triggers[*]"
+    # The old cluster goes first (its state's delete names it), then the new one is created.
+    assert cluster.delete_before_replace
+    # What a replacement runs: each state's delete removes exactly the cluster its create made.
+    assert "kind create cluster --name lab --config -" in cluster.inputs["create"]
+    assert cluster.inputs["delete"] == "kind delete cluster --name lab"
+    assert commands["argo-fanout-kind-kubeconfig"].inputs["create"] == (
+        "kind get kubeconfig --name lab"
+    )
+    assert len(yaml.safe_load(cluster.inputs["stdin"])["nodes"]) == 2
+
+
+def merged_kubeconfig(*documents: str) -> dict:
+    merged = yaml.safe_load(documents[0])
+    for document in documents[1:]:
+        for key in ("clusters", "users", "contexts"):
+            merged[key] += yaml.safe_load(document)[key]
+    return merged
+
+
+def test_existing_kubeconfig_is_reduced_to_the_selected_context(existing_home):
+    run = run_program("existing", env={"HOME": str(existing_home), "KUBECONFIG": ""})
+    exported = yaml.safe_load(run.outputs[exports.KUBECONFIG])
+    assert exported == yaml.safe_load(fake_kubeconfig("my-cluster", server="https://10.1.2.3:6443"))
+    assert "other" not in run.outputs[exports.KUBECONFIG]
+
+
+def test_existing_kubeconfig_files_are_inlined(tmp_path):
+    """Like `kubectl config view --minify --flatten`, relative paths from the file's directory."""
+    (tmp_path / "pki").mkdir()
+    files = {"ca.crt": b"CA", "client.crt": b"CERT", "client.key": b"KEY", "token": b"tok\n"}
+    for name, content in files.items():
+        (tmp_path / "pki" / name).write_bytes(content)
+    document = yaml.safe_load(fake_kubeconfig("lab"))
+    document["clusters"][0]["cluster"]["certificate-authority"] = "pki/ca.crt"
+    document["users"][0]["user"] = {
+        "client-certificate": str(tmp_path / "pki" / "client.crt"),
+        "client-key": "pki/client.key",
+        "tokenFile": "pki/token",
+    }
+    path = tmp_path / "config"
+    path.write_text(yaml.safe_dump(document))
+    run = run_program("existing", {"existing": {"kubeconfig": str(path), "context": "lab"}})
+    exported = yaml.safe_load(run.outputs[exports.KUBECONFIG])
+    (cluster,) = exported["clusters"]
+    assert cluster["cluster"] == {
+        "server": "https://127.0.0.1:6443",
+        "certificate-authority-data": base64.b64encode(b"CA").decode(),
+    }
+    (user,) = exported["users"]
+    assert user["user"] == {
+        "client-certificate-data": base64.b64encode(b"CERT").decode(),
+        "client-key-data": base64.b64encode(b"KEY").decode(),
+        "token": "tok",
+    }
+
+
 def test_existing_kubeconfig_errors(existing_home, tmp_path):
-    with pytest.raises(ConfigError, match=r"existing\.context: 'nope' is not in the kubeconfig"):
-        run_program(
-            "existing",
-            {"existing": {"context": "nope"}},
-            env={"HOME": str(existing_home), "KUBECONFIG": ""},
-        )
+    home = {"HOME": str(existing_home), "KUBECONFIG": ""}
+    with pytest.raises(
+        ConfigError,
+        match=r"^existing\.context: 'nope' is not among the contexts of the kubeconfig from "
+        r"the default ~/.kube/config; it has \['other', 'my-cluster'\]$",
+    ):
+        run_program("existing", {"existing": {"context": "nope"}}, env=home)
     missing = tmp_path / "absent"
     with pytest.raises(
         ConfigError, match=re.escape(f"existing.kubeconfig: kubeconfig file '{missing}'")
     ):
         run_program("existing", {"existing": {"kubeconfig": str(missing)}})
+    unreadable = yaml.safe_load(fake_kubeconfig("lab"))
+    unreadable["users"][0]["user"] = {"client-key": str(tmp_path / "gone.key")}
+    with pytest.raises(
+        ConfigError,
+        match=re.escape(
+            "existing.kubeconfig: user 'lab' of context 'lab' of the kubeconfig from "
+            f"existing.kubeconfig refers to client-key '{tmp_path / 'gone.key'}', which cannot "
+            "be read: No such file or directory"
+        ),
+    ):
+        run_program("existing", {"existing": {"kubeconfig": yaml.safe_dump(unreadable)}})
+    no_current = yaml.safe_load(fake_kubeconfig("lab"))
+    del no_current["current-context"]
+    with pytest.raises(
+        ConfigError, match=r"^existing\.context: unset, and the kubeconfig from existing"
+    ):
+        run_program("existing", {"existing": {"kubeconfig": yaml.safe_dump(no_current)}})
 
 
-def test_existing_kubeconfig_content_is_used_as_is():
-    content = fake_kubeconfig("inline")
-    run = run_program("existing", {"existing": {"kubeconfig": content}})
-    assert run.outputs[exports.KUBECONFIG] == content
+@pytest.mark.parametrize("encode", [yaml.safe_dump, json.dumps], ids=["yaml", "one-line-json"])
+def test_existing_kubeconfig_content_is_used(encode):
+    document = merged_kubeconfig(fake_kubeconfig("inline"), fake_kubeconfig("spare"))
+    run = run_program("existing", {"existing": {"kubeconfig": encode(document)}})
+    expected = yaml.safe_load(fake_kubeconfig("inline"))  # the current context only
+    assert yaml.safe_load(run.outputs[exports.KUBECONFIG]) == expected
     provider = run.one(PROVIDER)
-    assert provider.inputs["kubeconfig"] == content
+    assert yaml.safe_load(provider.inputs["kubeconfig"]) == expected
     assert "kubeconfig" in provider.secret_inputs
+
+
+def test_submit_command_uses_the_final_chart_values():
+    """workload.values is merged last, so a numParts set there is what the template gets."""
+    run = run_program("dev", {"workload": {"numParts": 5, "values": {"job": {"numParts": 9}}}})
+    (release,) = releases(run, "log-count")
+    assert release.inputs["values"]["job"]["numParts"] == 9
+    assert "-p numParts=9 " in run.outputs[exports.SUBMIT_COMMAND]
 
 
 def test_kind_nodes_mount_data_dir_where_the_hostpath_volume_points():

@@ -212,7 +212,7 @@ def test_argo_values_merge_config_over_ours():
 
 def test_kind_cluster_config_mounts_data_dir_on_every_node():
     kind = load({"kind": {"workers": 2, "dataDir": "/srv/data"}}, "dev").kind
-    document = yaml.safe_load(kind_cluster_config(kind, "/var/local/argo-fanout"))
+    document = yaml.safe_load(kind_cluster_config(kind))
     assert document["kind"] == "Cluster" and document["apiVersion"] == "kind.x-k8s.io/v1alpha4"
     assert [node["role"] for node in document["nodes"]] == ["control-plane", "worker", "worker"]
     for node in document["nodes"]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
 import pytest
+from alibabacloud_adcp20220101 import models as adcp_models
 from alibabacloud_credentials.exceptions import CredentialException
 from alibabacloud_credentials.utils import auth_util
 from alibabacloud_tea_openapi.exceptions import ClientException, ThrottlingException
@@ -366,6 +368,42 @@ def test_missing_cluster_names_it_and_the_remedy(features):
     message = str(raised.value)
     assert "DescribeHubClusterDetails" in message and "c-gone" in message
     assert "cn-hangzhou" in message and "pulumi refresh" in message
+
+
+class DetailsWithout:
+    """An adcp client whose DescribeHubClusterDetails answer lacks a part."""
+
+    def __init__(self, body: dict) -> None:
+        self.body = body
+
+    def describe_hub_cluster_details(self, request):
+        return adcp_models.DescribeHubClusterDetailsResponse().from_map(
+            {"headers": {}, "statusCode": 200, "body": self.body}
+        )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {
+            "RequestId": "r",
+            "Cluster": {"ClusterInfo": {"ClusterId": CLUSTER, "Profile": "Default"}},
+        },
+        {"RequestId": "r"},
+    ],
+    ids=["no-workflow-config", "no-cluster"],
+)
+def test_details_without_a_workflow_config_is_a_clear_error(features, body):
+    api = HubApi(DetailsWithout(body), REGION)
+    message = (
+        f"DescribeHubClusterDetails on ACK One cluster {CLUSTER} in {REGION} returned no "
+        "workflow configuration (Cluster.WorkflowConfig); is it a workflow cluster (profile XFlow)?"
+    )
+    with pytest.raises(HubApiError, match=f"^{re.escape(message)}$"):
+        api.describe(CLUSTER)
+    provider = HubClusterFeaturesProvider(lambda region: api)
+    with pytest.raises(HubApiError, match=re.escape(message)):
+        provider.create(desired())
 
 
 def test_throttling_says_to_retry(features, adcp):

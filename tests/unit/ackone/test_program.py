@@ -184,6 +184,18 @@ def test_production_turns_on_deletion_protection_and_keeps_the_bucket():
     assert program.one(BUCKET).inputs["forceDestroy"] is False
 
 
+def test_production_protects_the_cluster_and_the_volume_in_pulumi():
+    """The features resource lifts the cloud's deletion protection when it is deleted, so on
+    production stacks Pulumi itself must refuse to delete or replace what holds work and data."""
+    file_system = "alicloud:nas/fileSystem:FileSystem"
+    production, production_nas = run(PRODUCTION), run({**NAS, **PRODUCTION})
+    assert production.one(CLUSTER).protect and production.one(BUCKET).protect
+    assert production_nas.one(CLUSTER).protect and production_nas.one(file_system).protect
+    protected = {r.type for r in (*production.resources, *production_nas.resources) if r.protect}
+    assert protected == {CLUSTER, BUCKET, file_system}
+    assert not any(r.protect for r in (*run().resources, *run(NAS).resources))
+
+
 # --------------------------------------------------------------------------- OSS
 
 
