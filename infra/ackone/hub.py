@@ -179,7 +179,8 @@ class HubClusterFeaturesProvider(ResourceProvider):
 
         The other features live and die with the cluster. Deletion protection guards against
         deleting the cluster outside this stack (console, other API callers); `pulumi destroy`
-        is the sanctioned way out.
+        is the sanctioned way out. Inside the stack, production clusters carry Pulumi's
+        `protect` (infra/ackone/cluster.py), so this runs only on a deliberate destroy.
         """
         props = _inputs(props)
         if not props.get("deletionProtection"):
