@@ -12,7 +12,10 @@ from infra.config import AckOneConfig, ConfigError
 
 
 def pick_zones(available: Sequence[str], count: int, region: str) -> list[str]:
-    """The first `count` zones the data source lists, or a clear error when there are fewer."""
+    """The first `count` zones the data source lists, or a clear error when there are fewer.
+
+    Checked here rather than in infra/config.py: the region's zones are known only at deploy time.
+    """
     if len(available) < count:
         raise ConfigError(
             f"ackone.zones: unset, and region {region} offers only {len(available)} zone(s) "
