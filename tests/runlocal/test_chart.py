@@ -172,11 +172,13 @@ def test_a_failing_task_is_reported_with_exit_code_and_stderr(tmp_path, capsys):
         "input=missing.log",
         "--set",
         "workflow.retry.limit=1",
+        "--set",
+        "workflow.retry.backoff.duration=50ms",
     )
     assert code == 1
     assert "failed task split: Failed, exit code 2" in err
     assert "missing.log" in err.split("stderr tail", 1)[1]  # split's own one-line error
-    assert "retrying (attempt 2 of 2)" in err
+    assert "retrying (attempt 2 of 2) after a 0.05s backoff" in err
 
 
 @pytest.mark.parametrize(
@@ -249,7 +251,7 @@ def test_a_count_task_killed_mid_run_is_retried_and_the_result_is_exact(tmp_path
     wrapper, marker = write_fault_injector(tmp_path, part="2")
     progress = io.StringIO()
     result, _ = run_local(
-        render_job(LOG_COUNT_CHART, {}),
+        render_job(LOG_COUNT_CHART, {"workflow": {"retry": {"backoff": {"duration": "20ms"}}}}),
         parameters={"numParts": "4"},
         input_path=source,
         volume_dir=tmp_path / "volume",
@@ -265,6 +267,8 @@ def test_a_count_task_killed_mid_run_is_retried_and_the_result_is_exact(tmp_path
     assert result.phase.value == "Succeeded", progress.getvalue()
     assert_exact(json.loads(result.outputs["result"]), source)
     assert result.outputs["result"] == result.output_files["result"].read_text().rstrip()
+    # merge exports it with globalName, as Argo's status.outputs carries it.
+    assert result.global_outputs == {"result": result.outputs["result"]}
 
 
 @pytest.mark.parametrize(

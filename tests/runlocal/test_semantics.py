@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 
 import pytest
 
@@ -223,34 +224,91 @@ def test_all_failed_is_false_unless_every_item_failed(tmp_path):
     assert result.phase.value == "Failed"
 
 
-def flaky(limit: int, failures: int, policy: str = "OnFailure") -> dict:
-    """A task failing its first `failures` attempts, counted in /data/attempts."""
+def flaky(limit: int, failures: int, policy: str = "OnFailure", backoff=None) -> dict:
+    """A task failing its first `failures` attempts, counted in /data/attempts (one line per
+    attempt: its start time), then sleeping /data/sleep seconds if that file exists."""
     code = (
-        "import os; path = '/data/attempts'; n = len(open(path).read()) if os.path.exists(path) "
-        f"else 0; open(path, 'a').write('x'); raise SystemExit(1 if n < {failures} else 0)"
+        "import os, time; path = '/data/attempts'; n = len(open(path).read().split()) "
+        "if os.path.exists(path) else 0; open(path, 'a').write(f'{time.time()}\\n'); "
+        "s = '/data/sleep'; time.sleep(float(open(s).read()) if n and os.path.exists(s) else 0); "
+        f"raise SystemExit(1 if n < {failures} else 0)"
     )
-    retry = {"limit": limit, "retryPolicy": policy, "backoff": {"duration": "10s"}}
+    retry = {"limit": limit, "retryPolicy": policy}
+    if backoff is not None:
+        retry["backoff"] = backoff
     return workflow([task("flaky", "flaky")], [container("flaky", code, retryStrategy=retry)])
+
+
+def attempt_starts(tmp_path) -> list[float]:
+    return [float(line) for line in (tmp_path / "data" / "attempts").read_text().split()]
 
 
 def test_a_task_that_fails_once_succeeds_on_retry(tmp_path):
     result, progress = run(flaky(limit=2, failures=1), tmp_path)
     assert result.phase.value == "Succeeded"
-    assert (tmp_path / "data" / "attempts").read_text() == "xx"
+    assert len(attempt_starts(tmp_path)) == 2
     assert "retrying (attempt 2 of 3)" in progress
 
 
 def test_a_task_fails_after_its_retry_limit(tmp_path):
     result, _ = run(flaky(limit=2, failures=5), tmp_path)
     assert result.phase.value == "Failed"
-    assert (tmp_path / "data" / "attempts").read_text() == "xxx"  # 1 attempt + 2 retries
+    assert len(attempt_starts(tmp_path)) == 3  # 1 attempt + 2 retries
     assert result.failed[0].exit_code == 1
 
 
 def test_on_error_policy_does_not_retry_a_failed_exit(tmp_path):
     result, _ = run(flaky(limit=2, failures=1, policy="OnError"), tmp_path)
     assert result.phase.value == "Failed"
-    assert (tmp_path / "data" / "attempts").read_text() == "x"
+    assert len(attempt_starts(tmp_path)) == 1
+
+
+def test_backoff_waits_duration_times_factor_to_the_retry_number(tmp_path):
+    backoff = {"duration": "0.2s", "factor": 2}
+    result, progress = run(flaky(limit=2, failures=5, backoff=backoff), tmp_path)
+    assert result.phase.value == "Failed"
+    first, second, third = attempt_starts(tmp_path)
+    # Argo: duration * factor^(n - 1) after the n-th failed attempt, i.e. 0.2s then 0.4s.
+    assert 0.2 <= second - first < 2
+    assert 0.4 <= third - second < 2
+    assert "retrying (attempt 2 of 3) after a 0.2s backoff" in progress
+    assert "retrying (attempt 3 of 3) after a 0.4s backoff" in progress
+
+
+def test_backoff_without_a_factor_waits_the_duration_each_time(tmp_path):
+    run(flaky(limit=2, failures=5, backoff={"duration": "1"}), tmp_path)  # whole seconds
+    first, second, third = attempt_starts(tmp_path)
+    assert 1 <= second - first < 3 and 1 <= third - second < 3
+
+
+def test_no_retry_whose_backoff_would_end_past_max_duration(tmp_path):
+    backoff = {"duration": "300ms", "factor": 1, "maxDuration": "500ms"}
+    result, _ = run(flaky(limit=10, failures=10, backoff=backoff), tmp_path)
+    assert result.phase.value == "Failed"
+    # Attempt 1 at 0, attempt 2 at ~0.3s; a third would start at ~0.6s > 0.5s: not started.
+    assert len(attempt_starts(tmp_path)) == 2
+    assert "Backoff would exceed max duration limit" in result.failed[0].message
+
+
+def test_max_duration_kills_a_running_retry_and_stops_retrying(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "sleep").write_text("30")  # every retry hangs
+    backoff = {"duration": "10ms", "maxDuration": "1s"}
+    started = time.monotonic()
+    result, _ = run(flaky(limit=10, failures=10, backoff=backoff), tmp_path)
+    assert time.monotonic() - started < 10
+    assert result.phase.value == "Failed"
+    assert len(attempt_starts(tmp_path)) == 2
+    (node,) = result.failed
+    assert "longer than the specified deadline (retryStrategy.backoff.maxDuration" in node.message
+    assert "Max duration limit exceeded" in node.message
+
+
+def test_a_bad_backoff_duration_errors_the_task_naming_the_field(tmp_path):
+    result, _ = run(flaky(limit=1, failures=0, backoff={"duration": "1d"}), tmp_path)
+    assert result.phase.value == "Error"
+    assert "retryStrategy.backoff.duration '1d' is not a duration" in result.message
+    assert not (tmp_path / "data" / "attempts").exists()
 
 
 def test_workflow_parameter_defaults_and_overrides(tmp_path):
@@ -357,6 +415,83 @@ def test_task_and_dag_output_parameters(tmp_path):
     assert result.tasks["read"].nodes[0].result == "got 42"
     assert result.outputs == {"final": "42"}
     assert result.output_files == {"final": tmp_path / "data" / "out.txt"}
+
+
+def test_global_names_become_workflow_outputs_the_last_writer_winning(tmp_path):
+    exported = {
+        "parameters": [
+            {"name": "value", "globalName": "answer", "valueFrom": {"path": "/data/out.txt"}}
+        ]
+    }
+    writer = container(
+        "writer",
+        "import sys; open('/data/out.txt', 'w').write(sys.argv[1])",
+        ("x",),
+        outputs=exported,
+    )
+    template = workflow(
+        [
+            task("first", "writer", params={"x": "1"}),
+            task("second", "writer", depends="first", params={"x": "2"}),
+        ],
+        [writer],
+    )
+    result, _ = run(template, tmp_path)
+    assert result.global_outputs == {"answer": "2"}
+    assert result.outputs == {}  # the entrypoint itself declares none
+
+
+def test_no_workflow_output_from_a_failed_step(tmp_path):
+    exported = {
+        "parameters": [
+            {"name": "value", "globalName": "answer", "valueFrom": {"path": "/data/out.txt"}}
+        ]
+    }
+    failing = container(
+        "writer", "open('/data/out.txt', 'w').write('x'); raise SystemExit(1)", outputs=exported
+    )
+    result, _ = run(workflow([task("write", "writer")], [failing]), tmp_path)
+    assert result.phase.value == "Failed" and result.global_outputs == {}
+
+
+MISSING_TOOL = {"name": "missing", "container": {"image": "x", "command": ["no-such-tool-xyz"]}}
+
+
+@pytest.mark.parametrize(
+    ("tasks", "phase"),
+    [
+        ([task("a", "missing"), task("b", "fail")], "Error"),
+        ([task("b", "fail"), task("a", "missing")], "Failed"),
+    ],
+)
+def test_the_first_failed_target_task_in_order_decides_the_phase(tmp_path, tasks, phase):
+    # Argo's assessDAGPhase walks the target tasks in the DAG's order and stops at the first
+    # failed or errored one, whatever the task names.
+    result, _ = run(workflow(tasks, [MISSING_TOOL, FAIL]), tmp_path)
+    assert result.phase.value == phase
+    assert phases(result) == {"a": "Error", "b": "Failed"}
+
+
+@pytest.mark.parametrize(("items", "phase"), [(["e", "f"], "Error"), (["f", "e"], "Failed")])
+def test_an_omitted_target_inherits_the_first_failure_of_its_parents_items(tmp_path, items, phase):
+    # Item "e" exits 0 without its output file (Error), item "f" exits 1 (Failed); the omitted
+    # reduce inherits the first failure Argo's walk meets: the items in order.
+    item = container(
+        "item",
+        "import sys; sys.exit(0 if sys.argv[1] == 'e' else 1)",
+        ("x",),
+        outputs={"parameters": [{"name": "v", "valueFrom": {"path": "/data/absent"}}]},
+    )
+    template = workflow(
+        [
+            task("fan", "item", withItems=items, params={"x": "{{item}}"}),
+            task("after", "echo", depends="fan", params={"x": "never"}),
+        ],
+        [item, ECHO],
+    )
+    result, _ = run(template, tmp_path)
+    assert phases(result)["after"] == "Omitted"
+    assert result.phase.value == phase
 
 
 def test_missing_output_file_errors_the_node_unless_defaulted(tmp_path):
@@ -484,6 +619,26 @@ def test_workflow_deadline_stops_everything(tmp_path):
             "is not available here",  # a is not an ancestor of b
         ),
         (lambda t: t["spec"]["templates"][1]["container"].pop("command"), "command is required"),
+        (
+            lambda t: t["spec"]["templates"][0].update(
+                outputs={
+                    "parameters": [
+                        {
+                            "name": "r",
+                            "globalName": "r",
+                            "valueFrom": {"parameter": "{{tasks.a.outputs.result}}"},
+                        }
+                    ]
+                }
+            ),
+            r"spec\.templates\[0\]\.outputs\.parameters\[0\]\.globalName is not supported",
+        ),
+        (
+            lambda t: t["spec"]["templates"][1].update(
+                retryStrategy={"limit": 1, "backoff": {"duration": "1s", "cap": "5s"}}
+            ),
+            r"retryStrategy\.backoff\.cap is not supported",
+        ),
     ],
 )
 def test_unsupported_features_are_refused_naming_the_field(tmp_path, edit, message):

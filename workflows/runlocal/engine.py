@@ -25,6 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from workflows.runlocal import depends, pods, spec, variables
+from workflows.runlocal.backoff import (
+    BACKOFF_EXCEEDS_MAX_DURATION,
+    MAX_DURATION_EXCEEDED,
+    Backoff,
+    BackoffError,
+)
+from workflows.runlocal.backoff import parse as parse_backoff
 from workflows.runlocal.progress import Reporter
 
 # Argo keeps at most this much of a step's stdout as outputs.result (its last bytes).
@@ -72,6 +79,7 @@ class PodNode:
     template: dict[str, Any]  # the container template with inputs substituted
     retry_limit: int
     retry_policy: str
+    backoff: Backoff | None
     deadline_seconds: int | None
     attempt: int = 0
     phase: Phase = Phase.PENDING
@@ -85,7 +93,26 @@ class PodNode:
     stderr_path: Path | None = None
     process: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
+    first_started_at: float | None = None  # when the first attempt started (maxDuration's origin)
+    not_before: float = 0.0  # a retry waits in the queue until its backoff has passed
+    retry_deadline: float | None = None  # a retry is killed here: first start + maxDuration
     killed_for: str = ""
+
+    def deadlines(self) -> list[tuple[float, str]]:
+        """When the running attempt must be killed, and which limit says so."""
+        found = []
+        if self.deadline_seconds is not None:
+            found.append(
+                (
+                    self.started_at + self.deadline_seconds,
+                    f"activeDeadlineSeconds {self.deadline_seconds}s",
+                )
+            )
+        if self.retry_deadline is not None:
+            found.append(
+                (self.retry_deadline, "retryStrategy.backoff.maxDuration from the first attempt")
+            )
+        return found
 
 
 @dataclass
@@ -118,11 +145,11 @@ class TaskState:
             "AllFailed": bool(children) and all(phase == Phase.FAILED for phase in children),
         }
 
-    def outbound_phases(self) -> set[Phase]:
-        """The phases Argo's assessDAGPhase carries from this task to its dependants."""
+    def outbound_phases(self) -> list[Phase]:
+        """The phases Argo's assessDAGPhase carries from this task to its dependants, in order."""
         if self.group and self.nodes:
-            return {node.phase for node in self.nodes}
-        return {self.phase}
+            return [node.phase for node in self.nodes]
+        return [self.phase]
 
 
 @dataclass
@@ -132,6 +159,8 @@ class RunResult:
     message: str
     outputs: dict[str, str]  # the entrypoint's output parameters
     output_files: dict[str, Path]  # output parameter → local file it was read from
+    # The workflow's outputs (Argo's status.outputs): parameters exported with globalName.
+    global_outputs: dict[str, str]
     failed: list[PodNode]
     tasks: dict[str, TaskState]
 
@@ -188,6 +217,7 @@ class WorkflowRun:
         self.running: dict[int, PodNode] = {}
         self.exits: queue.Queue[tuple[PodNode, int]] = queue.Queue()
         self.stopping = False  # no retries or new attempts once the run is being stopped
+        self.global_outputs: dict[str, str] = {}
         self.dag_scope: dict[str, str] = {}  # the entrypoint's variables, set when it runs
 
     def _workflow_parameters(self, overrides: Mapping[str, str]) -> dict[str, str]:
@@ -260,7 +290,7 @@ class WorkflowRun:
             while True:
                 self._resolve_ready_tasks()
                 self._start_queued()
-                if not self.running:
+                if not self.running and not self.queue:
                     break
                 timeout = self._next_timeout(deadline)
                 try:
@@ -286,10 +316,13 @@ class WorkflowRun:
     def _next_timeout(self, deadline: float | None) -> float | None:
         moments = [deadline] if deadline is not None else []
         moments += [
-            node.started_at + node.deadline_seconds
+            moment
             for node in self.running.values()
-            if node.deadline_seconds is not None and not node.killed_for
+            if not node.killed_for
+            for moment, _ in node.deadlines()
         ]
+        now = time.monotonic()
+        moments += [node.not_before for node in self.queue if node.not_before > now]
         if not moments:
             return None
         return max(0.0, min(moments) - time.monotonic())
@@ -409,12 +442,21 @@ class WorkflowRun:
         )
         retry = resolved.get("retryStrategy") or {}
         where = f"template {template['name']}"
+        try:
+            backoff = (
+                parse_backoff(retry["backoff"], f"{where} retryStrategy.backoff")
+                if "backoff" in retry
+                else None
+            )
+        except BackoffError as error:
+            raise RunError(str(error)) from None
         node = PodNode(
             name=node_name,
             task=task,
             template=resolved,
             retry_limit=_count(retry["limit"], f"{where} retryStrategy.limit") if retry else 0,
             retry_policy=retry.get("retryPolicy", "OnFailure"),
+            backoff=backoff,
             deadline_seconds=_positive_int(
                 resolved["activeDeadlineSeconds"], f"{where} activeDeadlineSeconds"
             )
@@ -424,8 +466,12 @@ class WorkflowRun:
         return node
 
     def _start_queued(self) -> None:
-        while self.queue and len(self.running) < self.slots:
-            node = self.queue.pop(0)
+        """Start the oldest queued nodes whose backoff has passed, while slots are free."""
+        now = time.monotonic()
+        for node in [node for node in self.queue if node.not_before <= now]:
+            if len(self.running) >= self.slots:
+                break
+            self.queue.remove(node)
             self._start_attempt(node)
 
     def _start_attempt(self, node: PodNode) -> None:
@@ -433,6 +479,8 @@ class WorkflowRun:
         node.killed_for = ""
         node.exit_code = None
         node.message = ""
+        if node.first_started_at is None:
+            node.first_started_at = time.monotonic()
         try:
             launch = pods.prepare(
                 node.template, self.workflow_volumes, self.volumes, pod_dir, self.python
@@ -494,18 +542,61 @@ class WorkflowRun:
 
     def _end_attempt(self, node: PodNode, phase: Phase) -> None:
         if phase.failed and self._retries(node, phase):
-            node.attempt += 1
-            node.phase = Phase.PENDING
-            note = f"{node.message}; retrying ({self._attempt_note(node)})"
-            self.reporter.node(node.name, phase.value, note)
-            self.queue.append(node)
-            return
+            wait = self._backoff_wait(node)
+            if wait is not None:
+                node.attempt += 1
+                node.phase = Phase.PENDING
+                node.not_before = time.monotonic() + wait
+                note = f"{node.message}; retrying ({self._attempt_note(node)})"
+                if wait > 0:
+                    note += f" after a {wait:g}s backoff"
+                self.reporter.node(node.name, phase.value, note)
+                self.queue.append(node)
+                return
         node.phase = phase
+        if phase == Phase.SUCCEEDED:
+            self._export_globals(node)
         self.reporter.node(node.name, phase.value, node.message)
         task = node.task
         if all(child.phase.done for child in task.nodes):
             failed = [child.phase for child in task.nodes if child.phase.failed]
             self._set_task(task, failed[-1] if failed else Phase.SUCCEEDED, "", report=task.group)
+
+    def _backoff_wait(self, node: PodNode) -> float | None:
+        """Seconds before the node's next attempt, or None when maxDuration forbids one.
+
+        Argo (processNodeRetries) decides this before the retry policy and limit; run-local
+        asks it only once they allow a retry, so a failure they refuse ends at once rather
+        than after the backoff Argo waits first: the phase and message are the same.
+        """
+        backoff = node.backoff
+        if backoff is None:
+            return 0.0
+        now = time.monotonic()
+        limit = None
+        if backoff.max_duration is not None:
+            assert node.first_started_at is not None
+            limit = node.first_started_at + backoff.max_duration
+            if now > limit:
+                node.message = (
+                    f"{node.message}; {MAX_DURATION_EXCEEDED} ({backoff.max_duration:g}s)"
+                )
+                return None
+        wait = backoff.wait(node.attempt + 1)
+        if limit is not None and now + wait > limit:
+            node.message = (
+                f"{node.message}; {BACKOFF_EXCEEDS_MAX_DURATION} (a {wait:g}s backoff, "
+                f"maxDuration {backoff.max_duration:g}s)"
+            )
+            return None
+        node.retry_deadline = limit
+        return wait
+
+    def _export_globals(self, node: PodNode) -> None:
+        """Output parameters with a globalName become workflow outputs (the last one wins)."""
+        for parameter in (node.template.get("outputs") or {}).get("parameters") or []:
+            if "globalName" in parameter and parameter["name"] in node.outputs:
+                self.global_outputs[str(parameter["globalName"])] = node.outputs[parameter["name"]]
 
     def _retries(self, node: PodNode, phase: Phase) -> bool:
         if self.stopping or node.attempt >= node.retry_limit:
@@ -533,13 +624,10 @@ class WorkflowRun:
 
     def _kill_overdue(self, now: float) -> None:
         for node in self.running.values():
-            overdue = (
-                node.deadline_seconds is not None and now - node.started_at >= node.deadline_seconds
-            )
-            if overdue and not node.killed_for:
+            passed = [what for moment, what in node.deadlines() if now >= moment]
+            if passed and not node.killed_for:
                 node.killed_for = (
-                    f"Pod was active on the node longer than the specified deadline "
-                    f"(activeDeadlineSeconds {node.deadline_seconds}s)"
+                    f"Pod was active on the node longer than the specified deadline ({passed[0]})"
                 )
                 _kill_group(node.process)
 
@@ -569,26 +657,44 @@ class WorkflowRun:
             errored = [task for task in self.tasks.values() if task.phase.failed and task.message]
             message = "; ".join(f"{task.name}: {task.message}" for task in errored)
         self.reporter.finish(self.name, phase.value, message)
-        return RunResult(self.name, phase, message, outputs, output_files, failed, self.tasks)
+        return RunResult(
+            self.name,
+            phase,
+            message,
+            outputs,
+            output_files,
+            dict(self.global_outputs),
+            failed,
+            self.tasks,
+        )
 
     def _assess(self) -> Phase:
-        """Argo's assessDAGPhase: a leaf task whose branch failed fails the DAG.
+        """Argo's assessDAGPhase: the first target task whose branch failed decides the phase.
 
-        A completed task passes its own phase to its dependants; an omitted one inherits its
-        parents' phases, failures preferred. Leaves are the tasks nothing depends on.
+        Targets are the tasks nothing depends on, in the DAG's task order (failFast: the first
+        Failed or Error one wins). A completed target has its own phase (a fan-out group: its
+        last failed item's). An omitted task inherits the phases reaching it from its parents
+        (a group passes each item's phase), the first failed or errored one preferred, in the
+        order Argo's breadth-first walk meets them: parents in task order, items in order.
         """
-        carried: dict[str, set[Phase]] = {}
+        order = list(self.tasks)
+        reaching: dict[str, list[Phase]] = {}
         for name in self._topological_order():
             task = self.tasks[name]
             if task.phase == Phase.OMITTED:
-                carried[name] = set().union(*(carried[dep] for dep in task.dependencies))
+                parents = sorted(task.dependencies, key=order.index)
+                reaching[name] = [phase for parent in parents for phase in reaching[parent]]
             else:
-                carried[name] = task.outbound_phases()
+                reaching[name] = task.outbound_phases()
         depended_on = set().union(*(task.dependencies for task in self.tasks.values()))
-        for name in sorted(set(self.tasks) - depended_on):
-            for phase in (Phase.FAILED, Phase.ERROR):
-                if phase in carried[name]:
-                    return phase
+        for name in order:
+            if name in depended_on:
+                continue
+            task = self.tasks[name]
+            branch = reaching[name] if task.phase == Phase.OMITTED else [task.phase]
+            failed = next((phase for phase in branch if phase.failed), None)
+            if failed is not None:
+                return failed
         return Phase.SUCCEEDED
 
     def _topological_order(self) -> list[str]:

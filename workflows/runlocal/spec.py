@@ -33,6 +33,7 @@ _PARAMETER = {
 }
 _OUTPUT_PARAMETER = {
     "name": SCALAR,
+    "globalName": SCALAR,
     "valueFrom": {"path": SCALAR, "parameter": SCALAR, "default": SCALAR},
     "description": INERT,
 }
@@ -85,7 +86,11 @@ _TEMPLATE = {
     "dag": {"tasks": [_TASK]},
     "parallelism": SCALAR,
     "activeDeadlineSeconds": SCALAR,
-    "retryStrategy": {"limit": SCALAR, "retryPolicy": SCALAR, "backoff": INERT},
+    "retryStrategy": {
+        "limit": SCALAR,
+        "retryPolicy": SCALAR,
+        "backoff": {"duration": SCALAR, "factor": SCALAR, "maxDuration": SCALAR},
+    },
     "volumes": [_VOLUME],
     **_POD_PLACEMENT,
 }
@@ -221,6 +226,11 @@ def _check_template(
     _names(outputs, f"{path}.outputs.parameters")
     wanted = "parameter" if "dag" in template else "path"
     for index, output in enumerate(outputs):
+        if "globalName" in output and "dag" in template:
+            raise UnsupportedError(
+                f"{path}.outputs.parameters[{index}].globalName is not supported by run-local "
+                "in a dag template: export the value from the container step that produces it"
+            )
         if wanted not in (output.get("valueFrom") or {}):
             raise UnsupportedError(
                 f"{path}.outputs.parameters[{index}].valueFrom must set {wanted} in a "
