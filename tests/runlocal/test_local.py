@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import os
+import sys
 from pathlib import Path
 
 import pytest
 
 from workflows.runlocal import local, pods
-from workflows.runlocal.engine import RunError
+from workflows.runlocal.engine import RunError, WorkflowRun
 from workflows.runlocal.progress import BarReporter, Reporter, reporter_for
 
 
@@ -82,6 +84,81 @@ def test_config_map_items_project_only_the_listed_keys(tmp_path):
     projected = Path(launch.argv[1])
     assert projected.read_text() == "print('hi')\n"
     assert sorted(path.name for path in projected.parent.parent.rglob("*.py")) == ["run.py"]
+
+
+def modes(root: Path) -> set[tuple[str, int]]:
+    """(kind, permission bits) of root and everything below it."""
+    found = {("dir", root.stat().st_mode & 0o777)}
+    for path in root.rglob("*"):
+        found.add(("dir" if path.is_dir() else "file", path.stat().st_mode & 0o777))
+    return found
+
+
+def test_config_map_and_read_only_mounts_are_read_only(tmp_path):
+    volumes = [*VOLUMES, {"name": "scratch", "emptyDir": {}}]
+    mounts = [*MOUNTS, {"name": "scratch", "mountPath": "/scratch", "readOnly": True}]
+    (tmp_path / "volume").mkdir()
+    launch = prepare(tmp_path, {"command": ["python"], "volumeMounts": mounts}, volumes)
+    code = tmp_path / "configmaps" / "code"
+    assert modes(code) == {("dir", 0o555), ("file", 0o444)}
+    assert modes(tmp_path / "pod" / "volumes" / "scratch") == {("dir", 0o555)}
+    # Writable mounts stay as they are.
+    assert modes(tmp_path / "volume") == {("dir", 0o755)}
+    assert Path(launch.env["TMPDIR"]).stat().st_mode & 0o200
+    pods.remove_tree(tmp_path / "pod")
+    pods.remove_tree(tmp_path / "configmaps")
+    assert not (tmp_path / "pod").exists() and not (tmp_path / "configmaps").exists()
+
+
+def test_projected_config_map_items_are_read_only(tmp_path):
+    volumes = [
+        {
+            "name": "code",
+            "configMap": {"name": "code", "items": [{"key": "job.py", "path": "bin/run.py"}]},
+        }
+    ]
+    container = {
+        "command": ["python"],
+        "volumeMounts": [{"name": "code", "mountPath": "/opt/code"}],
+    }
+    prepare(tmp_path, container, volumes)
+    assert modes(tmp_path / "pod" / "volumes" / "code") == {("dir", 0o555), ("file", 0o444)}
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes whatever the file modes say")
+def test_a_step_writing_beside_its_script_fails_as_on_a_cluster(tmp_path):
+    writer = {
+        "name": "writer",
+        "container": {
+            "image": "python:3.12-slim",
+            "command": ["python", "-c", "open('/opt/code/cache.txt', 'w').write('x')"],
+            "volumeMounts": [{"name": "code", "mountPath": "/opt/code", "readOnly": True}],
+        },
+    }
+    template = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "WorkflowTemplate",
+        "metadata": {"name": "ro"},
+        "spec": {
+            "entrypoint": "writer",
+            "volumes": [{"name": "code", "configMap": {"name": "code"}}],
+            "templates": [writer],
+        },
+    }
+    config_maps = pods.write_config_maps({"code": {"data": {"job.py": ""}}}, tmp_path / "cm")
+    result = WorkflowRun(
+        template,
+        name="ro-abcde",
+        parameters={},
+        volumes=pods.Volumes(claims={}, config_maps=config_maps),
+        state_dir=tmp_path / "state",
+        jobs=1,
+        reporter=Reporter(io.StringIO()),
+        python=sys.executable,
+    ).run()
+    assert result.phase.value == "Failed"
+    assert "Permission denied" in result.failed[0].stderr_path.read_text()
+    assert not (tmp_path / "cm" / "code" / "cache.txt").exists()
 
 
 @pytest.mark.parametrize(

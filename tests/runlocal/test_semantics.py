@@ -634,6 +634,20 @@ def test_workflow_deadline_stops_everything(tmp_path):
             r"spec\.templates\[0\]\.outputs\.parameters\[0\]\.globalName is not supported",
         ),
         (
+            lambda t: t["spec"]["templates"][1]["container"].update(
+                volumeMounts=[{"name": "data", "mountPath": "/data", "readOnly": True}]
+            ),
+            r"volumeMounts\[0\]\.readOnly on claim volume 'data' is not supported",
+        ),
+        (
+            lambda t: t["spec"].update(
+                volumes=[
+                    {"name": "data", "persistentVolumeClaim": {"claimName": "c", "readOnly": True}}
+                ]
+            ),
+            r"spec\.volumes\[0\]\.persistentVolumeClaim\.readOnly is not supported",
+        ),
+        (
             lambda t: t["spec"]["templates"][1].update(
                 retryStrategy={"limit": 1, "backoff": {"duration": "1s", "cap": "5s"}}
             ),

@@ -120,8 +120,8 @@ def run_local(
             run.set_parameter(INPUT_PARAMETER, place_input(input_path, volume_dir, name))
         result = run.run()
     except BaseException:
-        shutil.rmtree(state_dir, ignore_errors=True)
+        pods.remove_tree(state_dir)
         raise
     if result.phase == Phase.SUCCEEDED:
-        shutil.rmtree(state_dir)
+        pods.remove_tree(state_dir)
     return result, state_dir

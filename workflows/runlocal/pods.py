@@ -94,15 +94,19 @@ def prepare(
     Each mountPath maps to a local directory: the PVC's directory, the ConfigMap's files (a
     subset at other paths when `items` is given), or a fresh directory for an emptyDir. Paths
     under a mountPath in command, args, env values, workingDir and output paths are rewritten.
+    A ConfigMap (which the kubelet always mounts read-only) and a `readOnly` mount become
+    read-only (files 0444, directories 0555), so a step writing there fails here too.
     """
     container = template["container"]
     declared = {volume["name"]: volume for volume in workflow_volumes}
     declared.update({volume["name"]: volume for volume in template.get("volumes") or []})
     mounts: dict[str, Path] = {}
     for mount in container.get("volumeMounts") or []:
-        mounts[mount["mountPath"].rstrip("/")] = _mount_source(
-            declared[mount["name"]], volumes, pod_dir / "volumes" / mount["name"]
-        )
+        volume = declared[mount["name"]]
+        source = _mount_source(volume, volumes, pod_dir / "volumes" / mount["name"])
+        if "configMap" in volume or mount.get("readOnly") is True:
+            make_read_only(source)
+        mounts[mount["mountPath"].rstrip("/")] = source
     rewrite = _path_rewriter(mounts)
     work = pod_dir / "work"
     work.mkdir(parents=True)
@@ -126,6 +130,21 @@ def prepare(
         for parameter in (template.get("outputs") or {}).get("parameters") or []
     }
     return Launch(argv, env, cwd, pod_dir / "stdout", pod_dir / "stderr", output_paths)
+
+
+def make_read_only(root: Path) -> None:
+    """Files 0444 and directories 0555 below and including root (a read-only mount's view)."""
+    for directory, _, files in os.walk(root, topdown=False):
+        for name in files:
+            os.chmod(os.path.join(directory, name), 0o444)
+        os.chmod(directory, 0o555)
+
+
+def remove_tree(root: Path) -> None:
+    """Delete a scratch tree, read-only mount directories included; missing is fine."""
+    for directory, _, _ in os.walk(root):
+        os.chmod(directory, 0o755)
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def _mount_source(volume: Mapping[str, Any], volumes: Volumes, empty_dir: Path) -> Path:

@@ -39,7 +39,9 @@ _OUTPUT_PARAMETER = {
 }
 _VOLUME = {
     "name": SCALAR,
-    "persistentVolumeClaim": {"claimName": SCALAR, "readOnly": INERT},
+    # No readOnly: a claim is one local directory every step shares; it cannot be read-only
+    # for one step, so such a template is refused rather than run with a writable volume.
+    "persistentVolumeClaim": {"claimName": SCALAR},
     "configMap": {
         "name": SCALAR,
         "items": [{"key": SCALAR, "path": SCALAR, "mode": INERT}],
@@ -55,7 +57,7 @@ _CONTAINER = {
     "args": STRINGS,
     "env": [{"name": SCALAR, "value": SCALAR}],
     "workingDir": SCALAR,
-    "volumeMounts": [{"name": SCALAR, "mountPath": SCALAR, "readOnly": INERT}],
+    "volumeMounts": [{"name": SCALAR, "mountPath": SCALAR, "readOnly": SCALAR}],
     "resources": INERT,
     "securityContext": INERT,
 }
@@ -163,6 +165,7 @@ def check_workflow_template(obj: Mapping[str, Any]) -> None:
         (spec.get("arguments") or {}).get("parameters") or [], "spec.arguments.parameters"
     )
     workflow_volumes = _names(spec.get("volumes") or [], "spec.volumes")
+    claim_volumes = _claim_volumes(spec.get("volumes") or [])
     scope = {"workflow.name"} | {f"workflow.parameters.{name}" for name in workflow_parameters}
     for index, template in enumerate(templates):
         path = f"spec.templates[{index}]"
@@ -171,7 +174,7 @@ def check_workflow_template(obj: Mapping[str, Any]) -> None:
                 f"{path}: DAG template {template['name']!r} is not the entrypoint; run-local "
                 "runs one DAG (the entrypoint) whose tasks are container templates"
             )
-        _check_template(template, path, by_name, scope, workflow_volumes)
+        _check_template(template, path, by_name, scope, workflow_volumes, claim_volumes)
 
 
 def dependencies_of(task: Mapping[str, Any]) -> set[str]:
@@ -202,6 +205,7 @@ def _check_template(
     by_name: Mapping[str, Mapping[str, Any]],
     workflow_scope: set[str],
     workflow_volumes: set[str],
+    claim_volumes: set[str],
 ) -> None:
     kinds = [kind for kind in ("container", "dag") if kind in template]
     if len(kinds) != 1:
@@ -238,19 +242,22 @@ def _check_template(
             )
     scope = workflow_scope | {f"inputs.parameters.{name}" for name in inputs}
     if "container" in template:
-        _check_container(template, path, workflow_volumes)
+        _check_container(template, path, workflow_volumes, claim_volumes)
         _check_references(template, path, scope)
     else:
         _check_dag(template, path, by_name, scope)
 
 
-def _check_container(template: Mapping[str, Any], path: str, workflow_volumes: set[str]) -> None:
+def _check_container(
+    template: Mapping[str, Any], path: str, workflow_volumes: set[str], claim_volumes: set[str]
+) -> None:
     container = template["container"]
     if not container.get("command"):
         raise UnsupportedError(
             f"{path}.container.command is required: run-local cannot know an image's entrypoint"
         )
     volumes = workflow_volumes | _names(template.get("volumes") or [], f"{path}.volumes")
+    claims = claim_volumes | _claim_volumes(template.get("volumes") or [])
     for index, mount in enumerate(container.get("volumeMounts") or []):
         mount_path = f"{path}.container.volumeMounts[{index}]"
         if mount.get("name") not in volumes:
@@ -258,11 +265,21 @@ def _check_container(template: Mapping[str, Any], path: str, workflow_volumes: s
                 f"{mount_path}.name {mount.get('name')!r} names no volume "
                 f"(volumes: {', '.join(sorted(volumes)) or 'none'})"
             )
+        if mount.get("readOnly") is True and mount["name"] in claims:
+            raise UnsupportedError(
+                f"{mount_path}.readOnly on claim volume {mount['name']!r} is not supported by "
+                "run-local: the claim is one local directory every step shares, so it cannot "
+                "be read-only for one step"
+            )
         if not str(mount.get("mountPath", "")).startswith("/") or mount["mountPath"] == "/":
             raise UnsupportedError(
                 f"{mount_path}.mountPath must be an absolute path below /, "
                 f"not {mount.get('mountPath')!r}"
             )
+
+
+def _claim_volumes(volumes: list[Mapping[str, Any]]) -> set[str]:
+    return {volume["name"] for volume in volumes if "persistentVolumeClaim" in volume}
 
 
 def _check_dag(
