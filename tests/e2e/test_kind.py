@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -21,6 +22,7 @@ import pulumi.automation as auto
 import pytest
 
 from tests.support.oracle import expected_result
+from workflows import staging
 from workflows.runs import argo
 from workflows.runs.stack import REPO_ROOT, PulumiStack, read_outputs
 from workflows.runs.submit import Runtime, SubmitOptions, run_submission
@@ -101,7 +103,10 @@ def test_log_count_on_kind(tmp_path, pulumi_backend):
         submission = run_submission(outputs, options, Runtime(), print)
 
         result = json.loads(submission.result)
-        assert (data_dir / "inputs" / log.name).read_bytes() == log.read_bytes()
+        staged = submission.workflow["spec"]["arguments"]["parameters"]
+        (staged_input,) = [p["value"] for p in staged if p["name"] == staging.INPUT_PARAMETER]
+        assert re.fullmatch(rf"{staging.INPUTS_DIR}/[^/]+/{re.escape(log.name)}", staged_input)
+        assert (data_dir / staged_input).read_bytes() == log.read_bytes()
         expected = expected_result(log, KEYWORDS, "substring")
         assert {key: result[key] for key in expected} == expected
         assert result["shards"] == SHARDS

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -186,9 +187,23 @@ def test_unknown_volume_sources_are_errors(tmp_path, volume, message):
 def test_input_is_hard_linked_into_the_volume(tmp_path):
     source = tmp_path / "app.log"
     source.write_text("INFO x\n")
-    relative = local.place_input(source, tmp_path / "volume", "wf-abcde")
-    assert relative == "inputs/wf-abcde/app.log"
+    relative = local.place_input(source, tmp_path / "volume")
+    assert re.fullmatch(r"inputs/\d{8}T\d{6}Z-[0-9a-f]{12}/app\.log", relative)
     assert (tmp_path / "volume" / relative).stat().st_ino == source.stat().st_ino
+
+
+def test_every_placement_gets_a_new_stage_and_earlier_ones_stay(tmp_path):
+    source = tmp_path / "app.log"
+    source.write_text("INFO one\n")
+    first = local.place_input(source, tmp_path / "volume")
+    (tmp_path / "volume" / first).unlink()  # break the hard link, keep the first copy apart
+    (tmp_path / "volume" / first).write_text("INFO one\n")
+    source.unlink()
+    source.write_text("INFO two\n")
+    second = local.place_input(source, tmp_path / "volume")
+    assert first != second
+    assert (tmp_path / "volume" / first).read_text() == "INFO one\n"
+    assert (tmp_path / "volume" / second).read_text() == "INFO two\n"
 
 
 def test_input_is_copied_when_it_cannot_be_linked(tmp_path, monkeypatch):
@@ -199,7 +214,7 @@ def test_input_is_copied_when_it_cannot_be_linked(tmp_path, monkeypatch):
     source = tmp_path / "logs"
     (source / "sub").mkdir(parents=True)
     (source / "sub" / "a.log").write_text("WARN y\n")
-    relative = local.place_input(source, tmp_path / "volume", "wf-abcde")
+    relative = local.place_input(source, tmp_path / "volume")
     copied = tmp_path / "volume" / relative / "sub" / "a.log"
     assert copied.read_text() == "WARN y\n"
     assert copied.stat().st_ino != (source / "sub" / "a.log").stat().st_ino
@@ -207,7 +222,7 @@ def test_input_is_copied_when_it_cannot_be_linked(tmp_path, monkeypatch):
 
 def test_missing_input_is_an_error(tmp_path):
     with pytest.raises(RunError, match="no such file or directory"):
-        local.place_input(tmp_path / "absent", tmp_path / "volume", "wf")
+        local.place_input(tmp_path / "absent", tmp_path / "volume")
 
 
 def test_a_chart_without_exactly_one_workflow_template_is_refused(tmp_path):

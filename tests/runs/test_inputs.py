@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from tests.runs.fakes import (
@@ -25,7 +28,16 @@ def outputs(**overrides: object) -> StackOutputs:
     return StackOutputs.parse("dev", stack_outputs(**overrides))
 
 
-def test_submit_copies_the_file_into_data_dir_and_passes_its_relative_path(tmp_path):
+STAGE = r"inputs/\d{8}T\d{6}Z-[0-9a-f]{12}"
+
+
+def staged_parameter(fake: FakeArgo, index: int = 0) -> str:
+    parameters = fake.created[index]["spec"]["arguments"]["parameters"]
+    (value,) = [p["value"] for p in parameters if p["name"] == "input"]
+    return value
+
+
+def test_submit_copies_the_file_into_a_new_stage_and_passes_its_relative_path(tmp_path):
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     log = tmp_path / "app.log"
@@ -33,24 +45,60 @@ def test_submit_copies_the_file_into_data_dir_and_passes_its_relative_path(tmp_p
     fake = FakeArgo([SUCCEEDED])
     stack = FakeStack(stack_outputs(dataDir=str(data_dir)), deployed=True)
     assert cli(["submit", "-s", "dev", "--input", str(log)], runtime(fake, stack)) == 0
-    assert (data_dir / "inputs" / "app.log").read_text() == "INFO a\nERROR b\n"
-    assert {"name": "input", "value": "inputs/app.log"} in (
-        fake.created[0]["spec"]["arguments"]["parameters"]
-    )
-    assert sorted(path.name for path in (data_dir / "inputs").iterdir()) == ["app.log"]
+    relative = staged_parameter(fake)
+    assert re.fullmatch(rf"{STAGE}/app\.log", relative)
+    assert (data_dir / relative).read_text() == "INFO a\nERROR b\n"
 
 
-def test_a_directory_is_copied_whole_and_replaces_an_older_copy(tmp_path):
+def test_a_second_submission_never_replaces_an_input_a_run_may_still_read(tmp_path):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    log = tmp_path / "app.log"
+    log.write_text("INFO first\n")
+    fake = FakeArgo([SUCCEEDED, SUCCEEDED])
+    stack = FakeStack(stack_outputs(dataDir=str(data_dir)), deployed=True)
+    assert cli(["submit", "-s", "dev", "--input", str(log)], runtime(fake, stack)) == 0
+    log.write_text("INFO second\n")
+    assert cli(["submit", "-s", "dev", "--input", str(log)], runtime(fake, stack)) == 0
+    first, second = staged_parameter(fake, 0), staged_parameter(fake, 1)
+    assert first != second
+    assert (data_dir / first).read_text() == "INFO first\n"
+    assert (data_dir / second).read_text() == "INFO second\n"
+
+
+def test_a_directory_is_copied_whole_into_its_own_stage(tmp_path):
     data_dir = tmp_path / "data"
     (data_dir / "inputs" / "logs").mkdir(parents=True)
-    (data_dir / "inputs" / "logs" / "stale.log").write_text("old")
+    (data_dir / "inputs" / "logs" / "older.log").write_text("old")
     logs = tmp_path / "logs"
     (logs / "b").mkdir(parents=True)
     (logs / "a.log").write_text("INFO\n")
     (logs / "b" / "c.log").write_text("WARN\n")
-    assert stage_input(logs, outputs(dataDir=str(data_dir))) == "inputs/logs"
-    copied = sorted(p.relative_to(data_dir).as_posix() for p in data_dir.rglob("*.log"))
-    assert copied == ["inputs/logs/a.log", "inputs/logs/b/c.log"]
+    relative = stage_input(logs, outputs(dataDir=str(data_dir)))
+    assert re.fullmatch(rf"{STAGE}/logs", relative)
+    copied = sorted(
+        p.relative_to(data_dir / relative).as_posix() for p in (data_dir / relative).rglob("*.log")
+    )
+    assert copied == ["a.log", "b/c.log"]
+    assert (data_dir / "inputs" / "logs" / "older.log").read_text() == "old"  # left alone
+
+
+def test_a_failed_copy_leaves_no_half_stage(tmp_path, monkeypatch):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    log = tmp_path / "app.log"
+    log.write_text("INFO\n")
+
+    def disk_full(source, target):
+        Path(target).write_text("IN")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("workflows.runs.inputs.shutil.copyfile", disk_full)
+    with pytest.raises(
+        RunError, match=r"--input: copying .*app\.log to .* failed: .*No space left"
+    ):
+        stage_input(log, outputs(dataDir=str(data_dir)))
+    assert list((data_dir / "inputs").iterdir()) == []
 
 
 def test_input_already_inside_data_dir_is_used_in_place(tmp_path):
@@ -93,9 +141,15 @@ def test_oss_stack_uploads_files_under_inputs(tmp_path):
     oss_outputs = outputs(
         target="ackone", ossBucket="bkt", ossEndpoint="oss-cn-hangzhou.aliyuncs.com"
     )
-    assert stage_input(logs, oss_outputs, store) == "inputs/logs"
-    assert store.objects == {"inputs/logs/a.log": b"INFO\n", "inputs/logs/b.log": b"WARN\n"}
-    assert stage_input(logs / "a.log", oss_outputs, store) == "inputs/a.log"
+    relative = stage_input(logs, oss_outputs, store)
+    assert re.fullmatch(rf"{STAGE}/logs", relative)
+    assert store.objects == {f"{relative}/a.log": b"INFO\n", f"{relative}/b.log": b"WARN\n"}
+    single = stage_input(logs / "a.log", oss_outputs, store)
+    assert (
+        re.fullmatch(rf"{STAGE}/a\.log", single)
+        and single.rsplit("/", 2)[1] != relative.rsplit("/", 2)[1]
+    )
+    assert store.objects[single] == b"INFO\n"
 
 
 def test_oss_uploads_go_below_the_bucket_directory_the_volume_mounts(tmp_path, capsys):
@@ -110,10 +164,9 @@ def test_oss_uploads_go_below_the_bucket_directory_the_volume_mounts(tmp_path, c
     fake = FakeArgo([SUCCEEDED])
     argv = ["submit", "-s", "dev", "--input", str(log)]
     assert cli(argv, runtime(fake, stack, object_store=store)) == 0
-    assert store.objects == {"team/logs/inputs/app.log": b"INFO\n"}
-    assert {"name": "input", "value": "inputs/app.log"} in (
-        fake.created[0]["spec"]["arguments"]["parameters"]
-    )
+    relative = staged_parameter(fake)
+    assert re.fullmatch(rf"{STAGE}/app\.log", relative)
+    assert store.objects == {f"team/logs/{relative}": b"INFO\n"}
 
 
 def test_broken_storage_config_is_named(tmp_path, capsys):

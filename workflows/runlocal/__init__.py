@@ -20,6 +20,7 @@ from workflows.runlocal.local import render_job, run_local
 from workflows.runlocal.progress import reporter_for
 from workflows.runlocal.spec import UnsupportedError
 from workflows.runlocal.variables import VariableError
+from workflows.staging import ParameterError, parse_parameters
 
 # How much of a failed task's stderr to show.
 STDERR_TAIL_LINES = 20
@@ -80,7 +81,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     try:
-        parameters = _parse_parameters(args.parameter)
+        parameters = parse_parameters(args.parameter)
         values = user_values(args.values, args.set)
         job = render_job(args.chart, values)
         volume_dir = args.volume_dir
@@ -98,7 +99,14 @@ def main(args: argparse.Namespace) -> int:
                 reporter=reporter_for(sys.stderr),
                 python=sys.executable,
             )
-    except (RunError, UnsupportedError, VariableError, helm_python.HelmError, OSError) as error:
+    except (
+        RunError,
+        ParameterError,
+        UnsupportedError,
+        VariableError,
+        helm_python.HelmError,
+        OSError,
+    ) as error:
         print(f"run-local: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt as stop:  # the engine has already killed every running task
@@ -130,16 +138,6 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-def _parse_parameters(expressions: list[str]) -> dict[str, str]:
-    parameters = {}
-    for expression in expressions:
-        name, separator, value = expression.partition("=")
-        if not separator or not name:
-            raise RunError(f"-p {expression!r}: expected NAME=VALUE")
-        parameters[name] = value
-    return parameters
 
 
 def _report_failure(result: RunResult, state_dir: Path) -> None:

@@ -13,13 +13,10 @@ from workflows.chart import render_chart
 from workflows.runlocal import pods
 from workflows.runlocal.engine import Phase, RunError, RunResult, WorkflowRun, workflow_name
 from workflows.runlocal.progress import Reporter
+from workflows.staging import INPUT_PARAMETER, new_stage
 
 RELEASE = "log-count-local"
 NAMESPACE = "argo-fanout"
-# The workflow parameter the chart reads its input path from, relative to the volume.
-INPUT_PARAMETER = "input"
-# Where --input is placed inside the volume directory, one sub-directory per workflow.
-INPUTS_DIR = "inputs"
 
 
 @dataclass(frozen=True)
@@ -57,12 +54,12 @@ def claim_names(template: Mapping[str, Any]) -> set[str]:
     }
 
 
-def place_input(source: Path, volume_dir: Path, name: str) -> str:
+def place_input(source: Path, volume_dir: Path) -> str:
     """Put the input file or directory into the volume; return its path relative to the volume.
 
-    An input already inside the volume is used where it is. Otherwise it goes to
-    inputs/<workflow name>/ as hard links when source and volume share a filesystem (instant and
-    no extra space for big inputs; the job only reads its input), else as a copy.
+    An input already inside the volume is used where it is. Otherwise it goes to a new stage
+    directory (workflows/staging.py) as hard links when source and volume share a filesystem
+    (instant and no extra space for big inputs; the job only reads its input), else as a copy.
     """
     source = source.resolve()
     volume = volume_dir.resolve()
@@ -70,8 +67,8 @@ def place_input(source: Path, volume_dir: Path, name: str) -> str:
         raise RunError(f"--input {source}: no such file or directory")
     if source.is_relative_to(volume):
         return source.relative_to(volume).as_posix()
-    target = volume / INPUTS_DIR / name / source.name
-    target.parent.mkdir(parents=True)
+    target = volume / new_stage() / source.name
+    target.parent.mkdir(parents=True)  # new: an earlier stage is never reused
     if source.is_dir():
         shutil.copytree(source, target, copy_function=_link_or_copy)
     else:
@@ -117,7 +114,7 @@ def run_local(
             python=python,
         )
         if input_path is not None:
-            run.set_parameter(INPUT_PARAMETER, place_input(input_path, volume_dir, name))
+            run.set_parameter(INPUT_PARAMETER, place_input(input_path, volume_dir))
         result = run.run()
     except BaseException:
         pods.remove_tree(state_dir)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Protocol
 
@@ -19,9 +18,8 @@ import alibabacloud_oss_v2 as oss
 
 from workflows.runs.errors import RunError
 from workflows.runs.stack import StackOutputs
+from workflows.staging import new_stage
 
-# Where staged inputs go, relative to the volume root.
-INPUTS_DIR = "inputs"
 # Credential environment variables, in the order they are tried: the OSS SDK's own, Alibaba
 # Cloud's CLI/SDK convention, and the Pulumi alicloud provider's (which deployed the stack).
 OSS_CREDENTIAL_VARIABLES = (
@@ -65,7 +63,7 @@ def stage_input(path: Path, outputs: StackOutputs, object_store: ObjectStore | N
 
 
 def copy_to_data_dir(path: Path, data_dir: Path) -> str:
-    """Copy into `<dataDir>/inputs/<name>` (atomically for a file); inputs already there stay."""
+    """Copy into a new stage `<dataDir>/inputs/<stage>/<name>`; earlier stages stay untouched."""
     source = path.resolve()
     root = data_dir.resolve()
     if source.is_relative_to(root):
@@ -75,31 +73,28 @@ def copy_to_data_dir(path: Path, data_dir: Path) -> str:
             f"the stack's dataDir {root} does not exist on this machine: run the command where "
             "the kind cluster runs, or `pulumi up` the stack again"
         )
-    relative = f"{INPUTS_DIR}/{source.name}"
-    target = root / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Copy beside the target then rename, so a run reading the old input never sees half a file.
-    staging = Path(tempfile.mkdtemp(prefix=f".{source.name}.", dir=target.parent))
+    stage = root / new_stage()
+    stage.mkdir(parents=True)  # new: an earlier stage is never reused
+    target = stage / source.name
     try:
         if source.is_dir():
-            shutil.copytree(source, staging / source.name)
+            shutil.copytree(source, target)
         else:
-            shutil.copyfile(source, staging / source.name)
-        if target.is_dir():
-            shutil.rmtree(target)
-        os.replace(staging / source.name, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return relative
+            shutil.copyfile(source, target)
+    except OSError as err:
+        # Only this submission's own stage, which no run has been given yet.
+        shutil.rmtree(stage, ignore_errors=True)
+        raise RunError(f"--input: copying {source} to {target} failed: {err}") from None
+    return target.relative_to(root).as_posix()
 
 
 def upload_to_store(path: Path, store: ObjectStore, prefix: str) -> str:
-    """Upload a file to `inputs/<name>`, or a directory's files under `inputs/<name>/`.
+    """Upload a file to a new stage `inputs/<stage>/<name>`, or a directory's files below it.
 
     `prefix` is the key prefix of the volume's root in the bucket; the returned path is relative
     to the volume.
     """
-    relative = f"{INPUTS_DIR}/{path.name}"
+    relative = f"{new_stage()}/{path.name}"
     if path.is_dir():
         files = sorted(file for file in path.rglob("*") if file.is_file())
         if not files:
@@ -129,7 +124,8 @@ class OssObjectStore:
         self._uploader = oss.Client(config).uploader()
 
     def upload(self, local: Path, key: str) -> None:
-        request = oss.PutObjectRequest(bucket=self._bucket, key=key)
+        # A stage's keys are new; never replace an object a run may still be reading.
+        request = oss.PutObjectRequest(bucket=self._bucket, key=key, forbid_overwrite=True)
         try:
             self._uploader.upload_file(request, str(local))
         except oss.exceptions.BaseError as err:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workflows import staging
 from workflows.runs import argo
 from workflows.runs.errors import EXIT_INTERRUPTED, EXIT_RUN_FAILED, RunError
 from workflows.runs.inputs import ObjectStore, stage_input
@@ -20,7 +21,6 @@ from workflows.runs.stack import PulumiStack, Stack, StackOutputs
 
 # Seconds between two polls of a running workflow.
 POLL_SECONDS = 3.0
-INPUT_PARAMETER = "input"
 
 Report = Callable[[str], None]
 
@@ -57,14 +57,11 @@ class Submission:
 
 
 def parse_parameters(expressions: Sequence[str]) -> dict[str, str]:
-    """`-p NAME=VALUE` expressions as a mapping (a repeated name: the last one wins)."""
-    parameters = {}
-    for expression in expressions:
-        name, equals, value = expression.partition("=")
-        if not equals or not name:
-            raise RunError(f"-p {expression!r}: expected NAME=VALUE, e.g. -p numParts=8")
-        parameters[name] = value
-    return parameters
+    """`-p NAME=VALUE` expressions as a mapping; a malformed one is a usage error."""
+    try:
+        return staging.parse_parameters(expressions)
+    except staging.ParameterError as err:
+        raise RunError(str(err)) from None
 
 
 def run_submission(
@@ -76,9 +73,9 @@ def run_submission(
     allowed = argo.template_parameters(_template(api, outputs))
     names = list(parameters)
     if options.input_path is not None:
-        if INPUT_PARAMETER in parameters:
+        if staging.INPUT_PARAMETER in parameters:
             raise RunError("--input and -p input=... both name the input: give only one")
-        names.append(INPUT_PARAMETER)
+        names.append(staging.INPUT_PARAMETER)
     for name in names:
         if name not in allowed:
             raise RunError(
@@ -86,8 +83,10 @@ def run_submission(
                 f"it has {', '.join(allowed)}"
             )
     if options.input_path is not None:
-        parameters[INPUT_PARAMETER] = stage_input(options.input_path, outputs, runtime.object_store)
-        report(f"input staged at {parameters[INPUT_PARAMETER]} (relative to the volume)")
+        parameters[staging.INPUT_PARAMETER] = stage_input(
+            options.input_path, outputs, runtime.object_store
+        )
+        report(f"input staged at {parameters[staging.INPUT_PARAMETER]} (relative to the volume)")
     created = api.create_workflow(
         outputs.namespace, argo.workflow_body(outputs.template, outputs.namespace, parameters)
     )
