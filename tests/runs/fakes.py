@@ -68,48 +68,56 @@ def workflow(
     failed: Mapping[int, str] | None = None,
     retried: bool = False,
     result: Mapping[str, Any] | None = None,
+    exported: bool = True,
     labels: Mapping[str, str] | None = None,
     message: str | None = None,
 ) -> dict[str, Any]:
-    """A log-count Workflow as the controller reports it.
+    """A log-count Workflow as the controller reports it for the chart's template.
 
-    `shards`: the ids split printed (None: split still running); the first `done` items have
-    Succeeded, those in `failed` (index → message) Failed, the rest are Running. `result` makes
-    reduce Succeeded with that result parameter.
+    Every step has a retryStrategy, so each task (and each map item) is a Retry node whose
+    attempts are Pod nodes `<retry>(<n>)`; a Retry node carries its successful attempt's
+    outputs. `shards`: the ids split printed (None: split still running); the first `done` items
+    have Succeeded, those in `failed` (index → message) Failed, the rest are Running; `retried`:
+    every item's first attempt failed (a reclaimed spot pod) and a second one ran. `result`
+    makes reduce Succeeded with that result parameter, which merge exports with `globalName`
+    into `status.outputs` (and the entrypoint DAG node's outputs); `exported=False` is a
+    template from before globalName, where only the reduce nodes carry it.
     """
     failed = dict(failed or {})
     nodes: dict[str, dict[str, Any]] = {WORKFLOW: {"name": WORKFLOW, "type": "DAG", "phase": phase}}
-    split: dict[str, Any] = {"name": f"{WORKFLOW}.split", "type": "Pod", "phase": "Running"}
-    if shards is not None:
-        split.update(phase="Succeeded", outputs={"result": json.dumps(shards)})
+
+    def step(name: str, step_phase: str, retried: bool = False, **fields: Any) -> None:
+        attempts = [{"phase": "Failed", "message": "pod deleted"}] if retried else []
+        attempts.append({"phase": step_phase, **fields})
+        for number, attempt in enumerate(attempts):
+            nodes[f"{name}({number})"] = {"name": f"{name}({number})", "type": "Pod", **attempt}
+        nodes[name] = {"name": name, "type": "Retry", "phase": step_phase}
+        if step_phase == "Succeeded" and "outputs" in fields:
+            nodes[name]["outputs"] = fields["outputs"]
+
+    if shards is None:
+        step(f"{WORKFLOW}.split", "Running")
+    else:
+        step(f"{WORKFLOW}.split", "Succeeded", outputs={"result": json.dumps(shards)})
         nodes[f"{WORKFLOW}.map"] = {"name": f"{WORKFLOW}.map", "type": "TaskGroup"}
-    nodes[split["name"]] = split
     for index, shard in enumerate(shards or ()):
-        item = f"{WORKFLOW}.map({index}:{shard})"
         item_phase = "Failed" if index in failed else "Succeeded" if index < done else "Running"
-        leaf = {
-            "name": item,
-            "type": "Pod",
-            "phase": item_phase,
-            "startedAt": f"2026-11-21T06:00:{index:02d}Z",
-        }
+        fields: dict[str, Any] = {"startedAt": f"2026-11-21T06:00:{index:02d}Z"}
         if index in failed:
-            leaf["message"] = failed[index]
-        if retried:
-            # Two attempts per item: the first failed (a reclaimed spot pod), the second counts.
-            nodes[item] = {"name": item, "type": "Retry", "phase": item_phase}
-            nodes[f"{item}(0)"] = {**leaf, "name": f"{item}(0)", "phase": "Failed"}
-            nodes[f"{item}(1)"] = {**leaf, "name": f"{item}(1)"}
-        else:
-            nodes[item] = leaf
-    if result is not None:
-        nodes[f"{WORKFLOW}.reduce"] = {
-            "name": f"{WORKFLOW}.reduce",
-            "type": "Pod",
-            "phase": "Succeeded",
-            "outputs": {"parameters": [{"name": "result", "value": json.dumps(result)}]},
-        }
+            fields["message"] = failed[index]
+        step(f"{WORKFLOW}.map({index}:{shard})", item_phase, retried, **fields)
     status: dict[str, Any] = {"phase": phase, "nodes": nodes}
+    if result is not None:
+        value = json.dumps(result)
+        parameter = {"name": "result", "value": value}
+        step(
+            f"{WORKFLOW}.reduce",
+            "Succeeded",
+            outputs={"parameters": [{**parameter, "globalName": "result"}]},
+        )
+        nodes[WORKFLOW]["outputs"] = {"parameters": [parameter]}
+        if exported:
+            status["outputs"] = {"parameters": [parameter]}
     if message is not None:
         status["message"] = message
     return {

@@ -93,7 +93,7 @@ def test_failed_run_still_destroys_and_names_the_failed_step(capsys):
     assert stack.calls == ["up", "destroy"]
     assert out == ""
     assert err.splitlines()[-1] == (
-        f"error: workflow {WORKFLOW} Failed without succeeding: step {WORKFLOW}.map(1:1) "
+        f"error: workflow {WORKFLOW} Failed without succeeding: step {WORKFLOW}.map(1:1)(0) "
         "Failed: OOMKilled (exit code 137)"
     )
 
@@ -197,12 +197,24 @@ def test_ctrl_c_during_destroy_is_reported(capsys):
     ]
 
 
-def test_existing_target_reports_the_cluster_is_left(capsys):
+def test_existing_target_reports_the_cluster_data_and_argo_crds_are_left(capsys):
     stack = FakeStack(stack_outputs(target="existing"))
     assert cli(["ephemeral", "-s", "dev"], runtime(FakeArgo([SUCCEEDED]), stack)) == 0
-    assert teardown_report(capsys.readouterr().err)[-1] == (
-        "left: the cluster itself (target existing: the stack never owned it)"
-    )
+    left = [line for line in teardown_report(capsys.readouterr().err) if line.startswith("left:")]
+    assert left[-3:] == [
+        "left: the data behind claim 'log-count-data' (a Retain volume's files, a NAS directory "
+        "or your own claim's content): destroy removes only the objects the stack created",
+        "left: Argo's CRDs (workflows.argoproj.io and the other argoproj.io kinds): the chart's "
+        "hook Job applied them outside the release; delete them with kubectl once nothing in the "
+        "cluster uses them (README: Teardown)",
+        "left: the cluster itself (target existing: the stack never owned it)",
+    ]
+
+
+def test_existing_target_without_an_argo_install_leaves_no_crds_of_its_own(capsys):
+    stack = FakeStack(stack_outputs(target="existing", argoNamespace=None))
+    assert cli(["ephemeral", "-s", "dev"], runtime(FakeArgo([SUCCEEDED]), stack)) == 0
+    assert not any("CRDs" in line for line in teardown_report(capsys.readouterr().err))
 
 
 def test_a_bug_mid_run_still_destroys_before_its_traceback(capsys):

@@ -96,7 +96,7 @@ def test_a_failed_shard_fails_the_run_naming_the_node_and_its_message(capsys):
     assert code == EXIT_RUN_FAILED
     assert out == ""
     (error,) = [line for line in err.splitlines() if line.startswith("error:")]
-    assert f"step {WORKFLOW}.map(2:2) Failed" in error
+    assert f"step {WORKFLOW}.map(2:2)(0) Failed" in error  # the attempt pod, as Argo names it
     assert "shard 2 is missing from the manifest" in error
     assert "Traceback" not in err
 
@@ -190,6 +190,17 @@ def test_timeout_must_be_positive_seconds(capsys, timeout):
     )
 
 
+def test_timeout_without_wait_is_a_usage_error(capsys):
+    fake = FakeArgo([])
+    stack = up_stack()
+    assert cli(["submit", "-s", "dev", "--timeout", "60"], runtime(fake, stack)) == EXIT_USAGE
+    assert capsys.readouterr().err.strip() == (
+        "error: --timeout 60 applies only with --wait (without it submit returns as soon as "
+        "the run is created): add --wait, or drop --timeout"
+    )
+    assert fake.created == []
+
+
 def test_stack_not_up_is_one_clear_line(capsys):
     not_up = FakeStack(stack_outputs(), deployed=False)
     code = cli(["submit", "-s", "dev", "--wait"], runtime(FakeArgo([]), not_up))
@@ -221,10 +232,21 @@ def test_result_of_a_finished_run(capsys):
     assert json.loads(capsys.readouterr().out) == RESULT
 
 
-def test_result_falls_back_to_the_workflow_outputs():
-    finished = workflow("Succeeded", shards=SHARDS, done=3)
-    finished["status"]["outputs"] = {"parameters": [{"name": "result", "value": '{"shards": 3}'}]}
-    assert argo.result(finished) == '{"shards": 3}'
+def test_result_is_the_workflow_output_merge_exports():
+    finished = workflow("Succeeded", shards=SHARDS, done=3, result=RESULT)
+    assert finished["status"]["outputs"] == {
+        "parameters": [{"name": "result", "value": json.dumps(RESULT)}]
+    }
+    # Read from status.outputs even when the reduce nodes were garbage-collected from status.
+    for name in [name for name in finished["status"]["nodes"] if ".reduce" in name]:
+        del finished["status"]["nodes"][name]
+    assert json.loads(argo.result(finished)) == RESULT
+
+
+def test_result_falls_back_to_the_reduce_step_of_a_template_without_the_export():
+    finished = workflow("Succeeded", shards=SHARDS, done=3, result=RESULT, exported=False)
+    assert "outputs" not in finished["status"]
+    assert json.loads(argo.result(finished)) == RESULT
 
 
 def test_result_of_a_running_run_says_it_is_not_finished(capsys):

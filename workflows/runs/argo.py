@@ -226,9 +226,10 @@ def failed_steps(workflow: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def result(workflow: Mapping[str, Any]) -> str | None:
-    """The result JSON: the reduce step's `result` parameter, else the workflow's outputs."""
+    """The result JSON: the workflow's `result` output (merge exports it with globalName),
+    else the reduce step's parameter (templates deployed before the export)."""
     reduce = _task_node(workflow, REDUCE_TASK)
-    for outputs in ((reduce or {}).get("outputs"), (workflow.get("status") or {}).get("outputs")):
+    for outputs in ((workflow.get("status") or {}).get("outputs"), (reduce or {}).get("outputs")):
         value = _parameter((outputs or {}).get("parameters", ()), RESULT_PARAMETER)
         if value is not None:
             return value

@@ -7,7 +7,13 @@ import sys
 from collections.abc import Callable
 
 from workflows.runs.ephemeral import run_ephemeral
-from workflows.runs.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, RunError
+from workflows.runs.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_RUN_FAILED,
+    EXIT_USAGE,
+    RunError,
+)
 from workflows.runs.stack import StackOutputs, read_outputs
 from workflows.runs.submit import (
     Runtime,
@@ -23,6 +29,12 @@ Command = Callable[[argparse.Namespace, Runtime], int]
 
 
 def submit_command(args: argparse.Namespace, runtime: Runtime) -> int:
+    if args.timeout is not None and not args.wait:
+        raise RunError(
+            f"--timeout {args.timeout:g} applies only with --wait (without it submit returns "
+            "as soon as the run is created): add --wait, or drop --timeout",
+            EXIT_USAGE,
+        )
     outputs = _outputs(args.stack, runtime)
     submission = run_submission(outputs, _options(args, wait=args.wait), runtime, report)
     if submission.result is None:

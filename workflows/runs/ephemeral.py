@@ -97,14 +97,33 @@ def _destroy(
             f"left: the empty stack {name} and its config, for the next run "
             f"(`pulumi stack rm {name}` removes it)"
         )
-    if outputs is not None and outputs.data_dir is not None:
+    if outputs is not None:
+        lines += _kept_by_destroy(outputs)
+    return lines, True
+
+
+def _kept_by_destroy(outputs: StackOutputs) -> list[str]:
+    """What a successful destroy leaves on purpose (README "Teardown")."""
+    lines = []
+    if outputs.data_dir is not None:
         lines.append(
             f"left: {outputs.data_dir} on this machine (the kind volume's inputs and run "
             "outputs; a host directory Pulumi does not own): delete it when done"
         )
-    if outputs is not None and outputs.target == "existing":
+    if outputs.target == "existing":
+        lines.append(
+            f"left: the data behind claim {outputs.volume_claim!r} (a Retain volume's files, a "
+            "NAS directory or your own claim's content): destroy removes only the objects the "
+            "stack created"
+        )
+        if outputs.argo_namespace is not None:
+            lines.append(
+                "left: Argo's CRDs (workflows.argoproj.io and the other argoproj.io kinds): the "
+                "chart's hook Job applied them outside the release; delete them with kubectl "
+                "once nothing in the cluster uses them (README: Teardown)"
+            )
         lines.append("left: the cluster itself (target existing: the stack never owned it)")
-    return lines, True
+    return lines
 
 
 def _destroy_when_unlocked(stack: Stack, runtime: Runtime, report: Report) -> dict[str, int]:

@@ -70,6 +70,7 @@ class StackOutputs:
     oss_bucket: str | None
     oss_endpoint: str | None
     oss_path: str = OSS_DEFAULT_PATH  # the bucket directory the volume mounts
+    argo_namespace: str | None = None  # set only where the program installed Argo
 
     @classmethod
     def parse(
@@ -105,6 +106,7 @@ class StackOutputs:
             oss_bucket=outputs.get(exports.OSS_BUCKET),
             oss_endpoint=outputs.get(exports.OSS_ENDPOINT),
             oss_path=oss_path,
+            argo_namespace=outputs.get(exports.ARGO_NAMESPACE),
         )
 
 

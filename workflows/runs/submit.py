@@ -180,7 +180,7 @@ def succeeded_result(workflow: Mapping[str, Any]) -> str:
     if value is None:
         raise RunError(
             f"workflow {name} succeeded but reports no `{argo.RESULT_PARAMETER}` output "
-            f"(neither its {argo.REDUCE_TASK} step nor the workflow has one)",
+            f"(neither the workflow's outputs nor its {argo.REDUCE_TASK} step has one)",
             EXIT_RUN_FAILED,
         )
     return value
