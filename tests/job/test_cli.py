@@ -224,6 +224,7 @@ def usage_cases(source: Path, workdir: Path, tmp: Path):
         "duplicate keyword": ([*split, "--parts", "1", "--keywords", "INFO,INFO"], "--keywords"),
         "newline in keyword": ([*split, "--parts", "1", "--keywords", "IN\nFO"], "--keywords"),
         "unknown match": ([*split, "--parts", "1", "--match", "regex"], "--match"),
+        "double dash as a value": ([*split, "--parts", "1", "--keywords=--"], "--keywords"),
         "max parts above the id list bound": (
             [*split, "--parts", "1", f"--max-parts={logcount.LARGEST_MAX_PARTS + 1}"],
             f"above the maximum {logcount.LARGEST_MAX_PARTS}",

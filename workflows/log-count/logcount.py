@@ -82,6 +82,14 @@ class ArgumentParser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(message)
 
+    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+        parsed = super().parse_args(args, namespace)
+        for name, value in vars(parsed).items():
+            # Every option takes one string; argparse turns the value of `--flag=--` into [].
+            if isinstance(value, list):
+                raise UsageError(f"--{name.replace('_', '-')}: '--' cannot be given as a value")
+        return parsed
+
 
 def run(main: Callable[[Sequence[str]], object], argv: Sequence[str] | None = None) -> int:
     """Run a step's ``main`` and turn the job's errors into exit codes (no tracebacks)."""
