@@ -54,9 +54,11 @@ DEFAULT_PRODUCTION = False
 # kubectl's default kubeconfig, used by target existing when neither existing.kubeconfig nor
 # $KUBECONFIG names one.
 DEFAULT_KUBECONFIG = "~/.kube/config"
+# hostPath only on kind: there the program mounts one host directory into every node and makes
+# it writable; on a real multi-node cluster each node would have its own, unprepared directory.
 STORAGE_TYPES = {
     "kind": ("hostPath", "existingClaim"),
-    "existing": ("existingClaim", "hostPath", "nas"),
+    "existing": ("existingClaim", "nas"),
     "ackone": ("oss", "nas", "existingClaim"),
 }
 COMPUTE_PROFILES = {

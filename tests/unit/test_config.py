@@ -280,6 +280,15 @@ def test_cluster_spot_mode_and_pod_spot_annotations_are_exclusive():
             {"storage": {"type": "oss"}},
             "storage.type: 'oss' is not allowed with target kind; allowed: hostPath, existingClaim",
         ),
+        (
+            {
+                "target": "existing",
+                "existing": {"context": "team"},
+                "storage": {"type": "hostPath"},
+            },
+            "storage.type: 'hostPath' is not allowed with target existing; "
+            "allowed: existingClaim, nas",
+        ),
         ({"storage": {"size": "10 GB"}}, "storage.size: '10 GB' is not a Kubernetes quantity"),
         (
             {"storage": {"reclaimPolicy": "Recycle"}},
