@@ -10,3 +10,4 @@ SUBMIT_COMMAND = "submitCommand"
 DATA_DIR = "dataDir"  # kind only: the host directory behind the hostPath volume
 OSS_BUCKET = "ossBucket"  # ackone with OSS storage
 OSS_ENDPOINT = "ossEndpoint"  # ackone with OSS storage: the public endpoint, for uploads
+OSS_PATH = "ossPath"  # ackone with OSS storage: the bucket directory the volume mounts

@@ -112,6 +112,7 @@ class AckOne(pulumi.ComponentResource):
                 outputs={
                     exports.OSS_BUCKET: volume.bucket_name,
                     exports.OSS_ENDPOINT: public_endpoint(region),
+                    exports.OSS_PATH: storage.oss.path,
                 },
             )
         if storage.nas is not None:

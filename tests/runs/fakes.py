@@ -190,10 +190,8 @@ class FakeStack:
         deployed: bool = False,
         up_error: BaseException | None = None,
         destroy_errors: list[BaseException] | None = None,
-        config: dict[str, str] | None = None,
     ) -> None:
         self.name = name
-        self._config = dict(config or {})
         self._outputs = outputs
         self.deployed = deployed
         self._up_error = up_error
@@ -220,9 +218,6 @@ class FakeStack:
 
     def remove(self) -> None:
         self.calls.append("remove")
-
-    def config(self, key: str) -> str | None:
-        return self._config.get(key)
 
 
 class FakeObjectStore:

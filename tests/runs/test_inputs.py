@@ -139,7 +139,7 @@ def test_oss_stack_uploads_files_under_inputs(tmp_path):
     (logs / "b.log").write_bytes(b"WARN\n")
     store = FakeObjectStore()
     oss_outputs = outputs(
-        target="ackone", ossBucket="bkt", ossEndpoint="oss-cn-hangzhou.aliyuncs.com"
+        target="ackone", ossBucket="bkt", ossEndpoint="oss-cn-hangzhou.aliyuncs.com", ossPath="/"
     )
     relative = stage_input(logs, oss_outputs, store)
     assert re.fullmatch(rf"{STAGE}/logs", relative)
@@ -156,9 +156,13 @@ def test_oss_uploads_go_below_the_bucket_directory_the_volume_mounts(tmp_path, c
     log = tmp_path / "app.log"
     log.write_bytes(b"INFO\n")
     stack = FakeStack(
-        stack_outputs(target="ackone", ossBucket="bkt", ossEndpoint="oss-cn-beijing.aliyuncs.com"),
+        stack_outputs(
+            target="ackone",
+            ossBucket="bkt",
+            ossEndpoint="oss-cn-beijing.aliyuncs.com",
+            ossPath="/team/logs",
+        ),
         deployed=True,
-        config={"argo-fanout:storage": '{"type": "oss", "oss": {"path": "/team/logs"}}'},
     )
     store = FakeObjectStore()
     fake = FakeArgo([SUCCEEDED])
@@ -169,18 +173,17 @@ def test_oss_uploads_go_below_the_bucket_directory_the_volume_mounts(tmp_path, c
     assert store.objects == {f"team/logs/{relative}": b"INFO\n"}
 
 
-def test_broken_storage_config_is_named(tmp_path, capsys):
+def test_oss_stack_without_its_mount_path_output_is_named(tmp_path, capsys):
     stack = FakeStack(
         stack_outputs(target="ackone", ossBucket="bkt", ossEndpoint="oss-cn-beijing.aliyuncs.com"),
         deployed=True,
-        config={"argo-fanout:storage": "oss"},
     )
     assert cli(["submit", "-s", "dev"], runtime(FakeArgo([SUCCEEDED]), stack)) == EXIT_USAGE
-    assert "config argo-fanout:storage is not an object: 'oss'" in capsys.readouterr().err
+    assert "lacks the outputs ossPath" in capsys.readouterr().err
 
 
 def test_empty_directory_is_refused_for_upload(tmp_path):
-    oss_outputs = outputs(target="ackone", ossBucket="bkt", ossEndpoint="x")
+    oss_outputs = outputs(target="ackone", ossBucket="bkt", ossEndpoint="x", ossPath="/")
     with pytest.raises(RunError, match="the directory holds no files"):
         stage_input(tmp_path, oss_outputs, FakeObjectStore())
 

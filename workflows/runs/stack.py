@@ -9,7 +9,6 @@ errors for a stack that is not up.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,9 +23,6 @@ from workflows.runs.errors import EXIT_RUN_FAILED, EXIT_USAGE, RunError
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 OutputSink = Callable[[str], None]
-# The program's config key holding storage.oss.path, and that field's default (infra/config.py).
-STORAGE_CONFIG_KEY = "argo-fanout:storage"
-OSS_DEFAULT_PATH = "/"
 
 
 class StackNotFound(RunError):
@@ -52,9 +48,6 @@ class Stack(Protocol):
     def remove(self) -> None:
         """Remove the (empty) stack from the backend, keeping its Pulumi.<stack>.yaml."""
 
-    def config(self, key: str) -> str | None:
-        """One config value as the CLI stores it (objects as JSON text), None when unset."""
-
 
 @dataclass(frozen=True)
 class StackOutputs:
@@ -69,13 +62,11 @@ class StackOutputs:
     data_dir: str | None
     oss_bucket: str | None
     oss_endpoint: str | None
-    oss_path: str = OSS_DEFAULT_PATH  # the bucket directory the volume mounts
+    oss_path: str | None  # the bucket directory the volume mounts (set with oss_bucket)
     argo_namespace: str | None = None  # set only where the program installed Argo
 
     @classmethod
-    def parse(
-        cls, stack: str, outputs: Mapping[str, Any], oss_path: str = OSS_DEFAULT_PATH
-    ) -> StackOutputs:
+    def parse(cls, stack: str, outputs: Mapping[str, Any]) -> StackOutputs:
         if not outputs:
             raise RunError(
                 f"stack {stack!r} is not up (it has no outputs): deploy it with "
@@ -88,6 +79,8 @@ class StackOutputs:
             exports.WORKFLOW_TEMPLATE,
             exports.VOLUME_CLAIM,
         )
+        if outputs.get(exports.OSS_BUCKET):
+            required += (exports.OSS_ENDPOINT, exports.OSS_PATH)
         missing = [name for name in required if outputs.get(name) in (None, "")]
         if missing:
             raise RunError(
@@ -105,30 +98,13 @@ class StackOutputs:
             data_dir=outputs.get(exports.DATA_DIR),
             oss_bucket=outputs.get(exports.OSS_BUCKET),
             oss_endpoint=outputs.get(exports.OSS_ENDPOINT),
-            oss_path=oss_path,
+            oss_path=outputs.get(exports.OSS_PATH),
             argo_namespace=outputs.get(exports.ARGO_NAMESPACE),
         )
 
 
 def read_outputs(stack: Stack) -> StackOutputs:
-    """The stack's outputs, plus the OSS mount path from its config when it stores on OSS.
-
-    The outputs name the bucket but not the directory of it the volume mounts
-    (`storage.oss.path`), which input uploads need, so that one is read from the config.
-    """
-    outputs = stack.outputs()
-    oss_path = OSS_DEFAULT_PATH
-    if outputs.get(exports.OSS_BUCKET):
-        storage = stack.config(STORAGE_CONFIG_KEY)
-        try:
-            oss = json.loads(storage).get("oss") if storage else None
-        except (ValueError, AttributeError):
-            raise RunError(
-                f"stack {stack.name!r}: config {STORAGE_CONFIG_KEY} is not an object: {storage!r}"
-            ) from None
-        if isinstance(oss, Mapping) and isinstance(oss.get("path"), str):
-            oss_path = oss["path"]
-    return StackOutputs.parse(stack.name, outputs, oss_path)
+    return StackOutputs.parse(stack.name, stack.outputs())
 
 
 def _kubeconfig_dict(stack: str, value: Any) -> dict[str, Any]:
@@ -184,11 +160,6 @@ class PulumiStack:
     def remove(self) -> None:
         with _pulumi_errors(self.name):
             self._stack.workspace.remove_stack(self.name, preserve_config=True)
-
-    def config(self, key: str) -> str | None:
-        with _pulumi_errors(self.name):
-            value = self._stack.get_all_config().get(key)
-        return None if value is None else value.value
 
 
 @contextlib.contextmanager

@@ -286,6 +286,7 @@ def test_oss_chart_values_and_stack_outputs():
     assert oss["fuseType"] == ""  # ossfs 1.0
     assert program.outputs[exports.OSS_BUCKET] == bucket
     assert program.outputs[exports.OSS_ENDPOINT] == public_endpoint("cn-hangzhou")
+    assert program.outputs[exports.OSS_PATH] == oss["path"] == "/"
 
 
 # --------------------------------------------------------------------------- NAS
