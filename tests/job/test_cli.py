@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -283,15 +287,29 @@ def test_count_refuses_an_input_changed_since_split(prepared):
     assert not (workdir / "counts" / "0.json").exists()
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
-def test_unreadable_input_is_a_usage_error(tmp_path):
-    source = tmp_path / "in.log"
-    source.write_bytes(b"INFO\n")
-    source.chmod(0)
-    done = run_step(
-        "split", "--input", str(source), "--workdir", str(tmp_path / "w"), "--parts", "1"
-    )
-    assert done.returncode == 2 and "--input: cannot read" in done.stderr
+def test_unreadable_input_is_a_usage_error():
+    # Root reads files whatever their mode, so as root the step runs as `nobody` (as a container's
+    # non-root uid would), with an interpreter outside root's home, on files nobody can reach.
+    command = [sys.executable]
+    if os.geteuid() == 0:
+        setpriv, system_python = shutil.which("setpriv"), "/usr/bin/python3"
+        if setpriv is None or not os.access(system_python, os.X_OK):
+            pytest.skip("running as root without setpriv and /usr/bin/python3 to drop to nobody")
+        command = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", system_python]
+    with tempfile.TemporaryDirectory() as scratch:
+        os.chmod(scratch, 0o777)
+        source = Path(scratch) / "in.log"
+        source.write_bytes(b"INFO\n")
+        source.chmod(0)
+        split = [str(JOB_DIR / "split.py"), "--input", str(source), "--workdir", f"{scratch}/w"]
+        done = subprocess.run(
+            [*command, *split, "--parts", "1"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+            check=False,
+        )
+    assert done.returncode == 2 and "--input: cannot read" in done.stderr, done.stderr
 
 
 def test_help_documents_the_parts_and_part_size_rule():
