@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 # Arguments passed through to the job benchmark, e.g. make bench BENCH_ARGS="--size 1GiB".
 BENCH_ARGS ?=
 
-.PHONY: help venv dev destroy test lint demo bench golden lock clean
+.PHONY: help venv dev destroy test e2e lint demo bench golden lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-9s %s\n", $$1, $$2}'
@@ -29,6 +29,9 @@ destroy: $(STAMP) ## Tear the local kind stack down (pulumi destroy)
 
 test: $(STAMP) lint ## Run the whole test suite (no cluster, docker or Pulumi CLI needed)
 	$(PY) -m pytest -n auto $(PYTEST_ARGS)
+
+e2e: $(STAMP) ## Run only the kind end-to-end test; fails (not skips) when a tool is missing
+	ARGO_FANOUT_E2E_REQUIRED=1 $(PY) -m pytest -m e2e -rs -p no:xdist tests/e2e
 
 lint: $(STAMP) ## Lint and format-check the Python code
 	$(VENV)/bin/ruff check .
