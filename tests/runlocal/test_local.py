@@ -184,40 +184,42 @@ def test_unknown_volume_sources_are_errors(tmp_path, volume, message):
         prepare(tmp_path, {"command": ["python"]}, [volume])
 
 
-def test_input_is_hard_linked_into_the_volume(tmp_path):
+def test_input_file_is_copied_into_a_new_stage(tmp_path):
     source = tmp_path / "app.log"
     source.write_text("INFO x\n")
     relative = local.place_input(source, tmp_path / "volume")
     assert re.fullmatch(r"inputs/\d{8}T\d{6}Z-[0-9a-f]{12}/app\.log", relative)
-    assert (tmp_path / "volume" / relative).stat().st_ino == source.stat().st_ino
+    staged = tmp_path / "volume" / relative
+    assert staged.read_text() == "INFO x\n"
+    assert staged.stat().st_ino != source.stat().st_ino
 
 
-def test_every_placement_gets_a_new_stage_and_earlier_ones_stay(tmp_path):
+def test_a_stage_does_not_follow_in_place_rewrites_of_its_source(tmp_path):
     source = tmp_path / "app.log"
     source.write_text("INFO one\n")
     first = local.place_input(source, tmp_path / "volume")
-    (tmp_path / "volume" / first).unlink()  # break the hard link, keep the first copy apart
-    (tmp_path / "volume" / first).write_text("INFO one\n")
-    source.unlink()
-    source.write_text("INFO two\n")
+    with source.open("a") as log:  # a log being appended to, as generate.py or a logger does
+        log.write("INFO two\n")
     second = local.place_input(source, tmp_path / "volume")
     assert first != second
     assert (tmp_path / "volume" / first).read_text() == "INFO one\n"
-    assert (tmp_path / "volume" / second).read_text() == "INFO two\n"
+    assert (tmp_path / "volume" / second).read_text() == "INFO one\nINFO two\n"
 
 
-def test_input_is_copied_when_it_cannot_be_linked(tmp_path, monkeypatch):
-    def refuse(self, target):
-        raise OSError(18, "Invalid cross-device link")
-
-    monkeypatch.setattr(Path, "hardlink_to", refuse)
+def test_input_directory_is_copied_whole(tmp_path):
     source = tmp_path / "logs"
     (source / "sub").mkdir(parents=True)
     (source / "sub" / "a.log").write_text("WARN y\n")
     relative = local.place_input(source, tmp_path / "volume")
-    copied = tmp_path / "volume" / relative / "sub" / "a.log"
-    assert copied.read_text() == "WARN y\n"
-    assert copied.stat().st_ino != (source / "sub" / "a.log").stat().st_ino
+    assert (tmp_path / "volume" / relative / "sub" / "a.log").read_text() == "WARN y\n"
+
+
+def test_input_inside_the_volume_is_used_in_place(tmp_path):
+    inside = tmp_path / "volume" / "data" / "app.log"
+    inside.parent.mkdir(parents=True)
+    inside.write_text("INFO\n")
+    assert local.place_input(inside, tmp_path / "volume") == "data/app.log"
+    assert not (tmp_path / "volume" / "inputs").exists()
 
 
 def test_missing_input_is_an_error(tmp_path):

@@ -93,7 +93,7 @@ def test_a_failed_copy_leaves_no_half_stage(tmp_path, monkeypatch):
         Path(target).write_text("IN")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("workflows.runs.inputs.shutil.copyfile", disk_full)
+    monkeypatch.setattr("workflows.staging.shutil.copyfile", disk_full)
     with pytest.raises(
         RunError, match=r"--input: copying .*app\.log to .* failed: .*No space left"
     ):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ from workflows.chart import render_chart
 from workflows.runlocal import pods
 from workflows.runlocal.engine import Phase, RunError, RunResult, WorkflowRun, workflow_name
 from workflows.runlocal.progress import Reporter
-from workflows.staging import INPUT_PARAMETER, new_stage
+from workflows.staging import INPUT_PARAMETER, StagingError, copy_into_volume
 
 RELEASE = "log-count-local"
 NAMESPACE = "argo-fanout"
@@ -57,30 +56,15 @@ def claim_names(template: Mapping[str, Any]) -> set[str]:
 def place_input(source: Path, volume_dir: Path) -> str:
     """Put the input file or directory into the volume; return its path relative to the volume.
 
-    An input already inside the volume is used where it is. Otherwise it goes to a new stage
-    directory (workflows/staging.py) as hard links when source and volume share a filesystem
-    (instant and no extra space for big inputs; the job only reads its input), else as a copy.
+    Used in place when already inside the volume, else copied into a new stage directory
+    (workflows/staging.py), so earlier runs' inputs are never replaced.
     """
-    source = source.resolve()
-    volume = volume_dir.resolve()
     if not source.exists():
         raise RunError(f"--input {source}: no such file or directory")
-    if source.is_relative_to(volume):
-        return source.relative_to(volume).as_posix()
-    target = volume / new_stage() / source.name
-    target.parent.mkdir(parents=True)  # new: an earlier stage is never reused
-    if source.is_dir():
-        shutil.copytree(source, target, copy_function=_link_or_copy)
-    else:
-        _link_or_copy(source, target)
-    return target.relative_to(volume).as_posix()
-
-
-def _link_or_copy(source: str | Path, target: str | Path) -> None:
     try:
-        Path(target).hardlink_to(source)
-    except OSError:  # another filesystem, or links not allowed there
-        shutil.copy2(source, target)
+        return copy_into_volume(source, volume_dir)
+    except StagingError as err:
+        raise RunError(f"--input: {err}") from None
 
 
 def run_local(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from pathlib import Path
 from typing import Protocol
 
@@ -18,7 +17,7 @@ import alibabacloud_oss_v2 as oss
 
 from workflows.runs.errors import RunError
 from workflows.runs.stack import StackOutputs
-from workflows.staging import new_stage
+from workflows.staging import StagingError, copy_into_volume, new_stage
 
 # Credential environment variables, in the order they are tried: the OSS SDK's own, Alibaba
 # Cloud's CLI/SDK convention, and the Pulumi alicloud provider's (which deployed the stack).
@@ -64,28 +63,15 @@ def stage_input(path: Path, outputs: StackOutputs, object_store: ObjectStore | N
 
 def copy_to_data_dir(path: Path, data_dir: Path) -> str:
     """Copy into a new stage `<dataDir>/inputs/<stage>/<name>`; earlier stages stay untouched."""
-    source = path.resolve()
-    root = data_dir.resolve()
-    if source.is_relative_to(root):
-        return source.relative_to(root).as_posix()
-    if not root.is_dir():
+    if not data_dir.is_dir():
         raise RunError(
-            f"the stack's dataDir {root} does not exist on this machine: run the command where "
-            "the kind cluster runs, or `pulumi up` the stack again"
+            f"the stack's dataDir {data_dir} does not exist on this machine: run the command "
+            "where the kind cluster runs, or `pulumi up` the stack again"
         )
-    stage = root / new_stage()
-    stage.mkdir(parents=True)  # new: an earlier stage is never reused
-    target = stage / source.name
     try:
-        if source.is_dir():
-            shutil.copytree(source, target)
-        else:
-            shutil.copyfile(source, target)
-    except OSError as err:
-        # Only this submission's own stage, which no run has been given yet.
-        shutil.rmtree(stage, ignore_errors=True)
-        raise RunError(f"--input: copying {source} to {target} failed: {err}") from None
-    return target.relative_to(root).as_posix()
+        return copy_into_volume(path, data_dir)
+    except StagingError as err:
+        raise RunError(f"--input: {err}") from None
 
 
 def upload_to_store(path: Path, store: ObjectStore, prefix: str) -> str:
