@@ -58,32 +58,35 @@ class ArgoInstallArgs:
 
 
 class ArgoInstall(pulumi.ComponentResource):
-    """The argo namespace and the argo-workflows Helm release in it."""
+    """The argo-workflows Helm release in argo.namespace, which it creates unless
+    argo.createNamespace is false (the namespace exists; destroy leaves it)."""
 
     def __init__(
         self, name: str, args: ArgoInstallArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("argo-fanout:argo:ArgoInstall", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
-        namespace = k8s.core.v1.Namespace(
-            f"{name}-namespace",
-            metadata={"name": args.config.namespace},
-            opts=child,
-        )
+        namespace_name: pulumi.Input[str] = args.config.namespace
+        ready: list[pulumi.Resource] = []
+        if args.config.create_namespace:
+            namespace = k8s.core.v1.Namespace(
+                f"{name}-namespace",
+                metadata={"name": args.config.namespace},
+                opts=child,
+            )
+            ready, namespace_name = [namespace], namespace.metadata["name"]
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
             name=RELEASE_NAME,
             chart=ARGO_CHART,
             version=args.config.chart_version,
             repository_opts={"repo": ARGO_HELM_REPO},
-            namespace=namespace.metadata["name"],
+            namespace=namespace_name,
             values=argo_values(
                 args.config, workload_namespace=args.workload_namespace, local=args.local
             ),
             timeout=RELEASE_TIMEOUT_SECONDS,
-            opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(depends_on=[namespace])
-            ),
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=ready)),
         )
         self.namespace: pulumi.Output[str] = self.release.namespace
         self.register_outputs({"namespace": self.namespace, "release": self.release.name})

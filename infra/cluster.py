@@ -1,7 +1,7 @@
 """Cluster targets: each gives the one kubernetes.Provider every Kubernetes resource uses.
 
 A target component exposes ``provider`` (the explicit provider), ``kubeconfig`` (a secret Output)
-and ``outputs`` (target-specific stack outputs, e.g. kind's dataDir).
+and ``outputs`` (target-specific stack outputs; none for these two).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import pulumi_command as command
 import pulumi_kubernetes as k8s
 import yaml
 
-from infra import exports
 from infra.config import ConfigError, ExistingConfig, KindConfig
 
 
@@ -99,7 +98,8 @@ class KindCluster(pulumi.ComponentResource):
             delete_unreachable=True,
             opts=child,
         )
-        self.outputs: dict[str, Any] = {exports.DATA_DIR: str(kind.data_dir)}
+        # dataDir is exported with the hostPath storage it backs (infra/platform.py).
+        self.outputs: dict[str, Any] = {}
         self.register_outputs({"kubeconfig": self.kubeconfig})
 
 

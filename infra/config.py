@@ -92,7 +92,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "publicApiServer",
         "deletionProtection",
     ),
-    "argo": ("install", "chartVersion", "namespace", "values"),
+    "argo": ("install", "chartVersion", "namespace", "createNamespace", "values"),
     "storage": ("type", "size", "reclaimPolicy", "existingClaim", "hostPath", "oss", "nas"),
     "storage.hostPath": ("path",),
     "storage.oss": (
@@ -108,6 +108,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "storage.nas": ("server", "path", "storageType"),
     "workload": (
         "namespace",
+        "createNamespace",
         "numParts",
         "partSize",
         "keywords",
@@ -200,6 +201,7 @@ class ArgoConfig:
     install: bool
     chart_version: str
     namespace: str
+    create_namespace: bool  # False: the namespace exists already; destroy leaves it
     values: Mapping[str, Any]
 
 
@@ -276,6 +278,7 @@ class ScheduleConfig:
 @dataclass(frozen=True)
 class WorkloadConfig:
     namespace: str
+    create_namespace: bool  # False: the namespace exists already; destroy leaves it
     num_parts: int
     part_size: str | None
     keywords: tuple[str, ...]
@@ -337,7 +340,7 @@ def load(reader: ConfigReader, stack: str, *, region: str | None = None) -> Conf
     kind = _kind(_present(raw["kind"]), stack, data_dir, storage) if target == "kind" else None
     existing = _existing(raw["existing"]) if target == "existing" else None
     ackone = _ackone(_present(raw["ackone"]), stack, production) if target == "ackone" else None
-    workload = _workload(_present(raw_workload), target)
+    workload = _workload(_present(raw_workload), target, storage)
     if ackone is not None:
         _check_spot_choice(ackone, workload.compute)
     if ackone is not None and workload.parallelism > ackone.max_parallel_pods:
@@ -347,10 +350,16 @@ def load(reader: ConfigReader, stack: str, *, region: str | None = None) -> Conf
             "give ackone.vswitchCidrs larger or more CIDRs"
         )
     argo = _argo(_present(raw["argo"]), target)
-    if argo.install and workload.namespace == argo.namespace:
+    if (
+        argo.install
+        and workload.namespace == argo.namespace
+        and (argo.create_namespace or workload.create_namespace)
+    ):
+        # Created for one, the namespace would be deleted on destroy with the other's objects.
         raise ConfigError(
-            f"workload.namespace: {workload.namespace!r} is argo.namespace too; the program "
-            "creates both namespaces, so give the workload its own"
+            f"workload.namespace: {workload.namespace!r} is argo.namespace too, and the program "
+            "would create it; give the workload its own namespace, or set both "
+            "argo.createNamespace and workload.createNamespace false to share one that exists"
         )
     return Config(
         stack=stack,
@@ -550,6 +559,7 @@ def _argo(raw: Mapping[str, Any], target: str) -> ArgoConfig:
         install=install,
         chart_version=section.get("chartVersion", ARGO_CHART_VERSION, _semver),
         namespace=section.get("namespace", "argo", _dns_label),
+        create_namespace=section.get("createNamespace", True, _bool),
         values=section.get("values", {}, _mapping),
     )
 
@@ -623,13 +633,24 @@ def _nas(raw: Any, target: str) -> NasStorage:
     )
 
 
-def _workload(raw: Mapping[str, Any], target: str) -> WorkloadConfig:
+def _workload(raw: Mapping[str, Any], target: str, storage: StorageConfig) -> WorkloadConfig:
     section = _Section("workload", raw)
     part_size = section.get("partSize", None, _string)
     if part_size is not None:
         parse_byte_size("workload.partSize", part_size)
+    namespace = section.get("namespace", PROJECT, _dns_label)
+    # An existing claim lives in a namespace that exists already.
+    claim_given = storage.type == "existingClaim"
+    create_namespace = section.get("createNamespace", not claim_given, _bool)
+    if create_namespace and claim_given:
+        raise ConfigError(
+            "workload.createNamespace: true is not allowed with storage.type existingClaim: "
+            f"claim {storage.existing_claim!r} must already be in namespace {namespace!r}, so "
+            "the namespace exists; remove the key or set it to false"
+        )
     return WorkloadConfig(
-        namespace=section.get("namespace", PROJECT, _dns_label),
+        namespace=namespace,
+        create_namespace=create_namespace,
         num_parts=section.get("numParts", 5, _int_at_least(1)),
         part_size=part_size,
         keywords=tuple(section.get("keywords", list(DEFAULT_KEYWORDS), _keywords)),

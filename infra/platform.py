@@ -105,7 +105,11 @@ def _target(
     if cfg.target == "kind":
         assert cfg.kind is not None
         kind = KindCluster(f"{name}-kind", KindClusterArgs(config=cfg.kind), opts=opts)
-        return kind, StorageBinding(values=storage_values(cfg.storage))
+        # dataDir only where it is the volume: `workflows submit --input` stages files into it,
+        # which pods mounting an existing claim would never see.
+        host_path = cfg.storage.type == "hostPath"
+        outputs = {exports.DATA_DIR: str(cfg.kind.data_dir)} if host_path else {}
+        return kind, StorageBinding(values=storage_values(cfg.storage), outputs=outputs)
     if cfg.target == "existing":
         assert cfg.existing is not None
         existing = ExistingCluster(

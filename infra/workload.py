@@ -94,9 +94,10 @@ def submit_command(namespace: str, template: str, num_parts: int) -> str:
 
 
 # Creates objects that must exist in the workload namespace before the chart, e.g. the
-# Secret an OSS volume mounts with; called with the Namespace and the options to create them.
+# Secret an OSS volume mounts with; called with the namespace's name and the options to create
+# them with (provider, parent, and what must exist first).
 NamespacePrerequisites = Callable[
-    [k8s.core.v1.Namespace, pulumi.ResourceOptions], Sequence[pulumi.Resource]
+    [pulumi.Input[str], pulumi.ResourceOptions], Sequence[pulumi.Resource]
 ]
 
 
@@ -110,7 +111,8 @@ class WorkloadArgs:
 
 
 class Workload(pulumi.ComponentResource):
-    """The workload namespace and the log-count Helm release in it."""
+    """The log-count Helm release in the workload namespace, which it creates unless
+    workload.createNamespace is false (the namespace exists; destroy leaves it)."""
 
     def __init__(
         self, name: str, args: WorkloadArgs, opts: pulumi.ResourceOptions | None = None
@@ -118,26 +120,29 @@ class Workload(pulumi.ComponentResource):
         super().__init__("argo-fanout:workload:Workload", name, None, opts)
         workload = args.config
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
-        # Created after Argo and so deleted before it: workflows and pods left in the namespace
-        # are cleaned up while the controller still runs to handle their finalizers.
-        namespace = k8s.core.v1.Namespace(
-            f"{name}-namespace",
-            metadata={"name": workload.namespace},
-            opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(depends_on=list(args.depends_on))
-            ),
-        )
-        prerequisites = list(args.prerequisites(namespace, child) if args.prerequisites else [])
+        # What must exist before anything goes into the namespace.
+        ready: list[pulumi.Resource] = list(args.depends_on)
+        namespace_name: pulumi.Input[str] = workload.namespace
+        if workload.create_namespace:
+            # Created after Argo and so deleted before it: workflows and pods left in the
+            # namespace are cleaned up while the controller still runs to handle their finalizers.
+            namespace = k8s.core.v1.Namespace(
+                f"{name}-namespace",
+                metadata={"name": workload.namespace},
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=ready)),
+            )
+            ready, namespace_name = [namespace], namespace.metadata["name"]
+        inside = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=ready))
+        prerequisites = args.prerequisites(namespace_name, inside) if args.prerequisites else []
         values = workload_values(workload, args.storage_values)
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
             name=RELEASE_NAME,
             chart=CHART_PATH,
-            namespace=namespace.metadata["name"],
+            namespace=namespace_name,
             values=values,
             opts=pulumi.ResourceOptions.merge(
-                child,
-                pulumi.ResourceOptions(depends_on=[namespace, *prerequisites]),
+                child, pulumi.ResourceOptions(depends_on=[*ready, *prerequisites])
             ),
         )
         self.namespace: pulumi.Output[str] = self.release.namespace

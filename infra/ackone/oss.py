@@ -183,7 +183,8 @@ class OssVolume(pulumi.ComponentResource):
     ) -> kubernetes.core.v1.Secret:
         """The Secret (`akId`/`akSecret`) the PV mounts with, in the workload namespace.
 
-        `opts` carry the cluster's provider and the parent the caller wants (the workload).
+        `opts` carry the cluster's provider, the parent the caller wants (the workload) and what
+        must exist first (the namespace, when the program creates it).
         """
         return kubernetes.core.v1.Secret(
             f"{self._name}-credentials",

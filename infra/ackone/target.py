@@ -97,9 +97,9 @@ class AckOne(pulumi.ComponentResource):
             )
 
             def credentials(
-                namespace: k8s.core.v1.Namespace, opts: pulumi.ResourceOptions
+                namespace: pulumi.Input[str], opts: pulumi.ResourceOptions
             ) -> Sequence[pulumi.Resource]:
-                return [volume.credentials_secret(namespace.metadata["name"], opts)]
+                return [volume.credentials_secret(namespace, opts)]
 
             return StorageBinding(
                 values=storage_values(

@@ -28,7 +28,7 @@ def test_defaults_for_kind_follow_the_stack_name():
         node_data_path=config.NODE_DATA_PATH,
     )
     assert cfg.argo == config.ArgoConfig(
-        install=True, chart_version="1.0.18", namespace="argo", values={}
+        install=True, chart_version="1.0.18", namespace="argo", create_namespace=True, values={}
     )
     assert cfg.storage.type == "hostPath" and cfg.storage.size == "100Gi"
     assert cfg.storage.reclaim_policy == "Retain"
@@ -41,6 +41,7 @@ def test_defaults_for_kind_follow_the_stack_name():
         3,
     )
     assert workload.keywords == ("INFO", "WARN", "ERROR", "DEBUG")
+    assert workload.create_namespace is True
     assert workload.match == "substring" and workload.part_size is None
     assert workload.compute == config.ComputeConfig(profile="none", eci=None, acs=None)
     assert workload.schedule is None
@@ -361,7 +362,30 @@ def test_cluster_spot_mode_and_pod_spot_annotations_are_exclusive():
         ),
         ({"workload": {"value": {}}}, "workload: unknown key(s) ['value']"),
         ({"storage": {"hostPath": False}}, "storage.hostPath: False is not an object"),
-        ({"workload": {"namespace": "argo"}}, "workload.namespace: 'argo' is argo.namespace too"),
+        (
+            {"workload": {"namespace": "argo"}},
+            "workload.namespace: 'argo' is argo.namespace too, and the program would create it",
+        ),
+        (
+            {"workload": {"namespace": "argo", "createNamespace": False}},
+            "workload.namespace: 'argo' is argo.namespace too, and the program would create it",
+        ),
+        (
+            {"argo": {"createNamespace": "no"}},
+            "argo.createNamespace: 'no' is not a boolean; allowed: true, false",
+        ),
+        (
+            {"workload": {"createNamespace": 1}},
+            "workload.createNamespace: 1 is not a boolean; allowed: true, false",
+        ),
+        (
+            {
+                "storage": {"type": "existingClaim", "existingClaim": "logs"},
+                "workload": {"namespace": "team-a", "createNamespace": True},
+            },
+            "workload.createNamespace: true is not allowed with storage.type existingClaim: "
+            "claim 'logs' must already be in namespace 'team-a', so the namespace exists",
+        ),
         ({"workload": {"compute": 0}}, "workload.compute: 0 is not an object"),
     ],
 )
@@ -542,6 +566,36 @@ def test_existing_target_storage_rules():
 def test_parallelism_at_capacity_is_accepted():
     capacity = ack().ackone.max_parallel_pods
     assert ack(workload={"parallelism": capacity}).workload.parallelism == capacity
+
+
+@pytest.mark.parametrize(
+    ("storage", "expected"),
+    [
+        ({"type": "hostPath"}, True),
+        ({"type": "existingClaim", "existingClaim": "logs"}, False),  # its namespace exists
+    ],
+)
+def test_workload_namespace_is_created_unless_a_claim_is_given(storage, expected):
+    assert load({"storage": storage}, "dev").workload.create_namespace is expected
+    explicit = load({"storage": storage, "workload": {"createNamespace": "false"}}, "dev")
+    assert explicit.workload.create_namespace is False
+
+
+def test_namespaces_that_exist_can_be_shared_by_argo_and_the_workload():
+    cfg = load(
+        {
+            "argo": {"namespace": "batch", "createNamespace": False},
+            "workload": {"namespace": "batch", "createNamespace": False},
+        },
+        "dev",
+    )
+    assert (cfg.argo.create_namespace, cfg.workload.create_namespace) == (False, False)
+    # Without Argo installed there is no Argo namespace to clash with.
+    lone = load(
+        {"argo": {"install": False, "namespace": "batch"}, "workload": {"namespace": "batch"}},
+        "dev",
+    )
+    assert lone.workload.create_namespace is True
 
 
 def test_config_is_frozen():

@@ -19,6 +19,7 @@ from workflows.chart import LOG_COUNT_CHART, render_chart
 RELEASE = "kubernetes:helm.sh/v3:Release"
 PROVIDER = "pulumi:providers:kubernetes"
 COMMAND = "command:local:Command"
+NAMESPACE = "kubernetes:core/v1:Namespace"
 STACKS = ("dev", "existing")
 
 
@@ -48,6 +49,11 @@ def releases(run: ProgramRun, chart: str) -> list[Registered]:
     return [r for r in run.of_type(RELEASE) if r.inputs["chart"].endswith(chart)]
 
 
+def namespace_names(run: ProgramRun) -> list[str]:
+    """The namespaces the program creates (and `pulumi destroy` deletes)."""
+    return sorted(r.inputs["metadata"]["name"] for r in run.of_type(NAMESPACE))
+
+
 def kubernetes_objects(run: ProgramRun) -> list[Registered]:
     return [r for r in run.resources if r.type.startswith("kubernetes:") and r.type != RELEASE]
 
@@ -57,8 +63,7 @@ def test_dev_inventory(runs):
     assert len(releases(run, "argo-workflows")) == 1
     (workload,) = releases(run, "log-count")
     assert workload.inputs["chart"] == "./charts/log-count"  # not this checkout's absolute path
-    namespaces = run.of_type("kubernetes:core/v1:Namespace")
-    assert sorted(r.inputs["metadata"]["name"] for r in namespaces) == ["argo", "argo-fanout"]
+    assert namespace_names(run) == ["argo", "argo-fanout"]
     commands = {r.name: r for r in run.of_type(COMMAND)}
     cluster = commands["argo-fanout-kind-cluster"]
     assert "kind create cluster --name argo-fanout-dev --config -" in cluster.inputs["create"]
@@ -89,6 +94,10 @@ def test_existing_inventory(runs):
     kubeconfig = yaml.safe_load(run.outputs[exports.KUBECONFIG])
     assert kubeconfig["current-context"] == "my-cluster"
     assert exports.DATA_DIR not in run.outputs
+    # existingClaim: the claim, so its namespace, exists; destroy must leave both.
+    assert namespace_names(run) == ["argo"]
+    (workload,) = releases(run, "log-count")
+    assert workload.inputs["namespace"] == "argo-fanout"
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -126,13 +135,12 @@ def test_ordering(runs, stack):
     (argo,) = releases(run, "argo-workflows")
     (workload,) = releases(run, "log-count")
     assert run.depends_on(workload, argo), "the workload chart must wait for Argo's CRDs"
-    namespaces = {
-        r.inputs["metadata"]["name"]: r for r in run.of_type("kubernetes:core/v1:Namespace")
-    }
+    namespaces = {r.inputs["metadata"]["name"]: r for r in run.of_type(NAMESPACE)}
     assert run.depends_on(argo, namespaces["argo"])
-    assert run.depends_on(workload, namespaces["argo-fanout"])
-    # Destroyed in reverse: the workload namespace goes while Argo still runs.
-    assert run.depends_on(namespaces["argo-fanout"], argo)
+    if stack == "dev":
+        assert run.depends_on(workload, namespaces["argo-fanout"])
+        # Destroyed in reverse: the workload namespace goes while Argo still runs.
+        assert run.depends_on(namespaces["argo-fanout"], argo)
     if stack == "dev":
         commands = {r.name: r for r in run.of_type(COMMAND)}
         assert run.depends_on(
@@ -163,6 +171,43 @@ def test_outputs(runs, stack):
     assert {key: run.outputs[key] for key in expected} == expected
     if stack == "dev":
         assert run.outputs[exports.DATA_DIR].endswith("/.data/dev")
+
+
+def test_kind_with_an_existing_claim_exports_no_data_dir():
+    """`workflows submit --input` stages into dataDir, which pods on a claim would never see."""
+    run = run_program("dev", {"storage": {"type": "existingClaim", "existingClaim": "logs"}})
+    assert exports.DATA_DIR not in run.outputs
+    assert run.outputs[exports.VOLUME_CLAIM] == "logs"
+    assert namespace_names(run) == ["argo"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "workload_namespace", "created"),
+    [
+        ({"argo": {"createNamespace": False}}, "argo-fanout", ["argo-fanout"]),
+        ({"workload": {"createNamespace": False}}, "argo-fanout", ["argo"]),
+        (
+            {
+                "argo": {"createNamespace": False},
+                "workload": {"namespace": "argo", "createNamespace": False},
+            },
+            "argo",
+            [],
+        ),
+    ],
+    ids=["argo-exists", "workload-exists", "both-share-one-that-exists"],
+)
+def test_existing_namespaces_are_deployed_into_by_name(overrides, workload_namespace, created):
+    run = run_program("dev", overrides)
+    assert namespace_names(run) == created
+    (argo,) = releases(run, "argo-workflows")
+    (workload,) = releases(run, "log-count")
+    assert argo.inputs["namespace"] == run.outputs[exports.ARGO_NAMESPACE] == "argo"
+    assert workload.inputs["namespace"] == workload_namespace
+    assert run.outputs[exports.WORKLOAD_NAMESPACE] == workload_namespace
+    assert argo.inputs["values"]["controller"]["workflowNamespaces"] == [workload_namespace]
+    # Without its namespace to wait for, the workload still waits for Argo's CRDs.
+    assert run.depends_on(workload, argo)
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -8,12 +8,13 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from infra import exports
 from infra.ackone.network import pick_zones
 from infra.ackone.oss import SECRET_NAME, internal_endpoint, public_endpoint
 from infra.config import ConfigError
-from tests.support.pulumi_mocks import ACCOUNT_ID, ZONES, ProgramRun, run_program
+from tests.support.pulumi_mocks import ACCOUNT_ID, REPO_ROOT, ZONES, ProgramRun, run_program
 from tests.support.schemas import requires_argo_crds, validate_object
 from workflows.chart import LOG_COUNT_CHART, render_chart
 
@@ -57,6 +58,11 @@ def _run(overrides: str) -> ProgramRun:
 def run(overrides: dict | None = None) -> ProgramRun:
     """The program's run for Pulumi.ack.yaml with `overrides`, once per worker and variant."""
     return _run(json.dumps(overrides or {}, sort_keys=True))
+
+
+def stack_value(key: str):
+    """A key as Pulumi.ack.yaml sets it (overrides replace whole keys)."""
+    return yaml.safe_load((REPO_ROOT / f"Pulumi.{STACK}.yaml").read_text())["config"][key]
 
 
 def vswitches(program: ProgramRun) -> list:
@@ -262,11 +268,19 @@ def test_ram_policy_allows_only_this_bucket():
     assert program.one("alicloud:ram/accessKey:AccessKey").inputs["userName"] == user.inputs["name"]
 
 
-def test_credentials_secret_in_the_workload_namespace_before_the_chart():
-    program = run()
+@pytest.mark.parametrize("create_namespace", [True, False])
+def test_credentials_secret_in_the_workload_namespace_before_the_chart(create_namespace):
+    workload = {**stack_value("argo-fanout:workload"), "createNamespace": create_namespace}
+    program = run({"argo-fanout:workload": workload})
     secret = program.one(SECRET)
     values = release_values(program)
+    namespaces = program.of_type("kubernetes:core/v1:Namespace")
 
+    assert [n.inputs["metadata"]["name"] for n in namespaces] == (
+        ["argo-fanout"] if create_namespace else []
+    )
+    if create_namespace:
+        assert program.depends_on(secret, namespaces[0])
     assert secret.inputs["metadata"]["namespace"] == "argo-fanout"
     assert (
         secret.inputs["metadata"]["name"] == SECRET_NAME == values["storage"]["oss"]["secretName"]
