@@ -639,14 +639,16 @@ def _workload(raw: Mapping[str, Any], target: str, storage: StorageConfig) -> Wo
     if part_size is not None:
         parse_byte_size("workload.partSize", part_size)
     namespace = section.get("namespace", PROJECT, _dns_label)
-    # An existing claim lives in a namespace that exists already.
-    claim_given = storage.type == "existingClaim"
-    create_namespace = section.get("createNamespace", not claim_given, _bool)
-    if create_namespace and claim_given:
+    # On a cluster the stack does not create, an existing claim lives in a namespace that exists
+    # already. On kind and ackone the stack creates the cluster, so nothing can exist in it
+    # before the first `pulumi up`: the namespace is created and the claim added afterwards.
+    claim_in_existing_namespace = target == "existing" and storage.type == "existingClaim"
+    create_namespace = section.get("createNamespace", not claim_in_existing_namespace, _bool)
+    if create_namespace and claim_in_existing_namespace:
         raise ConfigError(
-            "workload.createNamespace: true is not allowed with storage.type existingClaim: "
-            f"claim {storage.existing_claim!r} must already be in namespace {namespace!r}, so "
-            "the namespace exists; remove the key or set it to false"
+            "workload.createNamespace: true is not allowed with target existing and storage.type "
+            f"existingClaim: claim {storage.existing_claim!r} must already be in namespace "
+            f"{namespace!r}, so the namespace exists; remove the key or set it to false"
         )
     return WorkloadConfig(
         namespace=namespace,

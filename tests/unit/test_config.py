@@ -378,14 +378,6 @@ def test_cluster_spot_mode_and_pod_spot_annotations_are_exclusive():
             {"workload": {"createNamespace": 1}},
             "workload.createNamespace: 1 is not a boolean; allowed: true, false",
         ),
-        (
-            {
-                "storage": {"type": "existingClaim", "existingClaim": "logs"},
-                "workload": {"namespace": "team-a", "createNamespace": True},
-            },
-            "workload.createNamespace: true is not allowed with storage.type existingClaim: "
-            "claim 'logs' must already be in namespace 'team-a', so the namespace exists",
-        ),
         ({"workload": {"compute": 0}}, "workload.compute: 0 is not an object"),
     ],
 )
@@ -568,17 +560,44 @@ def test_parallelism_at_capacity_is_accepted():
     assert ack(workload={"parallelism": capacity}).workload.parallelism == capacity
 
 
+EXISTING = {"target": "existing", "existing": {"context": "c"}}
+CLAIM = {"type": "existingClaim", "existingClaim": "logs"}
+
+
 @pytest.mark.parametrize(
-    ("storage", "expected"),
+    ("keys", "expected"),
     [
-        ({"type": "hostPath"}, True),
-        ({"type": "existingClaim", "existingClaim": "logs"}, False),  # its namespace exists
+        ({"storage": {"type": "hostPath"}}, True),
+        ({**EXISTING, "storage": {"type": "nas", "nas": {"server": "n.example.com"}}}, True),
+        ({**EXISTING, "storage": CLAIM}, False),  # the claim is there, so its namespace is
+        # kind and ackone create their cluster: nothing is in it before the first `pulumi up`.
+        ({"storage": CLAIM}, True),
+        ({**ACK, "storage": CLAIM}, True),
     ],
+    ids=["kind-hostPath", "existing-nas", "existing-claim", "kind-claim", "ackone-claim"],
 )
-def test_workload_namespace_is_created_unless_a_claim_is_given(storage, expected):
-    assert load({"storage": storage}, "dev").workload.create_namespace is expected
-    explicit = load({"storage": storage, "workload": {"createNamespace": "false"}}, "dev")
+def test_workload_namespace_is_created_unless_the_claim_is_in_it_already(keys, expected):
+    region = "cn-hangzhou" if keys.get("target") == "ackone" else None
+    assert load(keys, "x", region=region).workload.create_namespace is expected
+    explicit = load({**keys, "workload": {"createNamespace": "false"}}, "x", region=region)
     assert explicit.workload.create_namespace is False
+
+
+def test_an_existing_claim_on_an_existing_cluster_refuses_to_create_its_namespace():
+    with pytest.raises(ConfigError) as err:
+        load(
+            {
+                **EXISTING,
+                "storage": CLAIM,
+                "workload": {"namespace": "team-a", "createNamespace": True},
+            },
+            "x",
+        )
+    assert str(err.value) == (
+        "workload.createNamespace: true is not allowed with target existing and storage.type "
+        "existingClaim: claim 'logs' must already be in namespace 'team-a', so the namespace "
+        "exists; remove the key or set it to false"
+    )
 
 
 def test_namespaces_that_exist_can_be_shared_by_argo_and_the_workload():
