@@ -26,7 +26,9 @@ check_tools() {
   require pulumi "https://www.pulumi.com/docs/iac/download-install/"
   require docker "https://docs.docker.com/get-docker/"
   require kind "https://kind.sigs.k8s.io/docs/user/quick-start/#installation"
-  require kubectl "https://kubernetes.io/docs/tasks/tools/"
+  # Deploying needs no kubectl (Pulumi talks to the cluster itself); looking at it afterwards does.
+  command -v kubectl >/dev/null 2>&1 \
+    || echo "dev.sh: kubectl not found; not needed to deploy, but to inspect the cluster: https://kubernetes.io/docs/tasks/tools/" >&2
   docker info >/dev/null 2>&1 || fail "docker is installed but its daemon does not answer (docker info failed); start Docker"
 }
 
@@ -75,7 +77,14 @@ case "$ACTION" in
     echo
     echo "Stack $STACK is destroyed (the kind cluster with it)."
     if [[ -n "$data_dir" ]]; then
-      echo "Kept on purpose: the data in $data_dir (the kind dataDir); remove it with: rm -rf '$data_dir'"
+      # The steps create runs/ as their own user (uid 1000), writable by it only: unless that
+      # is this user, only root can delete those files now that the kind node is gone.
+      if [[ -n "$(find "$data_dir" ! -user "$(id -u)" -print -quit 2>/dev/null)" ]]; then
+        remove="sudo rm -rf '$data_dir' (the steps wrote part of it as another user)"
+      else
+        remove="rm -rf '$data_dir'"
+      fi
+      echo "Kept on purpose: the data in $data_dir (the kind dataDir); remove it with: $remove"
     fi
     echo "The stack's empty state remains; remove it with: pulumi stack rm $STACK"
     ;;

@@ -22,20 +22,32 @@ case "$1" in
   login) : > "$STATE/logged-in" ;;
   stack)
     case "$2 $3" in
-      "output dataDir") echo /repo/.data/dev ;;
+      "output dataDir") echo "$DATA_DIR" ;;
       "output submitCommand") echo "{SUBMIT}" ;;
     esac ;;
 esac
 """
 
 
+# The system commands the script uses besides the tools it checks for.
+HELPERS = ("dirname", "find", "id")
+# Fakes with their own behaviour; any other fake only logs how it was called.
+FAKES = {
+    "pulumi": FAKE_PULUMI,
+    "id": "#!/bin/sh\necho 4242\n",  # a uid that owns none of the test's files
+}
+
+
 def tools(directory: Path, names: list[str]) -> str:
     """Fakes of ``names`` in ``directory``; returns a PATH holding them and the script's helpers
-    only, so tools installed on this machine cannot stand in for missing ones."""
+    only, so tools installed on this machine cannot stand in for missing ones. A name among
+    HELPERS replaces that helper with a fake."""
     directory.mkdir()
-    (directory / "dirname").symlink_to(shutil.which("dirname"))
+    for helper in HELPERS:
+        if helper not in names:
+            (directory / helper).symlink_to(shutil.which(helper))
     for name in names:
-        body = FAKE_PULUMI if name == "pulumi" else '#!/bin/sh\necho "$0 $*" >> "$LOG"\n'
+        body = FAKES.get(name, '#!/bin/sh\necho "$0 $*" >> "$LOG"\n')
         path = directory / name
         path.write_text(body)
         path.chmod(0o755)
@@ -48,6 +60,7 @@ def run(tmp_path: Path, action: str, names: list[str], **env: str) -> subprocess
         "LOG": str(tmp_path / "log"),
         "STATE": str(tmp_path),
         "STACK": "dev",
+        "DATA_DIR": "/repo/.data/dev",
         "PULUMI_CONFIG_PASSPHRASE": "",
         **env,
     }
@@ -91,12 +104,19 @@ def test_up_keeps_an_existing_login(tmp_path):
     assert "pulumi login --local" not in logged(tmp_path)
 
 
-@pytest.mark.parametrize("missing", ["pulumi", "docker", "kind", "kubectl"])
+@pytest.mark.parametrize("missing", ["pulumi", "docker", "kind"])
 def test_up_names_a_missing_tool(tmp_path, missing):
     result = run(tmp_path, "up", [tool for tool in ALL if tool != missing])
     assert result.returncode == 1
     assert f"dev.sh: {missing} not found on PATH; install it: https://" in result.stderr
     assert not any(line.startswith("pulumi up") for line in logged(tmp_path))
+
+
+def test_up_needs_no_kubectl_but_recommends_it(tmp_path):
+    result = run(tmp_path, "up", ["pulumi", "docker", "kind"])
+    assert result.returncode == 0, result.stderr
+    assert "pulumi up --yes --stack dev" in logged(tmp_path)
+    assert "dev.sh: kubectl not found; not needed to deploy, but to inspect" in result.stderr
 
 
 def test_up_without_passphrase_and_terminal_explains_and_stops(tmp_path):
@@ -126,7 +146,29 @@ def test_destroy_reports_what_it_keeps(tmp_path):
     result = run(tmp_path, "destroy", ["pulumi"])
     assert result.returncode == 0, result.stderr
     assert "pulumi destroy --yes --stack dev" in logged(tmp_path)
-    assert "Kept on purpose: the data in /repo/.data/dev" in result.stdout
+    assert (
+        "Kept on purpose: the data in /repo/.data/dev (the kind dataDir); "
+        "remove it with: rm -rf '/repo/.data/dev'\n"
+    ) in result.stdout
+
+
+def test_destroy_asks_for_sudo_when_the_steps_wrote_files_as_another_user(tmp_path):
+    """The steps' uid (1000) owns runs/; a fake `id` makes every file another user's."""
+    data_dir = tmp_path / "data"
+    (data_dir / "runs" / "wf-1").mkdir(parents=True)
+    (tmp_path / "logged-in").touch()
+    result = run(tmp_path, "destroy", ["pulumi", "id"], DATA_DIR=str(data_dir))
+    assert result.returncode == 0, result.stderr
+    assert f"remove it with: sudo rm -rf '{data_dir}' (the steps wrote part of it" in result.stdout
+
+
+def test_destroy_needs_no_sudo_for_files_of_this_user(tmp_path):
+    data_dir = tmp_path / "data"
+    (data_dir / "inputs").mkdir(parents=True)
+    (tmp_path / "logged-in").touch()
+    result = run(tmp_path, "destroy", ["pulumi"], DATA_DIR=str(data_dir))
+    assert result.returncode == 0, result.stderr
+    assert f"remove it with: rm -rf '{data_dir}'\n" in result.stdout
 
 
 def test_unknown_action_shows_usage(tmp_path):
