@@ -638,21 +638,15 @@ def _workload(raw: Mapping[str, Any], target: str, storage: StorageConfig) -> Wo
     part_size = section.get("partSize", None, _string)
     if part_size is not None:
         parse_byte_size("workload.partSize", part_size)
-    namespace = section.get("namespace", PROJECT, _dns_label)
     # On a cluster the stack does not create, an existing claim lives in a namespace that exists
     # already. On kind and ackone the stack creates the cluster, so nothing can exist in it
     # before the first `pulumi up`: the namespace is created and the claim added afterwards.
+    # Explicit true stays allowed: a namespace the stack created earlier (the claim added later)
+    # must stay the stack's, or the next `pulumi up` deletes it, claim included.
     claim_in_existing_namespace = target == "existing" and storage.type == "existingClaim"
-    create_namespace = section.get("createNamespace", not claim_in_existing_namespace, _bool)
-    if create_namespace and claim_in_existing_namespace:
-        raise ConfigError(
-            "workload.createNamespace: true is not allowed with target existing and storage.type "
-            f"existingClaim: claim {storage.existing_claim!r} must already be in namespace "
-            f"{namespace!r}, so the namespace exists; remove the key or set it to false"
-        )
     return WorkloadConfig(
-        namespace=namespace,
-        create_namespace=create_namespace,
+        namespace=section.get("namespace", PROJECT, _dns_label),
+        create_namespace=section.get("createNamespace", not claim_in_existing_namespace, _bool),
         num_parts=section.get("numParts", 5, _int_at_least(1)),
         part_size=part_size,
         keywords=tuple(section.get("keywords", list(DEFAULT_KEYWORDS), _keywords)),

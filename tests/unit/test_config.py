@@ -579,25 +579,9 @@ CLAIM = {"type": "existingClaim", "existingClaim": "logs"}
 def test_workload_namespace_is_created_unless_the_claim_is_in_it_already(keys, expected):
     region = "cn-hangzhou" if keys.get("target") == "ackone" else None
     assert load(keys, "x", region=region).workload.create_namespace is expected
-    explicit = load({**keys, "workload": {"createNamespace": "false"}}, "x", region=region)
-    assert explicit.workload.create_namespace is False
-
-
-def test_an_existing_claim_on_an_existing_cluster_refuses_to_create_its_namespace():
-    with pytest.raises(ConfigError) as err:
-        load(
-            {
-                **EXISTING,
-                "storage": CLAIM,
-                "workload": {"namespace": "team-a", "createNamespace": True},
-            },
-            "x",
-        )
-    assert str(err.value) == (
-        "workload.createNamespace: true is not allowed with target existing and storage.type "
-        "existingClaim: claim 'logs' must already be in namespace 'team-a', so the namespace "
-        "exists; remove the key or set it to false"
-    )
+    for given in (True, False):
+        explicit = load({**keys, "workload": {"createNamespace": given}}, "x", region=region)
+        assert explicit.workload.create_namespace is given
 
 
 def test_namespaces_that_exist_can_be_shared_by_argo_and_the_workload():
