@@ -7,6 +7,7 @@ import json
 import pytest
 
 from tests.runs.fakes import (
+    NAMESPACE,
     RESULT,
     WORKFLOW,
     FakeArgo,
@@ -55,7 +56,8 @@ def test_success_runs_up_then_destroys_and_prints_result_and_report(capsys, tmp_
         "left: the empty stack dev and its config, for the next run "
         "(`pulumi stack rm dev` removes it)",
         f"left: {tmp_path} on this machine (the kind volume's inputs and run outputs; "
-        "a host directory Pulumi does not own): delete it when done",
+        "a host directory Pulumi does not own): delete it when done, with sudo unless you are "
+        "uid 1000 (the steps' user wrote the run files)",
     ]
     assert "Resources: + 14 to create" in err  # pulumi's own output is streamed
 
@@ -201,7 +203,10 @@ def test_existing_target_reports_the_cluster_data_and_argo_crds_are_left(capsys)
     stack = FakeStack(stack_outputs(target="existing"))
     assert cli(["ephemeral", "-s", "dev"], runtime(FakeArgo([SUCCEEDED]), stack)) == 0
     left = [line for line in teardown_report(capsys.readouterr().err) if line.startswith("left:")]
-    assert left[-3:] == [
+    assert left[-4:] == [
+        f"left: workflow {WORKFLOW} in namespace {NAMESPACE} if the namespace existed before "
+        "the stack (workload.createNamespace false: destroy keeps it); "
+        f"`kubectl -n {NAMESPACE} delete workflow {WORKFLOW}` removes it",
         "left: the data behind claim 'log-count-data' (a Retain volume's files, a NAS directory "
         "or your own claim's content): destroy removes only the objects the stack created",
         "left: Argo's CRDs (workflows.argoproj.io and the other argoproj.io kinds): the chart's "

@@ -39,10 +39,11 @@ def run_ephemeral(
         error = err
     except BaseException:
         # A bug surfaces with its traceback, but only after the teardown it must not skip.
-        for line in _teardown(stack, created, outputs, keep, runtime, report)[0]:
+        for line in _teardown(stack, created, outputs, None, keep, runtime, report)[0]:
             report(line)
         raise
-    teardown, torn_down = _teardown(stack, created, outputs, keep, runtime, report)
+    workflow = None if submission is None else submission.name
+    teardown, torn_down = _teardown(stack, created, outputs, workflow, keep, runtime, report)
     return EphemeralOutcome(submission, error, teardown, torn_down)
 
 
@@ -50,13 +51,14 @@ def _teardown(
     stack: Stack,
     created: bool,
     outputs: StackOutputs | None,
+    workflow: str | None,
     keep: bool,
     runtime: Runtime,
     report: Report,
 ) -> tuple[list[str], bool]:
     if keep:
         return _kept(stack.name), True
-    return _destroy(stack, created, outputs, runtime, report)
+    return _destroy(stack, created, outputs, workflow, runtime, report)
 
 
 def _kept(stack: str) -> list[str]:
@@ -67,6 +69,7 @@ def _destroy(
     stack: Stack,
     created: bool,
     outputs: StackOutputs | None,
+    workflow: str | None,
     runtime: Runtime,
     report: Report,
 ) -> tuple[list[str], bool]:
@@ -98,19 +101,26 @@ def _destroy(
             f"(`pulumi stack rm {name}` removes it)"
         )
     if outputs is not None:
-        lines += _kept_by_destroy(outputs)
+        lines += _kept_by_destroy(outputs, workflow)
     return lines, True
 
 
-def _kept_by_destroy(outputs: StackOutputs) -> list[str]:
+def _kept_by_destroy(outputs: StackOutputs, workflow: str | None) -> list[str]:
     """What a successful destroy leaves on purpose (README "Teardown")."""
     lines = []
     if outputs.data_dir is not None:
         lines.append(
             f"left: {outputs.data_dir} on this machine (the kind volume's inputs and run "
-            "outputs; a host directory Pulumi does not own): delete it when done"
+            "outputs; a host directory Pulumi does not own): delete it when done, with sudo "
+            "unless you are uid 1000 (the steps' user wrote the run files)"
         )
     if outputs.target == "existing":
+        if workflow is not None:
+            lines.append(
+                f"left: workflow {workflow} in namespace {outputs.namespace} if the namespace "
+                "existed before the stack (workload.createNamespace false: destroy keeps it); "
+                f"`kubectl -n {outputs.namespace} delete workflow {workflow}` removes it"
+            )
         lines.append(
             f"left: the data behind claim {outputs.volume_claim!r} (a Retain volume's files, a "
             "NAS directory or your own claim's content): destroy removes only the objects the "
