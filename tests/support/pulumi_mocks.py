@@ -185,7 +185,8 @@ class RecordingMocks(mocks.Mocks):
                 "arn": f"acs:ram::{ACCOUNT_ID}:user/argo-fanout-deployer",
                 "identityType": "RAMUser",
             }, []
-        raise NotImplementedError(f"no mock for invoke {args.token}")
+        # The program called a data source these mocks do not answer: fail loudly, never guess.
+        raise LookupError(f"no mock for invoke {args.token}: add one to {type(self).__name__}.call")
 
 
 class RecordingMonitor(mocks.MockMonitor):
