@@ -17,15 +17,21 @@ fail() {
   exit 1
 }
 
-require() {
-  local tool="$1" hint="$2"
-  command -v "$tool" >/dev/null 2>&1 || fail "$tool not found on PATH; install it: $hint"
-}
-
 check_tools() {
-  require pulumi "https://www.pulumi.com/docs/iac/download-install/"
-  require docker "https://docs.docker.com/get-docker/"
-  require kind "https://kind.sigs.k8s.io/docs/user/quick-start/#installation"
+  # Name every missing tool at once, with where to get it.
+  local missing=() tool hint
+  for tool in pulumi docker kind; do
+    command -v "$tool" >/dev/null 2>&1 && continue
+    case "$tool" in
+      pulumi) hint="https://www.pulumi.com/docs/iac/download-install/" ;;
+      docker) hint="https://docs.docker.com/get-docker/" ;;
+      kind) hint="https://kind.sigs.k8s.io/docs/user/quick-start/#installation" ;;
+    esac
+    missing+=("$tool ($hint)")
+  done
+  if ((${#missing[@]})); then
+    fail "not found on PATH: ${missing[*]}"
+  fi
   # Deploying needs no kubectl (Pulumi talks to the cluster itself); looking at it afterwards does.
   command -v kubectl >/dev/null 2>&1 \
     || echo "dev.sh: kubectl not found; not needed to deploy, but to inspect the cluster: https://kubernetes.io/docs/tasks/tools/" >&2

@@ -108,8 +108,15 @@ def test_up_keeps_an_existing_login(tmp_path):
 def test_up_names_a_missing_tool(tmp_path, missing):
     result = run(tmp_path, "up", [tool for tool in ALL if tool != missing])
     assert result.returncode == 1
-    assert f"dev.sh: {missing} not found on PATH; install it: https://" in result.stderr
+    assert f"dev.sh: not found on PATH: {missing} (https://" in result.stderr
     assert not any(line.startswith("pulumi up") for line in logged(tmp_path))
+
+
+def test_up_names_every_missing_tool_at_once(tmp_path):
+    result = run(tmp_path, "up", [tool for tool in ALL if tool not in ("pulumi", "kind")])
+    assert result.returncode == 1
+    assert "not found on PATH: pulumi (https://" in result.stderr
+    assert ") kind (https://kind.sigs.k8s.io/" in result.stderr
 
 
 def test_up_needs_no_kubectl_but_recommends_it(tmp_path):
