@@ -17,10 +17,10 @@ fail() {
   exit 1
 }
 
-check_tools() {
+require_tools() {
   # Name every missing tool at once, with where to get it.
   local missing=() tool hint
-  for tool in pulumi docker kind; do
+  for tool in "$@"; do
     command -v "$tool" >/dev/null 2>&1 && continue
     case "$tool" in
       pulumi) hint="https://www.pulumi.com/docs/iac/download-install/" ;;
@@ -32,6 +32,10 @@ check_tools() {
   if ((${#missing[@]})); then
     fail "not found on PATH: ${missing[*]}"
   fi
+}
+
+check_tools() {
+  require_tools pulumi docker kind
   # Deploying needs no kubectl (Pulumi talks to the cluster itself); looking at it afterwards does.
   command -v kubectl >/dev/null 2>&1 \
     || echo "dev.sh: kubectl not found; not needed to deploy, but to inspect the cluster: https://kubernetes.io/docs/tasks/tools/" >&2
@@ -73,7 +77,8 @@ case "$ACTION" in
     echo "  KUBECONFIG=.data/$STACK.kubeconfig $(pulumi stack output submitCommand --stack "$STACK")"
     ;;
   destroy)
-    require pulumi "https://www.pulumi.com/docs/iac/download-install/"
+    # The cluster's delete command runs `kind delete cluster`.
+    require_tools pulumi kind
     check_passphrase
     login
     pulumi stack select "$STACK"

@@ -148,9 +148,16 @@ def test_up_without_passphrase_and_terminal_explains_and_stops(tmp_path):
     assert "no terminal to prompt for the passphrase" in result.stderr
 
 
+def test_destroy_needs_kind_for_the_cluster_delete(tmp_path):
+    result = run(tmp_path, "destroy", ["pulumi"])
+    assert result.returncode == 1
+    assert "dev.sh: not found on PATH: kind (https://" in result.stderr
+    assert "pulumi destroy" not in logged(tmp_path)
+
+
 def test_destroy_reports_what_it_keeps(tmp_path):
     (tmp_path / "logged-in").touch()
-    result = run(tmp_path, "destroy", ["pulumi"])
+    result = run(tmp_path, "destroy", ["pulumi", "kind"])
     assert result.returncode == 0, result.stderr
     assert "pulumi destroy --yes --stack dev" in logged(tmp_path)
     assert (
@@ -164,7 +171,7 @@ def test_destroy_asks_for_sudo_when_the_steps_wrote_files_as_another_user(tmp_pa
     data_dir = tmp_path / "data"
     (data_dir / "runs" / "wf-1").mkdir(parents=True)
     (tmp_path / "logged-in").touch()
-    result = run(tmp_path, "destroy", ["pulumi", "id"], DATA_DIR=str(data_dir))
+    result = run(tmp_path, "destroy", ["pulumi", "kind", "id"], DATA_DIR=str(data_dir))
     assert result.returncode == 0, result.stderr
     assert f"remove it with: sudo rm -rf '{data_dir}' (the steps wrote part of it" in result.stdout
 
@@ -173,7 +180,7 @@ def test_destroy_needs_no_sudo_for_files_of_this_user(tmp_path):
     data_dir = tmp_path / "data"
     (data_dir / "inputs").mkdir(parents=True)
     (tmp_path / "logged-in").touch()
-    result = run(tmp_path, "destroy", ["pulumi"], DATA_DIR=str(data_dir))
+    result = run(tmp_path, "destroy", ["pulumi", "kind"], DATA_DIR=str(data_dir))
     assert result.returncode == 0, result.stderr
     assert f"remove it with: rm -rf '{data_dir}'\n" in result.stdout
 
