@@ -13,6 +13,20 @@ from workflows.runlocal.engine import RunError
 from workflows.runlocal.spec import UnsupportedError
 
 ECHO = container("echo", "import sys; print(sys.argv[1])", ("x",))
+
+
+def fan_out(split: dict, *after: dict) -> dict:
+    """split → map (echo, one task per item of split's stdout list) → the `after` tasks."""
+    map_task = task(
+        "map",
+        "echo",
+        depends="split",
+        withParam="{{tasks.split.outputs.result}}",
+        params={"x": "{{item}}"},
+    )
+    return workflow([task("split", "split"), map_task, *after], [split, ECHO])
+
+
 FAIL = container("fail", "import sys; sys.stderr.write('boom\\n'); sys.exit(3)")
 # Appends argv[1] to /data/log (rewritten to the test's directory), then exits with argv[2].
 RECORD = container(
@@ -58,19 +72,7 @@ def test_with_sequence(tmp_path, sequence, expected):
 
 def test_with_param_fans_out_over_a_tasks_stdout_list(tmp_path):
     split = container("split", "import json; print(json.dumps(['3', '1', '2']))")
-    template = workflow(
-        [
-            task("split", "split"),
-            task(
-                "map",
-                "echo",
-                depends="split",
-                withParam="{{tasks.split.outputs.result}}",
-                params={"x": "{{item}}"},
-            ),
-        ],
-        [split, ECHO],
-    )
+    template = fan_out(split)
     result, progress = run(template, tmp_path)
     assert result.phase.value == "Succeeded"
     assert [node.name for node in result.tasks["map"].nodes] == ["map(0:3)", "map(1:1)", "map(2:2)"]
@@ -79,38 +81,14 @@ def test_with_param_fans_out_over_a_tasks_stdout_list(tmp_path):
 
 def test_with_param_ignores_stderr(tmp_path):
     split = container("split", "import sys; sys.stderr.write('noise'); print('[\"a\"]')")
-    template = workflow(
-        [
-            task("split", "split"),
-            task(
-                "map",
-                "echo",
-                depends="split",
-                withParam="{{tasks.split.outputs.result}}",
-                params={"x": "{{item}}"},
-            ),
-        ],
-        [split, ECHO],
-    )
+    template = fan_out(split)
     result, _ = run(template, tmp_path)
     assert [node.result for node in result.tasks["map"].nodes] == ["a"]
 
 
 def test_with_param_over_argos_256_kib_result_limit_fails_and_says_why(tmp_path):
     split = container("split", "import json; print(json.dumps([str(i) for i in range(60000)]))")
-    template = workflow(
-        [
-            task("split", "split"),
-            task(
-                "map",
-                "echo",
-                depends="split",
-                withParam="{{tasks.split.outputs.result}}",
-                params={"x": "{{item}}"},
-            ),
-        ],
-        [split, ECHO],
-    )
+    template = fan_out(split)
     result, _ = run(template, tmp_path)
     assert result.phase.value == "Error"
     assert result.tasks["map"].phase.value == "Error"
@@ -119,20 +97,7 @@ def test_with_param_over_argos_256_kib_result_limit_fails_and_says_why(tmp_path)
 
 def test_empty_with_param_skips_the_task(tmp_path):
     split = container("split", "print('[]')")
-    template = workflow(
-        [
-            task("split", "split"),
-            task(
-                "map",
-                "echo",
-                depends="split",
-                withParam="{{tasks.split.outputs.result}}",
-                params={"x": "{{item}}"},
-            ),
-            task("after", "echo", depends="map", params={"x": "ran"}),
-        ],
-        [split, ECHO],
-    )
+    template = fan_out(split, task("after", "echo", depends="map", params={"x": "ran"}))
     result, _ = run(template, tmp_path)
     assert phases(result) == {"split": "Succeeded", "map": "Skipped", "after": "Succeeded"}
     assert result.phase.value == "Succeeded"
