@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -11,6 +14,9 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOG_COUNT_CHART = REPO_ROOT / "charts" / "log-count"
+# Helm's loader logs this (Go's default logger, straight to fd 2) for every symlink it follows;
+# files/log-count is one on purpose, so the line would only be noise on every run.
+SYMLINK_NOTICE = re.compile(rb"^\S+ \S+ INFO found symbolic link in path\.")
 
 
 def merge_values(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -36,6 +42,25 @@ def user_values(
     return values
 
 
+def load_chart(chart_dir: str | Path) -> helm_python.Chart:
+    """helm_python.Chart.load, minus Helm's symlink notices; its other stderr output passes on."""
+    with tempfile.TemporaryFile() as captured:
+        saved = os.dup(2)
+        os.dup2(captured.fileno(), 2)
+        try:
+            return helm_python.Chart.load(str(chart_dir))
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            os.write(2, without_symlink_notices(captured.read()))
+
+
+def without_symlink_notices(stderr: bytes) -> bytes:
+    lines = stderr.splitlines(keepends=True)
+    return b"".join(line for line in lines if not SYMLINK_NOTICE.match(line))
+
+
 def render_chart(
     chart_dir: str | Path, values: Mapping[str, Any], *, release: str, namespace: str
 ) -> list[dict[str, Any]]:
@@ -43,7 +68,7 @@ def render_chart(
 
     Raises helm_python.HelmError subclasses for bad values (schema), failed templates and `fail`.
     """
-    chart = helm_python.Chart.load(str(chart_dir))
+    chart = load_chart(chart_dir)
     try:
         manifests = chart.render(dict(values), name=release, namespace=namespace, is_install=True)
     finally:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import helm_python
 import pytest
 
 from tests.chart.scenarios import only, render
-from workflows.chart import LOG_COUNT_CHART, REPO_ROOT, render_chart
+from workflows.chart import LOG_COUNT_CHART, REPO_ROOT, load_chart, render_chart
 
 JOB_DIR = REPO_ROOT / "workflows" / "log-count"
 
@@ -49,3 +50,21 @@ def test_chart_without_scripts_fails_to_render(tmp_path):
     (chart_dir / "files" / "log-count").unlink()
     with pytest.raises(helm_python.HelmRenderError, match=r"no job scripts under files/log-count"):
         render_chart(chart_dir, {}, release="log-count", namespace="batch")
+
+
+def test_rendering_prints_no_helm_symlink_notice(capfd):
+    render_chart(LOG_COUNT_CHART, {}, release="log-count", namespace="batch")
+    assert capfd.readouterr().err == ""
+
+
+def test_loading_passes_on_helm_stderr_other_than_symlink_notices(capfd, monkeypatch):
+    real_load = helm_python.Chart.load
+
+    def noisy_load(path):
+        os.write(2, b"2026/11/21 06:54:28 INFO found symbolic link in path. path=x resolved=y\n")
+        os.write(2, b"2026/11/21 06:54:28 WARN something else\n")
+        return real_load(path)
+
+    monkeypatch.setattr(helm_python.Chart, "load", noisy_load)
+    load_chart(LOG_COUNT_CHART).close()
+    assert capfd.readouterr().err == "2026/11/21 06:54:28 WARN something else\n"
