@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
 from tests.job.jobcode import JOB_DIR, count, logcount, run_job, run_ok, run_step
-from tests.support import oracle
+from tests.support import oracle, unprivileged
 
 KEYWORDS = list(logcount.DEFAULT_KEYWORDS)
 TRICKY = (
@@ -288,14 +286,7 @@ def test_count_refuses_an_input_changed_since_split(prepared):
 
 
 def test_unreadable_input_is_a_usage_error():
-    # Root reads files whatever their mode, so as root the step runs as `nobody` (as a container's
-    # non-root uid would), with an interpreter outside root's home, on files nobody can reach.
-    command = [sys.executable]
-    if os.geteuid() == 0:
-        setpriv, system_python = shutil.which("setpriv"), "/usr/bin/python3"
-        if setpriv is None or not os.access(system_python, os.X_OK):
-            pytest.skip("running as root without setpriv and /usr/bin/python3 to drop to nobody")
-        command = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", system_python]
+    command = unprivileged.python_command()
     with tempfile.TemporaryDirectory() as scratch:
         os.chmod(scratch, 0o777)
         source = Path(scratch) / "in.log"

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import io
-import os
 import re
-import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
+from tests.support import unprivileged
 from workflows.runlocal import local, pods
 from workflows.runlocal.engine import RunError, WorkflowRun
 from workflows.runlocal.progress import BarReporter, Reporter, reporter_for
@@ -126,8 +126,7 @@ def test_projected_config_map_items_are_read_only(tmp_path):
     assert modes(tmp_path / "pod" / "volumes" / "code") == {("dir", 0o555), ("file", 0o444)}
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes whatever the file modes say")
-def test_a_step_writing_beside_its_script_fails_as_on_a_cluster(tmp_path):
+def test_a_step_writing_beside_its_script_fails_as_on_a_cluster():
     writer = {
         "name": "writer",
         "container": {
@@ -146,20 +145,25 @@ def test_a_step_writing_beside_its_script_fails_as_on_a_cluster(tmp_path):
             "templates": [writer],
         },
     }
-    config_maps = pods.write_config_maps({"code": {"data": {"job.py": ""}}}, tmp_path / "cm")
-    result = WorkflowRun(
-        template,
-        name="ro-abcde",
-        parameters={},
-        volumes=pods.Volumes(claims={}, config_maps=config_maps),
-        state_dir=tmp_path / "state",
-        jobs=1,
-        reporter=Reporter(io.StringIO()),
-        python=sys.executable,
-    ).run()
-    assert result.phase.value == "Failed"
-    assert "Permission denied" in result.failed[0].stderr_path.read_text()
-    assert not (tmp_path / "cm" / "code" / "cache.txt").exists()
+    # Not under tmp_path: as root, the step runs as nobody, who cannot enter pytest's 0700 base.
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch_path = Path(scratch)
+        scratch_path.chmod(0o755)
+        cm = pods.write_config_maps({"code": {"data": {"job.py": ""}}}, scratch_path / "cm")
+        unprivileged.hand_over(scratch_path / "cm")
+        result = WorkflowRun(
+            template,
+            name="ro-abcde",
+            parameters={},
+            volumes=pods.Volumes(claims={}, config_maps=cm),
+            state_dir=scratch_path / "state",
+            jobs=1,
+            reporter=Reporter(io.StringIO()),
+            python=unprivileged.python_executable(scratch_path),
+        ).run()
+        assert result.phase.value == "Failed"
+        assert "Permission denied" in result.failed[0].stderr_path.read_text()
+        assert not (scratch_path / "cm" / "code" / "cache.txt").exists()
 
 
 @pytest.mark.parametrize(
