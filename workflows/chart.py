@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -44,6 +45,7 @@ def user_values(
 
 def load_chart(chart_dir: str | Path) -> helm_python.Chart:
     """helm_python.Chart.load, minus Helm's symlink notices; its other stderr output passes on."""
+    sys.stderr.flush()  # what Python already wrote stays before Helm's output
     with tempfile.TemporaryFile() as captured:
         saved = os.dup(2)
         os.dup2(captured.fileno(), 2)
