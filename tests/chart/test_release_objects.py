@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 
-import helm_python
-
 from tests.chart.scenarios import NAMESPACE, RELEASE, kinds, only, render, scenario_values
 from tests.support.schemas import requires_argo_crds, validate_object
-from workflows.chart import LOG_COUNT_CHART
+from workflows.chart import LOG_COUNT_CHART, load_chart
 
 STANDARD_LABELS = {
     "app.kubernetes.io/name",
@@ -20,7 +18,7 @@ STANDARD_LABELS = {
 
 
 def notes(values: dict) -> str:
-    chart = helm_python.Chart.load(str(LOG_COUNT_CHART))
+    chart = load_chart(LOG_COUNT_CHART)
     try:
         manifests = chart.render(values, name=RELEASE, namespace=NAMESPACE, is_install=True)
     finally:
