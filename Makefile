@@ -9,10 +9,10 @@ PYTEST_ARGS ?=
 # Arguments passed through to the job benchmark, e.g. make bench BENCH_ARGS="--size 1GiB".
 BENCH_ARGS ?=
 
-.PHONY: help venv dev destroy test e2e lint demo bench golden lock clean
+.PHONY: help venv dev destroy test e2e cluster cluster-down e2e-local lint demo bench golden lock clean
 
 help: ## List the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-9s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,10 +28,19 @@ destroy: $(STAMP) ## Tear the local kind stack down (pulumi destroy)
 	STACK=$(STACK) bash scripts/dev.sh destroy
 
 test: $(STAMP) lint ## Run the whole test suite (no cluster, docker or Pulumi CLI needed)
-	$(PY) -m pytest -n auto $(PYTEST_ARGS)
+	$(PY) -m pytest -n auto -m "not localcluster" $(PYTEST_ARGS)
 
 e2e: $(STAMP) ## Run only the kind end-to-end test; fails (not skips) when a tool is missing
 	ARGO_FANOUT_E2E_REQUIRED=1 $(PY) -m pytest -m e2e -rs -p no:xdist tests/e2e
+
+cluster: ## Start the local real cluster (Kubernetes + Argo built from Go modules; needs root)
+	python3 e2e/localcluster/cluster.py up
+
+cluster-down: ## Stop the local real cluster and undo every host change it made
+	python3 e2e/localcluster/cluster.py down
+
+e2e-local: $(STAMP) ## From a clean state: cluster up, log-count (and Pulumi) on it for real, down
+	bash e2e/localcluster/e2e.sh
 
 lint: $(STAMP) ## Lint and format-check the Python code
 	$(VENV)/bin/ruff check .

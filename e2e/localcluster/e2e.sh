@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# make e2e-local: from a clean state, bring the local real cluster up, run everything that needs
+# it, and take it down again, checking nothing of it is left. Exits non-zero on the first failed
+# stage, naming it; the cluster is taken down whatever happened.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+PY=.venv/bin/python
+CLUSTER="python3 e2e/localcluster/cluster.py"
+state_dir="${LOCALCLUSTER_DIR:-$PWD/.localcluster}"
+started=$(date +%s)
+
+stage() { echo "== e2e-local: $1 ($(( $(date +%s) - started ))s)" >&2; }
+fail() { echo "e2e-local: FAILED at: $1" >&2; }
+
+stage "clean state (down, then an empty volume)"
+$CLUSTER down || { fail "cluster down before starting"; exit 1; }
+rm -rf "$state_dir/volume"
+
+rc=0
+stage "cluster up"
+if ! $CLUSTER up; then
+  fail "cluster up (logs: $state_dir/logs/)"
+  rc=1
+fi
+if [ "$rc" = 0 ]; then
+  stage "log-count on the real cluster (tests/localcluster)"
+  if ! ARGO_FANOUT_LOCALCLUSTER_REQUIRED=1 $PY -m pytest -p no:xdist -p no:cacheprovider -m localcluster -rs tests/localcluster; then
+    fail "tests/localcluster (cluster logs: $state_dir/logs/)"
+    rc=1
+  fi
+fi
+stage "cluster down"
+if ! $CLUSTER down; then fail "cluster down"; rc=1; fi
+if ! $CLUSTER check-clean; then fail "nothing left after down"; rc=1; fi
+stage "done (exit $rc)"
+exit $rc

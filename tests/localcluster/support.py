@@ -1,0 +1,244 @@
+"""Helpers for tests against the local real cluster: Helm releases, Workflow runs, node lookups.
+
+Waiting is done with the API's watch streams (the server pushes each change), so no test sleeps;
+each watch has a server-side timeout and a deadline, and a run that outlives it fails naming the
+workflow and its nodes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import helm_python
+import kubernetes
+from kubernetes import watch
+
+from e2e.localcluster import cluster as lc
+from workflows.chart import load_chart
+
+GROUP, VERSION = "argoproj.io", "v1alpha1"
+MAP_ITEM = re.compile(r"^map\(\d+:.*\)$")
+RUN_TIMEOUT_SECONDS = 900
+POD_LABEL = "workflows.argoproj.io/workflow"
+NODE_NAME_ANNOTATION = "workflows.argoproj.io/node-name"
+
+
+@dataclasses.dataclass
+class Run:
+    """A finished Workflow and the questions the tests ask of it."""
+
+    workflow: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.workflow["metadata"]["name"]
+
+    @property
+    def phase(self) -> str:
+        return self.workflow.get("status", {}).get("phase", "")
+
+    @property
+    def result(self) -> str:
+        for parameter in self.workflow.get("status", {}).get("outputs", {}).get("parameters", []):
+            if parameter["name"] == "result":
+                return parameter["value"]
+        raise AssertionError(f"workflow {self.name} exported no result: {self.describe()}")
+
+    def nodes(self) -> list[dict[str, Any]]:
+        return list(self.workflow.get("status", {}).get("nodes", {}).values())
+
+    def count_nodes(self) -> list[dict[str, Any]]:
+        return [n for n in self.nodes() if MAP_ITEM.match(n.get("displayName", ""))]
+
+    def count_nodes_succeeded(self) -> int:
+        return sum(n.get("phase") == "Succeeded" for n in self.count_nodes())
+
+    def pod_nodes(self, task: str) -> list[dict[str, Any]]:
+        return [
+            n
+            for n in self.nodes()
+            if n.get("type") == "Pod" and n.get("displayName", "").split("(")[0] == task
+        ]
+
+    def failure_message(self) -> str:
+        status = self.workflow.get("status", {})
+        messages = [status.get("message", "")]
+        messages += [
+            f"{n['displayName']}: {n.get('message', '')}"
+            for n in self.nodes()
+            if n.get("phase") in ("Failed", "Error") and n.get("type") == "Pod"
+        ]
+        return " | ".join(m for m in messages if m)
+
+    def describe(self) -> str:
+        nodes = sorted(
+            f"{n.get('displayName')}[{n.get('type')}]={n.get('phase')}"
+            + (f" ({n['message']})" if n.get("message") else "")
+            for n in self.nodes()
+        )
+        shown = nodes[:40] + ([f"... {len(nodes) - 40} more"] if len(nodes) > 40 else [])
+        status = self.workflow.get("status", {})
+        return f"workflow {self.name} {self.phase} {status.get('message', '')}: " + "; ".join(shown)
+
+
+class LocalCluster:
+    """The cluster `make cluster` started, reached with its admin kubeconfig."""
+
+    def __init__(self, layout: lc.Layout) -> None:
+        self.layout = layout
+        self.kubeconfig = layout.kubeconfig
+        self.volume = layout.volume
+        self.namespace = lc.WORKLOAD_NAMESPACE
+        config = json.loads(self.kubeconfig.read_text())
+        client = kubernetes.config.new_client_from_config_dict(config)
+        self.core = kubernetes.client.CoreV1Api(client)
+        self.objects = kubernetes.client.CustomObjectsApi(client)
+        self.deleted_pods: list[str] = []
+
+    # --- the chart ------------------------------------------------------------------------
+
+    def release_values(self, **overrides: Any) -> dict[str, Any]:
+        """log-count on this cluster: its claim, its step image, quick retries, small pods."""
+        registry, rest = lc.images.STEP_IMAGE.split("/", 1)
+        repository, tag = rest.rsplit(":", 1)
+        small = {"requests": {"cpu": "20m", "memory": "48Mi"}, "limits": {"memory": "256Mi"}}
+        values: dict[str, Any] = {
+            "fullnameOverride": "log-count",
+            "image": {"registry": registry, "repository": repository, "tag": tag, "pullPolicy": "Never"},
+            "storage": {"type": "existingClaim", "existingClaim": lc.CLAIM_NAME},
+            "workflow": {"retry": {"backoff": {"duration": "1s"}}},
+            "resources": {"split": small, "count": small, "merge": small},
+        }
+        values.update(overrides)
+        return values
+
+    def helm(self) -> helm_python.Config:
+        return helm_python.Config(kubeconfig_path=self.kubeconfig, namespace=self.namespace)
+
+    def install(self, chart_dir: Path, release: str, values: Mapping[str, Any]) -> str:
+        config = self.helm()
+        try:
+            config.uninstall(release, ignore_not_found=True, wait="watcher", timeout=120)
+            chart = load_chart(chart_dir)
+            try:
+                config.install(chart, release, dict(values), namespace=self.namespace, timeout=120)
+            finally:
+                chart.close()
+        finally:
+            config.close()
+        return release
+
+    def uninstall(self, release: str) -> None:
+        config = self.helm()
+        try:
+            config.uninstall(release, ignore_not_found=True, wait="watcher", timeout=120)
+        finally:
+            config.close()
+
+    # --- runs -----------------------------------------------------------------------------
+
+    def in_volume(self, path: Path) -> str:
+        return str(path.relative_to(self.volume))
+
+    def submit(self, template: str, parameters: Mapping[str, str]) -> str:
+        body = {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "Workflow",
+            "metadata": {"generateName": f"{template}-", "namespace": self.namespace},
+            "spec": {
+                "workflowTemplateRef": {"name": template},
+                "arguments": {"parameters": [{"name": k, "value": v} for k, v in parameters.items()]},
+            },
+        }
+        created = self.objects.create_namespaced_custom_object(GROUP, VERSION, self.namespace, "workflows", body)
+        return created["metadata"]["name"]
+
+    def run(
+        self,
+        template: str,
+        parameters: Mapping[str, str],
+        *,
+        on_pod_running: Callable[[dict[str, Any]], None] | None = None,
+        timeout: float = RUN_TIMEOUT_SECONDS,
+    ) -> Run:
+        name = self.submit(template, parameters)
+        deadline = time.monotonic() + timeout
+        if on_pod_running is not None:
+            self._watch_pods(name, on_pod_running, deadline)
+        return Run(self._wait_finished(name, deadline))
+
+    def _remaining(self, deadline: float, what: str) -> int:
+        remaining = int(deadline - time.monotonic())
+        if remaining <= 0:
+            raise AssertionError(f"timed out waiting for {what}")
+        return max(remaining, 1)
+
+    def _wait_finished(self, name: str, deadline: float) -> dict[str, Any]:
+        while True:
+            stream = watch.Watch()
+            timeout = min(self._remaining(deadline, f"workflow {name} to finish"), 60)
+            for event in stream.stream(
+                self.objects.list_namespaced_custom_object,
+                GROUP,
+                VERSION,
+                self.namespace,
+                "workflows",
+                field_selector=f"metadata.name={name}",
+                timeout_seconds=timeout,
+            ):
+                workflow = event["object"]
+                labels = workflow.get("metadata", {}).get("labels", {})
+                if labels.get("workflows.argoproj.io/completed") == "true":
+                    stream.stop()
+                    return workflow
+            if time.monotonic() >= deadline:
+                current = self.objects.get_namespaced_custom_object(GROUP, VERSION, self.namespace, "workflows", name)
+                raise AssertionError(f"workflow {name} did not finish in time: {Run(current).describe()}")
+
+    def _watch_pods(self, name: str, on_running: Callable[[dict[str, Any]], None], deadline: float) -> None:
+        """Calls on_running with the first pod of the run seen Running, then returns."""
+        while True:
+            stream = watch.Watch()
+            timeout = min(self._remaining(deadline, f"a running pod of {name}"), 60)
+            for event in stream.stream(
+                self.core.list_namespaced_pod,
+                self.namespace,
+                label_selector=f"{POD_LABEL}={name}",
+                timeout_seconds=timeout,
+            ):
+                pod = event["object"].to_dict()
+                node = pod["metadata"].get("annotations", {}).get(NODE_NAME_ANNOTATION, "")
+                if pod["status"].get("phase") == "Running" and ".map(" in node:
+                    on_running(pod)
+                    stream.stop()
+                    return
+
+    def delete_first_count_pod(self, pod: dict[str, Any]) -> None:
+        name = pod["metadata"]["name"]
+        self.core.delete_namespaced_pod(name, self.namespace, grace_period_seconds=0)
+        self.deleted_pods.append(name)
+
+    # --- namespace ------------------------------------------------------------------------
+
+    def namespace_labels(self, namespace: str) -> dict[str, str]:
+        return self.core.read_namespace(namespace).metadata.labels or {}
+
+    def dry_run_privileged_pod(self) -> str:
+        """The API server's answer to a pod that breaks 'restricted' (no securityContext at all)."""
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "not-restricted"},
+            "spec": {"containers": [{"name": "c", "image": lc.images.STEP_IMAGE, "imagePullPolicy": "Never"}]},
+        }
+        try:
+            self.core.create_namespaced_pod(self.namespace, pod, dry_run="All")
+        except kubernetes.client.ApiException as err:
+            return json.loads(err.body).get("message", err.reason)
+        return "accepted"
