@@ -164,21 +164,14 @@ def test_concurrent_runs_in_one_volume_do_not_interfere(tmp_path):
 
 
 def test_a_failing_task_is_reported_with_exit_code_and_stderr(tmp_path, capsys):
-    code, _, err = run_cli(
-        capsys,
-        "--volume-dir",
-        str(tmp_path / "v"),
-        "-p",
-        "input=missing.log",
-        "--set",
-        "workflow.retry.limit=1",
-        "--set",
-        "workflow.retry.backoff.duration=50ms",
-    )
+    code, _, err = run_cli(capsys, "--volume-dir", str(tmp_path / "v"), "-p", "input=missing.log")
     assert code == 1
     assert "failed task split: Failed, exit code 2" in err
     assert "missing.log" in err.split("stderr tail", 1)[1]  # split's own one-line error
-    assert "retrying (attempt 2 of 2) after a 0.05s backoff" in err
+    # The job's usage exit code is not retried (the chart's retryStrategy.expression): one
+    # attempt, no backoff, whatever workflow.retry.limit says.
+    assert "retryStrategy.expression evaluated to false" in err
+    assert "retrying" not in err
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from workflows.runlocal import depends, pods, spec, variables
+from workflows.runlocal import depends, expression, pods, spec, variables
 from workflows.runlocal.backoff import (
     BACKOFF_EXCEEDS_MAX_DURATION,
     MAX_DURATION_EXCEEDED,
@@ -79,6 +79,7 @@ class PodNode:
     template: dict[str, Any]  # the container template with inputs substituted
     retry_limit: int
     retry_policy: str
+    retry_expression: expression.Expression | None
     backoff: Backoff | None
     deadline_seconds: int | None
     attempt: int = 0
@@ -456,6 +457,11 @@ class WorkflowRun:
             template=resolved,
             retry_limit=_count(retry["limit"], f"{where} retryStrategy.limit") if retry else 0,
             retry_policy=retry.get("retryPolicy", "OnFailure"),
+            retry_expression=spec.check_retry_expression(
+                str(retry["expression"]), f"{where} retryStrategy.expression"
+            )
+            if "expression" in retry
+            else None,
             backoff=backoff,
             deadline_seconds=_positive_int(
                 resolved["activeDeadlineSeconds"], f"{where} activeDeadlineSeconds"
@@ -599,9 +605,31 @@ class WorkflowRun:
                 self.global_outputs[str(parameter["globalName"])] = node.outputs[parameter["name"]]
 
     def _retries(self, node: PodNode, phase: Phase) -> bool:
-        if self.stopping or node.attempt >= node.retry_limit:
+        """Argo's processNodeRetries order: the policy, the limit, then the expression."""
+        if self.stopping or not self._policy_retries(node.retry_policy, phase):
             return False
-        policy = node.retry_policy
+        if node.attempt >= node.retry_limit:
+            return False
+        if node.retry_expression is not None:
+            scope = {
+                "retries": str(node.attempt),
+                "lastRetry.exitCode": "-1" if node.exit_code is None else str(node.exit_code),
+                "lastRetry.status": phase.value,
+                "lastRetry.duration": _go_float(time.monotonic() - node.started_at),
+                "lastRetry.message": node.message,
+            }
+            try:
+                retry = node.retry_expression.evaluate(scope)
+            except expression.ExpressionError as error:
+                node.message = f"{node.message}; retryStrategy.expression failed: {error}"
+                return False
+            if not retry:
+                node.message = f"{node.message}; retryStrategy.expression evaluated to false"
+                return False
+        return True
+
+    @staticmethod
+    def _policy_retries(policy: str, phase: Phase) -> bool:
         if policy == "Always":
             return True
         if policy == "OnFailure":
@@ -747,6 +775,12 @@ def _parameter_value(parameter: Mapping[str, Any], given: Mapping[str, str]) -> 
         if key in parameter:
             return str(parameter[key])
     return None
+
+
+def _go_float(seconds: float) -> str:
+    """A float as Go's fmt.Sprint prints it (Argo's lastRetry.duration): 3.5, 12, 0.25."""
+    text = repr(round(seconds, 9))
+    return text[:-2] if text.endswith(".0") else text
 
 
 def _read_result(stdout: Path | None) -> tuple[int, str]:
