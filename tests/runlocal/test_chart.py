@@ -71,6 +71,30 @@ def test_single_file(tmp_path, capsys):
         assert f" {node} " in err
 
 
+def test_keywords_that_look_like_mount_paths_count_exactly(tmp_path, capsys):
+    # /data and /tmp are the chart's mount paths: run-local maps the template's own paths to
+    # local directories, never a parameter value.
+    source = tmp_path / "in" / "paths.log"
+    source.parent.mkdir()
+    source.write_bytes(b"GET /data/x\n/tmp/y /data\nnone\n/database /tmp\n" * 50)
+    keywords = ["/data", "/tmp"]
+    code, out, err = run_cli(
+        capsys,
+        "--input",
+        str(source),
+        "--volume-dir",
+        str(tmp_path / "volume"),
+        "-p",
+        "keywords=/data,/tmp",
+        "-p",
+        "numParts=3",
+    )
+    assert code == 0, err
+    result = json.loads(out)
+    assert_exact(result, source, keywords)
+    assert result["counts"] == {"/data": 150, "/tmp": 100}
+
+
 def test_directory_of_files_with_word_match(tmp_path, capsys):
     source = generate(tmp_path / "in", "--size", "300KiB", "--files", "3", "--seed", "5")
     code, out, err = run_cli(

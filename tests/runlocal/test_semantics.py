@@ -325,6 +325,45 @@ def test_workflow_parameter_defaults_and_overrides(tmp_path):
     assert override.tasks["a"].nodes[0].result == "bye-semantics-abcde"
 
 
+def test_values_are_substituted_in_argo_s_two_passes(tmp_path):
+    # Argo's SubstituteParams: pass 1 puts globals in (input values included), pass 2 puts
+    # globals and inputs into the result, so a `{{...}}` inside a value inserted by pass 1 is
+    # replaced too. (Such values from -p are refused; a template's own defaults may hold them.)
+    direct = container("direct", "import sys; print(' '.join(sys.argv[1:]))")
+    direct["container"]["args"] = ["{{workflow.parameters.p}}"]
+    template = workflow(
+        [
+            task("a", "echo", params={"x": "{{workflow.parameters.p}}"}),
+            task("b", "direct"),
+        ],
+        [ECHO, direct],
+        parameters={"p": "{{workflow.name}}"},
+    )
+    result, _ = run(template, tmp_path)
+    assert result.tasks["a"].nodes[0].result == "semantics-abcde"
+    assert result.tasks["b"].nodes[0].result == "semantics-abcde"
+
+
+def test_mount_paths_in_values_are_left_alone(tmp_path):
+    # Only the template's own paths map to local directories; a value is data, whatever it
+    # looks like.
+    show = container("show", "import sys; print(' '.join(sys.argv[1:]))", ("x",))
+    show["container"]["args"] = [
+        "/data/own",
+        "{{inputs.parameters.x}}",
+        "--k={{workflow.parameters.k}}",
+    ]
+    template = workflow(
+        [task("a", "show", params={"x": "/data/value"})],
+        [show],
+        parameters={"k": "/data,/tmp"},
+    )
+    result, _ = run(template, tmp_path)
+    assert result.tasks["a"].nodes[0].result == (
+        f"{tmp_path / 'data'}/own /data/value --k=/data,/tmp"
+    )
+
+
 def test_the_entrypoint_receives_the_workflow_arguments_as_inputs(tmp_path):
     template = workflow(
         [task("a", "echo", params={"x": "{{inputs.parameters.greeting}}"})],

@@ -437,9 +437,13 @@ class WorkflowRun:
                     f"parameter {parameter['name']!r}, which is neither passed nor defaulted"
                 )
             inputs[parameter["name"]] = value
-        template_scope = self.scope | {f"inputs.parameters.{k}": v for k, v in inputs.items()}
-        resolved = variables.substitute(
-            template, template_scope, where=f"template {template['name']} (task {node_name})"
+        # Mount paths are marked in the template's own text before any value goes in, so a
+        # value that looks like a path (a keyword "/data") is passed on as it is.
+        resolved = variables.substitute_params(
+            pods.mark_paths(template),
+            self.scope,
+            inputs,
+            where=f"template {template['name']} (task {node_name})",
         )
         retry = resolved.get("retryStrategy") or {}
         where = f"template {template['name']}"
@@ -540,7 +544,8 @@ class WorkflowRun:
             except OSError as error:
                 if "default" not in parameter["valueFrom"]:
                     raise RunError(
-                        f"output parameter {name!r}: cannot read {parameter['valueFrom']['path']}"
+                        f"output parameter {name!r}: cannot read "
+                        f"{pods.unmarked(parameter['valueFrom']['path'])}"
                         f" ({path}): {error.strerror}"
                     ) from None
                 outputs[name] = str(parameter["valueFrom"]["default"])
