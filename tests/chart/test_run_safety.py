@@ -8,6 +8,7 @@ import pytest
 from tests.chart.scenarios import RELEASE, only, render
 from tests.chart.test_workflowtemplate import STEPS, args_of, templates_by_name, workflow_template
 from tests.job.jobcode import logcount
+from workflows import staging
 from workflows.runlocal import expression
 
 
@@ -95,3 +96,9 @@ def test_keywords_the_job_accepts_render():
     for keywords in ("INFO", "/data,/tmp", "a b,{x}"):
         logcount.parse_keywords(keywords)
         render({"job": {"keywords": keywords}})
+
+
+def test_the_job_s_parameters_are_the_template_s():
+    # The run commands check -p names against these before reaching a cluster.
+    declared = [p["name"] for p in workflow_template()["spec"]["arguments"]["parameters"]]
+    assert [p["name"] for p in staging.job_parameters()] == declared

@@ -24,6 +24,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from workflows import staging
 from workflows.runlocal import depends, expression, pods, spec, variables
 from workflows.runlocal.backoff import (
     BACKOFF_EXCEEDS_MAX_DURATION,
@@ -34,6 +35,8 @@ from workflows.runlocal.backoff import (
 from workflows.runlocal.backoff import parse as parse_backoff
 from workflows.runlocal.progress import Reporter
 
+# How much of a failed attempt's stderr is kept for the report.
+STDERR_TAIL_LINES = 20
 # Argo keeps at most this much of a step's stdout as outputs.result (its last bytes).
 MAX_RESULT_BYTES = 256 * 1024
 # Kubernetes' generateName suffix alphabet (no vowels, no look-alike characters).
@@ -64,6 +67,11 @@ class RunError(ValueError):
     """The run cannot start: bad parameters or volumes. The message names what and why."""
 
 
+def check_jobs(jobs: int) -> None:
+    if jobs < 1:
+        raise RunError(f"--jobs must be at least 1, not {jobs}")
+
+
 def workflow_name(prefix: str) -> str:
     """A unique name the way Kubernetes completes generateName: prefix-<5 random chars>."""
     suffix = "".join(random.SystemRandom().choice(_NAME_ALPHABET) for _ in range(5))
@@ -92,6 +100,7 @@ class PodNode:
     output_paths: dict[str, Path] = field(default_factory=dict)
     stdout_path: Path | None = None
     stderr_path: Path | None = None
+    stderr_tail: list[str] = field(default_factory=list)  # of the last failed attempt
     process: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
     first_started_at: float | None = None  # when the first attempt started (maxDuration's origin)
@@ -188,8 +197,7 @@ class WorkflowRun:
         self.state_dir = state_dir
         self.reporter = reporter
         self.python = python
-        if jobs < 1:
-            raise RunError(f"--jobs must be at least 1, not {jobs}")
+        check_jobs(jobs)
         self.templates = {entry["name"]: entry for entry in self.spec["templates"]}
         self.workflow_volumes = self.spec.get("volumes") or []
         try:
@@ -223,24 +231,16 @@ class WorkflowRun:
 
     def _workflow_parameters(self, overrides: Mapping[str, str]) -> dict[str, str]:
         declared = (self.spec.get("arguments") or {}).get("parameters") or []
-        known = [parameter["name"] for parameter in declared]
-        unknown = sorted(set(overrides) - set(known))
-        if unknown:
-            raise RunError(
-                f"-p {unknown[0]}: the template has no parameter {unknown[0]!r} "
-                f"(parameters: {', '.join(known) or 'none'})"
-            )
+        try:
+            staging.check_parameters(overrides, declared)
+        except staging.ParameterError as error:
+            raise RunError(str(error)) from None
         values = {}
         for parameter in declared:
             name = parameter["name"]
             value = _parameter_value(parameter, overrides)
             if value is None:
                 raise RunError(f"workflow parameter {name!r} has no value: pass -p {name}=VALUE")
-            allowed = parameter.get("enum")
-            if allowed is not None and value not in allowed:
-                raise RunError(
-                    f"-p {name}={value}: not allowed; the template allows {', '.join(allowed)}"
-                )
             values[name] = value
         return values
 
@@ -489,6 +489,7 @@ class WorkflowRun:
         node.killed_for = ""
         node.exit_code = None
         node.message = ""
+        node.stderr_path = None
         if node.first_started_at is None:
             node.first_started_at = time.monotonic()
         try:
@@ -552,6 +553,10 @@ class WorkflowRun:
         return outputs
 
     def _end_attempt(self, node: PodNode, phase: Phase) -> None:
+        if phase.failed and node.stderr_path is not None and node.stderr_path.is_file():
+            # Kept past the scratch directory, which goes at the end of the run.
+            text = node.stderr_path.read_text(errors="replace")
+            node.stderr_tail = text.splitlines()[-STDERR_TAIL_LINES:]
         if phase.failed and self._retries(node, phase):
             wait = self._backoff_wait(node)
             if wait is not None:

@@ -131,10 +131,9 @@ def workflow_body(template: str, namespace: str, parameters: Mapping[str, str]) 
     }
 
 
-def template_parameters(template: Mapping[str, Any]) -> list[str]:
-    """The names of a WorkflowTemplate's workflow parameters."""
-    parameters = template.get("spec", {}).get("arguments", {}).get("parameters", [])
-    return [parameter["name"] for parameter in parameters]
+def template_parameters(template: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A WorkflowTemplate's workflow parameters as it declares them (name, enum, ...)."""
+    return list(template.get("spec", {}).get("arguments", {}).get("parameters", []))
 
 
 @dataclass(frozen=True)
