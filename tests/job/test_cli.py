@@ -6,6 +6,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -413,3 +414,41 @@ def test_check_parameter_accepts_good_values_and_ignores_unknown_names():
         ("other", "{{anything"),
     ]:
         logcount.check_parameter(name, value)
+
+
+def test_the_one_line_error_is_also_the_termination_message(prepared, tmp_path):
+    # On a cluster the kubelet creates /dev/termination-log; its content becomes the message
+    # of the step's node (without the executor's log lines that follow the job's in the log).
+    source, workdir = prepared
+    termination_log = tmp_path / "termination-log"
+    termination_log.write_text("")
+    env = {**os.environ, logcount.TERMINATION_LOG_ENV: str(termination_log)}
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(JOB_DIR / "split.py"),
+            f"--input={source}",
+            f"--workdir={workdir}",
+            "--parts=abc",
+        ],
+        capture_output=True,
+        text=True,
+        env={**env, "PYTHONDONTWRITEBYTECODE": "1"},
+        check=False,
+    )
+    assert done.returncode == 2
+    assert termination_log.read_text() == done.stderr.rstrip("\n")
+    assert termination_log.read_text().startswith("split.py: error: numParts (--parts): 'abc'")
+
+
+def test_no_termination_message_file_is_created(prepared, tmp_path):
+    absent = tmp_path / "absent"
+    env = {**os.environ, logcount.TERMINATION_LOG_ENV: str(absent), "PYTHONDONTWRITEBYTECODE": "1"}
+    done = subprocess.run(
+        [sys.executable, str(JOB_DIR / "count.py"), f"--workdir={prepared[1]}", "--part=9"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 2 and not absent.exists()

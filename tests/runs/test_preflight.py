@@ -80,3 +80,17 @@ def test_the_failed_step_s_own_error_is_printed(capsys, command):
     err = capsys.readouterr().err
     assert code == EXIT_RUN_FAILED
     assert f"step {WORKFLOW}.split(0) Failed: {MESSAGE}" in err
+
+
+def test_a_log_tail_message_is_printed_on_one_line(capsys):
+    # FallbackToLogsOnError: a crash's message is the last lines of the log (a traceback).
+    tail = "Traceback (most recent call last):\n  File x\nMemoryError\n"
+    failed = workflow("Failed", failed={}, labels={argo.COMPLETED_LABEL: "true"})
+    failed["status"]["nodes"][f"{WORKFLOW}.split(0)"].update(phase="Failed", message=tail)
+    failed["status"]["nodes"][f"{WORKFLOW}.split"].update(phase="Failed")
+    stack = FakeStack(stack_outputs(), deployed=True)
+    code = cli(["submit", "-s", "dev", "--wait"], runtime(FakeArgo([failed]), stack))
+    err = capsys.readouterr().err
+    assert code == EXIT_RUN_FAILED
+    (error,) = [line for line in err.splitlines() if line.startswith("error:")]
+    assert error.endswith("Traceback (most recent call last): | File x | MemoryError")

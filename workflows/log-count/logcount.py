@@ -51,6 +51,12 @@ DEFAULT_CHUNK_SIZE = 1 << 20
 
 EXIT_VERIFICATION = 1
 EXIT_USAGE = 2
+# Kubernetes makes a terminated container's message from this file, which the kubelet creates
+# (Argo's own executor writes there too); the job's error goes there as well as to stderr, so
+# it is the step's node message alone, without the executor's log lines after it. Only an
+# existing file is written; tests point the variable at one of theirs.
+TERMINATION_LOG_ENV = "LOGCOUNT_TERMINATION_LOG"
+DEFAULT_TERMINATION_LOG = "/dev/termination-log"
 
 # Bytes that make a neighbouring keyword occurrence part of a longer word in "word" mode.
 WORD_BYTES = b"A-Za-z0-9_"
@@ -100,12 +106,23 @@ def run(main: Callable[[Sequence[str]], object], argv: Sequence[str] | None = No
     try:
         main(sys.argv[1:] if argv is None else argv)
     except UsageError as error:
-        print(f"{prog}: error: {error}", file=sys.stderr)
+        _report(f"{prog}: error: {error}")
         return EXIT_USAGE
     except VerificationError as error:
-        print(f"{prog}: {error}", file=sys.stderr)
+        _report(f"{prog}: {error}")
         return EXIT_VERIFICATION
     return 0
+
+
+def _report(message: str) -> None:
+    print(message, file=sys.stderr)
+    path = os.environ.get(TERMINATION_LOG_ENV) or DEFAULT_TERMINATION_LOG
+    if os.path.isfile(path):
+        try:
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(message)
+        except OSError:
+            pass  # the message is on stderr, which FallbackToLogsOnError uses then
 
 
 def log(message: str) -> None:
