@@ -248,7 +248,8 @@ def parse_positive_int(text: str, flag: str, maximum: int | None = None) -> int:
     try:
         value = int(text.strip(), 10)
     except ValueError:
-        raise UsageError(f"{flag}: {text!r} is not an integer") from None
+        allowed = f"from 1 to {maximum}" if maximum is not None else ">= 1"
+        raise UsageError(f"{flag}: {text!r} is not an integer {allowed}") from None
     if value < 1:
         raise UsageError(f"{flag}: {value} must be at least 1")
     if maximum is not None and value > maximum:
