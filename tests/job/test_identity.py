@@ -140,3 +140,14 @@ def test_count_file_carries_the_digest_of_its_body(planned):
     assert document["digest"].startswith("sha256:")
     assert document["digest"] == logcount.body_digest(document)
     assert merge.check_part(logcount.load_manifest(str(workdir)), "0", document) is None
+
+
+def test_inode_counts_only_on_the_same_device():
+    # Another pod's mount of a shared volume may number devices and inodes its own way.
+    recorded = logcount.Identity(size=10, mtime_ns=5, ctime_ns=6, dev=1, inode=100)
+    other_mount = logcount.Identity(size=10, mtime_ns=5, ctime_ns=6, dev=2, inode=777)
+    assert recorded.differences(other_mount) == []
+    replaced = logcount.Identity(size=10, mtime_ns=5, ctime_ns=6, dev=1, inode=777)
+    assert recorded.differences(replaced) == ["inode 100 -> 777"]
+    rewritten = logcount.Identity(size=10, mtime_ns=5, ctime_ns=9, dev=2, inode=777)
+    assert recorded.differences(rewritten) == ["ctime_ns 6 -> 9"]
