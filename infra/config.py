@@ -8,13 +8,10 @@ bad value raises one ConfigError that names the key, the value and what is allow
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import ipaddress
 import json
 import os
 import re
-import sys
 import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -25,9 +22,10 @@ from typing import Any, Protocol, TypeVar
 
 import yaml
 
+from workflows import job as job_modules
+
 PROJECT = "argo-fanout"
 REPO_ROOT = Path(__file__).resolve().parent.parent
-JOB_MODULE = REPO_ROOT / "workflows" / "log-count" / "logcount.py"
 
 # kind v0.30.0's image for Kubernetes 1.34.0 (the line tests/support/schemas.py validates
 # against); kind asks for the digest because node images are built per kind release.
@@ -392,16 +390,10 @@ def parse_byte_size(key: str, value: Any) -> int:
         raise ConfigError(str(err)) from None
 
 
-@functools.cache
 def _job_module() -> ModuleType:
     """The job's shared module (workflows/log-count/logcount.py), so sizes and keywords are
     checked by the same rules the steps apply at run time."""
-    spec = importlib.util.spec_from_file_location("argo_fanout_logcount", JOB_MODULE)
-    assert spec is not None and spec.loader is not None, JOB_MODULE
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return job_modules.load()
 
 
 # --------------------------------------------------------------------------- sections

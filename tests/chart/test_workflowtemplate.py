@@ -118,6 +118,7 @@ def test_split_gets_every_sizing_flag_and_the_per_run_workdir():
     split = templates_by_name(workflow_template({"job": {"maxParts": 64}}))["split"]
     assert args_of(split) == {
         "--input": "/data/{{workflow.parameters.input}}",
+        "--root": "/data",
         "--workdir": "/data/runs/{{workflow.name}}",
         "--parts": "{{workflow.parameters.numParts}}",
         "--part-size": "{{workflow.parameters.partSize}}",
@@ -213,6 +214,7 @@ def test_every_step_retries_always_with_backoff_from_values(step):
     assert templates_by_name(template)[step]["retryStrategy"] == {
         "limit": 7,
         "retryPolicy": "Always",
+        "expression": 'lastRetry.exitCode != "2"',
         "backoff": {"duration": "45s", "factor": 3, "maxDuration": "1h"},
     }
 

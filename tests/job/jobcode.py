@@ -1,13 +1,12 @@
 """The log-count job's modules for in-process tests, and a runner for its scripts.
 
-The scripts import ``logcount`` from their own directory; the tests do the same by putting that
-directory on ``sys.path``. The step modules load under distinct names (``logcount_split`` ...)
-so generic names like ``count`` never shadow anything else in the test session.
+The scripts import ``logcount`` from their own directory; the tests load the same module through
+workflows/job.py. The step modules load under distinct names (``logcount_split`` ...) so generic
+names like ``count`` never shadow anything else in the test session.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -16,28 +15,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-JOB_DIR = Path(__file__).resolve().parents[2] / "workflows" / "log-count"
-if str(JOB_DIR) not in sys.path:
-    sys.path.insert(0, str(JOB_DIR))
+from workflows.job import JOB_DIR, load
 
-
-def _load(step: str):
-    spec = importlib.util.spec_from_file_location(f"logcount_{step}", JOB_DIR / f"{step}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-# No byte-code caches next to the job's sources (the chart ships that directory).
-_writes_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True
-try:
-    import logcount
-
-    split = _load("split")
-    count = _load("count")
-    merge = _load("merge")
-finally:
-    sys.dont_write_bytecode = _writes_bytecode
+logcount = load()
+split = load("split")
+count = load("count")
+merge = load("merge")
 
 __all__ = [
     "JOB_DIR",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -300,7 +302,7 @@ def test_unreadable_input_is_a_usage_error():
             env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
             check=False,
         )
-    assert done.returncode == 2 and "--input: cannot read" in done.stderr, done.stderr
+    assert done.returncode == 2 and "input (--input): cannot read" in done.stderr, done.stderr
 
 
 def test_help_documents_the_parts_and_part_size_rule():
@@ -360,3 +362,93 @@ def test_split_accepts_a_workdir_beside_the_input_directory(tmp_path):
     (tmp_path / "in" / "a.log").write_bytes(b"INFO\n")
     ids, result = run_job(tmp_path / "in", tmp_path / "in-work", "--parts", "1")
     assert ids == ["0"] and result["counts"]["INFO"] == 1
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "parameter"),
+    [
+        ("--parts", "abc", "numParts"),
+        ("--part-size", "64XB", "partSize"),
+        ("--keywords", "INFO,,WARN", "keywords"),
+        ("--match", "regex", "match"),
+    ],
+)
+def test_usage_errors_name_the_workflow_parameter(prepared, flag, value, parameter):
+    source, workdir = prepared
+    args = ["--input", str(source), "--workdir", str(workdir), "--parts", "1", f"{flag}={value}"]
+    done = run_step("split", *args)
+    assert done.returncode == 2
+    assert f"split.py: error: {parameter} ({flag}): " in done.stderr, done.stderr
+    assert repr(value) in done.stderr and done.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("numParts", "abc", "numParts (--parts): 'abc' is not an integer"),
+        ("numParts", "0", "must be at least 1"),
+        ("partSize", "1XB", "partSize (--part-size): invalid size"),
+        ("keywords", "INFO,,WARN", "keywords (--keywords): empty keyword"),
+        ("keywords", "INFO,INFO", "is given twice"),
+        ("match", "regex", "use one of substring, word"),
+        ("input", "../x", "leaves the volume"),
+        ("input", "/etc/passwd", "is absolute"),
+        ("input", "", "empty"),
+    ],
+)
+def test_check_parameter_applies_split_s_parsers(name, value, problem):
+    with pytest.raises(logcount.UsageError, match=re.escape(problem)):
+        logcount.check_parameter(name, value)
+
+
+def test_check_parameter_accepts_good_values_and_ignores_unknown_names():
+    for name, value in [
+        ("numParts", "8"),
+        ("numParts", ""),
+        ("partSize", "64MiB"),
+        ("partSize", ""),
+        ("keywords", "/data,/tmp"),
+        ("match", "word"),
+        ("input", "inputs/a/b.log"),
+        ("input", "a/../b.log"),
+        ("other", "{{anything"),
+    ]:
+        logcount.check_parameter(name, value)
+
+
+def test_the_one_line_error_is_also_the_termination_message(prepared, tmp_path):
+    # On a cluster the kubelet creates /dev/termination-log; its content becomes the message
+    # of the step's node (without the executor's log lines that follow the job's in the log).
+    source, workdir = prepared
+    termination_log = tmp_path / "termination-log"
+    termination_log.write_text("")
+    env = {**os.environ, logcount.TERMINATION_LOG_ENV: str(termination_log)}
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(JOB_DIR / "split.py"),
+            f"--input={source}",
+            f"--workdir={workdir}",
+            "--parts=abc",
+        ],
+        capture_output=True,
+        text=True,
+        env={**env, "PYTHONDONTWRITEBYTECODE": "1"},
+        check=False,
+    )
+    assert done.returncode == 2
+    assert termination_log.read_text() == done.stderr.rstrip("\n")
+    assert termination_log.read_text().startswith("split.py: error: numParts (--parts): 'abc'")
+
+
+def test_no_termination_message_file_is_created(prepared, tmp_path):
+    absent = tmp_path / "absent"
+    env = {**os.environ, logcount.TERMINATION_LOG_ENV: str(absent), "PYTHONDONTWRITEBYTECODE": "1"}
+    done = subprocess.run(
+        [sys.executable, str(JOB_DIR / "count.py"), f"--workdir={prepared[1]}", "--part=9"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 2 and not absent.exists()

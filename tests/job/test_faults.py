@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from tests.job.jobcode import run_ok, run_step
+from tests.job.jobcode import logcount, run_ok, run_step
 
 DATA = b"".join(b"%d INFO line WARN\n" % number for number in range(40))
 
@@ -38,10 +38,11 @@ def merge_fails(workdir, *names: str) -> str:
 
 
 def edit_count_file(workdir, shard_id: str, change) -> None:
+    """A deliberate edit: the digest is recomputed, so merge's other checks must catch it."""
     path = workdir / "counts" / f"{shard_id}.json"
     document = json.loads(path.read_text())
     change(document)
-    path.write_text(json.dumps(document))
+    path.write_text(json.dumps(logcount.with_digest(document)))
 
 
 def test_all_parts_present_merges(counted):

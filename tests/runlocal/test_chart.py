@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -69,6 +70,30 @@ def test_single_file(tmp_path, capsys):
     assert json.loads(result_file.read_text()) == result
     for node in ("split", "map(3:3)", "reduce"):
         assert f" {node} " in err
+
+
+def test_keywords_that_look_like_mount_paths_count_exactly(tmp_path, capsys):
+    # /data and /tmp are the chart's mount paths: run-local maps the template's own paths to
+    # local directories, never a parameter value.
+    source = tmp_path / "in" / "paths.log"
+    source.parent.mkdir()
+    source.write_bytes(b"GET /data/x\n/tmp/y /data\nnone\n/database /tmp\n" * 50)
+    keywords = ["/data", "/tmp"]
+    code, out, err = run_cli(
+        capsys,
+        "--input",
+        str(source),
+        "--volume-dir",
+        str(tmp_path / "volume"),
+        "-p",
+        "keywords=/data,/tmp",
+        "-p",
+        "numParts=3",
+    )
+    assert code == 0, err
+    result = json.loads(out)
+    assert_exact(result, source, keywords)
+    assert result["counts"] == {"/data": 150, "/tmp": 100}
 
 
 def test_directory_of_files_with_word_match(tmp_path, capsys):
@@ -164,21 +189,14 @@ def test_concurrent_runs_in_one_volume_do_not_interfere(tmp_path):
 
 
 def test_a_failing_task_is_reported_with_exit_code_and_stderr(tmp_path, capsys):
-    code, _, err = run_cli(
-        capsys,
-        "--volume-dir",
-        str(tmp_path / "v"),
-        "-p",
-        "input=missing.log",
-        "--set",
-        "workflow.retry.limit=1",
-        "--set",
-        "workflow.retry.backoff.duration=50ms",
-    )
+    code, _, err = run_cli(capsys, "--volume-dir", str(tmp_path / "v"), "-p", "input=missing.log")
     assert code == 1
     assert "failed task split: Failed, exit code 2" in err
     assert "missing.log" in err.split("stderr tail", 1)[1]  # split's own one-line error
-    assert "retrying (attempt 2 of 2) after a 0.05s backoff" in err
+    # The job's usage exit code is not retried (the chart's retryStrategy.expression): one
+    # attempt, no backoff, whatever workflow.retry.limit says.
+    assert "retryStrategy.expression evaluated to false" in err
+    assert "retrying" not in err
 
 
 @pytest.mark.parametrize(
@@ -201,6 +219,77 @@ def test_bad_flags_exit_2_naming_the_flag(tmp_path, capsys, args, message):
     assert code == 2
     assert message in err
     assert not list((tmp_path / "v").glob("runs/*"))
+
+
+@pytest.fixture
+def temp_root(tmp_path, monkeypatch):
+    """The directory every temporary directory of this test goes to (empty at first)."""
+    root = tmp_path / "temp"
+    root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(root))
+    return root
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["-p", "numPart=8"],
+            "run-local: -p numPart: the template has no parameter 'numPart'; "
+            "did you mean 'numParts'? (parameters: numParts, partSize, input, keywords, match)",
+        ),
+        (
+            ["-p", "numParts=abc"],
+            "run-local: -p numParts=abc: numParts (--parts): 'abc' is not an integer",
+        ),
+        (["-p", "partSize=1XB"], "run-local: -p partSize=1XB: partSize (--part-size): invalid"),
+        (["-p", "keywords=INFO,,WARN"], "keywords (--keywords): empty keyword in 'INFO,,WARN'"),
+        (["-p", "match=Word"], "run-local: -p match=Word: not allowed; the template allows"),
+        (["-p", "keywords={{workflow.name}}"], "parameter values are data, and '{{' is not"),
+        (["-p", "input=../../etc/passwd"], "input (--input): '../../etc/passwd' leaves the volume"),
+        (["-p", "input=/etc/passwd"], "input (--input): '/etc/passwd' is absolute"),
+        (["--input", "missing.log"], "run-local: --input missing.log: no such file or directory"),
+    ],
+)
+def test_a_refused_run_fails_at_once_in_one_line_creating_nothing(
+    temp_root, capsys, monkeypatch, args, message
+):
+    started = []
+    monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: started.append(a))
+    code, out, err = run_cli(capsys, *args)  # no --volume-dir: it would be a temporary one
+    assert (code, out) == (2, "")
+    assert err.startswith(message) or message in err, err
+    assert err.count("\n") == 1, err
+    assert not list(temp_root.iterdir()) and not started
+
+
+def test_a_run_keeps_no_temporary_directory_without_keep(temp_root, tmp_path, capsys):
+    source = tmp_path / "in.log"
+    source.write_bytes(b"INFO x\n" * 20)
+    code, out, err = run_cli(capsys, "--input", str(source), "-p", "numParts=2")
+    assert code == 0, err
+    assert json.loads(out)["counts"]["INFO"] == 20
+    assert not list(temp_root.iterdir())
+    assert "(kept)" not in err
+
+
+def test_keep_keeps_the_volume_and_the_logs_and_says_where(temp_root, tmp_path, capsys):
+    source = tmp_path / "in.log"
+    source.write_bytes(b"INFO x\n" * 20)
+    code, out, err = run_cli(capsys, "--input", str(source), "-p", "numParts=2", "--keep")
+    assert code == 0, err
+    volume, state = sorted(temp_root.iterdir(), key=lambda path: "volume" not in path.name)
+    assert f"volume directory (kept): {volume}" in err
+    assert f"logs of every task (kept): {state / 'pods'}" in err
+    (result_file,) = volume.glob("runs/*/result.json")
+    assert json.loads(result_file.read_text()) == json.loads(out)
+
+
+def test_a_failed_run_without_keep_says_how_to_keep_the_logs(temp_root, capsys):
+    code, _, err = run_cli(capsys, "-p", "input=missing.log")
+    assert code == 1
+    assert "run again with --keep to keep them" in err
+    assert not list(temp_root.iterdir())
 
 
 def write_fault_injector(tmp_path: Path, part: str) -> tuple[Path, Path]:
@@ -250,7 +339,7 @@ def test_a_count_task_killed_mid_run_is_retried_and_the_result_is_exact(tmp_path
     source = generate(tmp_path / "app.log", "--size", "400KiB", "--seed", "4")
     wrapper, marker = write_fault_injector(tmp_path, part="2")
     progress = io.StringIO()
-    result, _ = run_local(
+    result = run_local(
         render_job(LOG_COUNT_CHART, {"workflow": {"retry": {"backoff": {"duration": "20ms"}}}}),
         parameters={"numParts": "4"},
         input_path=source,
@@ -258,7 +347,7 @@ def test_a_count_task_killed_mid_run_is_retried_and_the_result_is_exact(tmp_path
         jobs=2,
         reporter=Reporter(progress),
         python=str(wrapper),
-    )
+    ).result
     assert marker.exists()
     assert (
         "map(2:2)             Failed  exit code 137; retrying (attempt 2 of 4)"

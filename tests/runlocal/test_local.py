@@ -21,9 +21,8 @@ def prepare(tmp_path: Path, container: dict, volumes: list[dict], **template) ->
     )
     known = pods.Volumes(claims={"claim": tmp_path / "volume"}, config_maps=config_maps)
     known.check(volumes, "spec.volumes")
-    return pods.prepare(
-        {"name": "t", "container": container, **template}, volumes, known, tmp_path / "pod", "py"
-    )
+    marked = pods.mark_paths({"name": "t", "container": container, **template})
+    return pods.prepare(marked, volumes, known, tmp_path / "pod", "py")
 
 
 VOLUMES = [

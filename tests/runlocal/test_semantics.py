@@ -189,18 +189,28 @@ def test_all_failed_is_false_unless_every_item_failed(tmp_path):
     assert result.phase.value == "Failed"
 
 
-def flaky(limit: int, failures: int, policy: str = "OnFailure", backoff=None) -> dict:
-    """A task failing its first `failures` attempts, counted in /data/attempts (one line per
-    attempt: its start time), then sleeping /data/sleep seconds if that file exists."""
+def flaky(
+    limit: int,
+    failures: int,
+    policy: str = "OnFailure",
+    backoff=None,
+    exit_code: int = 1,
+    expression: str | None = None,
+) -> dict:
+    """A task failing (with exit_code) its first `failures` attempts, counted in /data/attempts
+    (one line per attempt: its start time), then sleeping /data/sleep seconds if that file
+    exists."""
     code = (
         "import os, time; path = '/data/attempts'; n = len(open(path).read().split()) "
         "if os.path.exists(path) else 0; open(path, 'a').write(f'{time.time()}\\n'); "
         "s = '/data/sleep'; time.sleep(float(open(s).read()) if n and os.path.exists(s) else 0); "
-        f"raise SystemExit(1 if n < {failures} else 0)"
+        f"raise SystemExit({exit_code} if n < {failures} else 0)"
     )
     retry = {"limit": limit, "retryPolicy": policy}
     if backoff is not None:
         retry["backoff"] = backoff
+    if expression is not None:
+        retry["expression"] = expression
     return workflow([task("flaky", "flaky")], [container("flaky", code, retryStrategy=retry)])
 
 
@@ -226,6 +236,33 @@ def test_on_error_policy_does_not_retry_a_failed_exit(tmp_path):
     result, _ = run(flaky(limit=2, failures=1, policy="OnError"), tmp_path)
     assert result.phase.value == "Failed"
     assert len(attempt_starts(tmp_path)) == 1
+
+
+def test_retry_expression_false_fails_at_once(tmp_path):
+    template = flaky(limit=3, failures=5, exit_code=2, expression='lastRetry.exitCode != "2"')
+    result, progress = run(template, tmp_path)
+    assert result.phase.value == "Failed"
+    assert len(attempt_starts(tmp_path)) == 1
+    assert result.failed[0].message == "exit code 2; retryStrategy.expression evaluated to false"
+    assert "retrying" not in progress
+
+
+def test_retry_expression_true_retries(tmp_path):
+    template = flaky(limit=3, failures=2, exit_code=137, expression='lastRetry.exitCode != "2"')
+    result, _ = run(template, tmp_path)
+    assert result.phase.value == "Succeeded"
+    assert len(attempt_starts(tmp_path)) == 3
+
+
+def test_retry_expression_sees_argo_s_scope(tmp_path):
+    rule = (
+        'asInt(lastRetry.exitCode) == 3 && lastRetry.status == "Failed" && '
+        'asFloat(lastRetry.duration) >= 0 && lastRetry.message == "exit code 3" && '
+        "asInt(retries) < 1"
+    )
+    result, _ = run(flaky(limit=5, failures=5, exit_code=3, expression=rule), tmp_path)
+    assert result.phase.value == "Failed"
+    assert len(attempt_starts(tmp_path)) == 2  # retries is 0, then 1
 
 
 def test_backoff_waits_duration_times_factor_to_the_retry_number(tmp_path):
@@ -286,6 +323,45 @@ def test_workflow_parameter_defaults_and_overrides(tmp_path):
     assert default.tasks["a"].nodes[0].result == "hello-semantics-abcde"
     override, _ = run(template, tmp_path / "override", parameters={"greeting": "bye"})
     assert override.tasks["a"].nodes[0].result == "bye-semantics-abcde"
+
+
+def test_values_are_substituted_in_argo_s_two_passes(tmp_path):
+    # Argo's SubstituteParams: pass 1 puts globals in (input values included), pass 2 puts
+    # globals and inputs into the result, so a `{{...}}` inside a value inserted by pass 1 is
+    # replaced too. (Such values from -p are refused; a template's own defaults may hold them.)
+    direct = container("direct", "import sys; print(' '.join(sys.argv[1:]))")
+    direct["container"]["args"] = ["{{workflow.parameters.p}}"]
+    template = workflow(
+        [
+            task("a", "echo", params={"x": "{{workflow.parameters.p}}"}),
+            task("b", "direct"),
+        ],
+        [ECHO, direct],
+        parameters={"p": "{{workflow.name}}"},
+    )
+    result, _ = run(template, tmp_path)
+    assert result.tasks["a"].nodes[0].result == "semantics-abcde"
+    assert result.tasks["b"].nodes[0].result == "semantics-abcde"
+
+
+def test_mount_paths_in_values_are_left_alone(tmp_path):
+    # Only the template's own paths map to local directories; a value is data, whatever it
+    # looks like.
+    show = container("show", "import sys; print(' '.join(sys.argv[1:]))", ("x",))
+    show["container"]["args"] = [
+        "/data/own",
+        "{{inputs.parameters.x}}",
+        "--k={{workflow.parameters.k}}",
+    ]
+    template = workflow(
+        [task("a", "show", params={"x": "/data/value"})],
+        [show],
+        parameters={"k": "/data,/tmp"},
+    )
+    result, _ = run(template, tmp_path)
+    assert result.tasks["a"].nodes[0].result == (
+        f"{tmp_path / 'data'}/own /data/value --k=/data,/tmp"
+    )
 
 
 def test_the_entrypoint_receives_the_workflow_arguments_as_inputs(tmp_path):
@@ -617,6 +693,24 @@ def test_workflow_deadline_stops_everything(tmp_path):
                 retryStrategy={"limit": 1, "backoff": {"duration": "1s", "cap": "5s"}}
             ),
             r"retryStrategy\.backoff\.cap is not supported",
+        ),
+        (
+            lambda t: t["spec"]["templates"][1].update(
+                retryStrategy={"limit": 1, "expression": "lastRetry.message matches 'x'"}
+            ),
+            r"retryStrategy\.expression: .*'matches' is not supported by run-local",
+        ),
+        (
+            lambda t: t["spec"]["templates"][1].update(
+                retryStrategy={"limit": 1, "expression": "lastRetry.exitCode > 1 ? true : false"}
+            ),
+            r"retryStrategy\.expression: .*'\?' is not supported by run-local",
+        ),
+        (
+            lambda t: t["spec"]["templates"][1].update(
+                retryStrategy={"limit": 1, "expression": "lastRetry.code != '2'"}
+            ),
+            r"retryStrategy\.expression: unknown name 'lastRetry\.code'",
         ),
     ],
 )

@@ -129,7 +129,7 @@ def test_input_and_input_parameter_together_are_refused(tmp_path, capsys):
     stack = FakeStack(stack_outputs(dataDir=str(tmp_path)), deployed=True)
     argv = ["submit", "-s", "dev", "--input", str(tmp_path), "-p", "input=x.log"]
     assert cli(argv, runtime(FakeArgo([SUCCEEDED]), stack)) == EXIT_USAGE
-    assert "--input and -p input=... both name the input" in capsys.readouterr().err
+    assert "--input and -p input=... both set the input" in capsys.readouterr().err
 
 
 def test_oss_stack_uploads_files_under_inputs(tmp_path):

@@ -168,7 +168,7 @@ def test_unknown_parameter_names_the_key_and_the_allowed_ones(capsys):
     code = cli(["submit", "-s", "dev", "-p", "numparts=3"], runtime(fake, up_stack()))
     err = capsys.readouterr().err
     assert code == EXIT_USAGE
-    assert "-p numparts: WorkflowTemplate log-count has no parameter 'numparts'" in err
+    assert "-p numparts: the template has no parameter 'numparts'; did you mean 'numParts'?" in err
     assert "numParts, partSize, input, keywords, match" in err
     assert fake.created == []
 

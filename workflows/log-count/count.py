@@ -2,8 +2,11 @@
 
 Streams the shard's byte ranges in bounded chunks (see logcount.Matcher.count_range) and writes
 DIR/counts/ID.json atomically. The count file repeats the shard's ranges, the settings and the
-identity (path, size, mtime) of the inputs it read, so merge can tell a stale or mismatched part
-from a good one. Re-running a count gives the same file.
+identity (path, size, mtime, ctime, device, inode) of the inputs it read, so merge can tell a
+stale or mismatched part from a good one, and ends with a digest of the rest, so merge can tell
+a damaged one. Each input's identity is checked against the manifest before it is read and again
+after: a file rewritten meanwhile fails the count (exit 2, naming it) and no count file is
+written. Re-running a count gives the same file.
 """
 
 from __future__ import annotations
@@ -18,21 +21,23 @@ def count_shard(manifest: logcount.Manifest, shard_id: str, chunk_size: int) -> 
     ranges = manifest.shards[shard_id]
     used = sorted({index for index, _, _ in ranges})
     for index in used:
-        manifest.inputs[index].check_unchanged()
+        manifest.inputs[index].check_unchanged()  # before reading anything (count_ranges rechecks)
     matcher = logcount.Matcher(manifest.keywords, manifest.match)
     try:
         tally = logcount.count_ranges(manifest.inputs, ranges, matcher, chunk_size)
     except OSError as error:
         raise logcount.UsageError(f"cannot read input: {error}") from None
-    return {
-        "version": logcount.FORMAT_VERSION,
-        "part": shard_id,
-        "keywords": list(manifest.keywords),
-        "match": manifest.match,
-        "ranges": [list(item) for item in ranges],
-        "inputs": [{"index": index, **manifest.inputs[index].to_json()} for index in used],
-        **tally,
-    }
+    return logcount.with_digest(
+        {
+            "version": logcount.FORMAT_VERSION,
+            "part": shard_id,
+            "keywords": list(manifest.keywords),
+            "match": manifest.match,
+            "ranges": [list(item) for item in ranges],
+            "inputs": [{"index": index, **manifest.inputs[index].to_json()} for index in used],
+            **tally,
+        }
+    )
 
 
 def build_parser() -> logcount.ArgumentParser:
@@ -46,7 +51,7 @@ def build_parser() -> logcount.ArgumentParser:
             f"The read chunk is {logcount.DEFAULT_CHUNK_SIZE} bytes unless "
             f"{logcount.CHUNK_SIZE_ENV} gives another size (used by tests). "
             "Exit codes: 0 ok, 2 bad usage, a missing/corrupt manifest, an unknown part or an "
-            "input changed since split."
+            "input changed since split or while it was counted."
         ),
     )
     parser.add_argument("--workdir", required=True, metavar="DIR", help="split.py's --workdir")

@@ -22,6 +22,7 @@ only the tail of a line longer than a chunk needs the position-tracking scan.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -41,13 +42,21 @@ DEFAULT_MAX_PARTS = 10_000
 ID_LIST_BOUND = 192 * 1024
 MANIFEST_NAME = "manifest.json"
 COUNTS_DIR = "counts"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# The field of a count file that holds the digest of the rest of it.
+DIGEST_FIELD = "digest"
 # Tests shrink the count chunk through this variable to force matches and lines across chunks.
 CHUNK_SIZE_ENV = "LOGCOUNT_CHUNK_SIZE"
 DEFAULT_CHUNK_SIZE = 1 << 20
 
 EXIT_VERIFICATION = 1
 EXIT_USAGE = 2
+# Kubernetes makes a terminated container's message from this file, which the kubelet creates
+# (Argo's own executor writes there too); the job's error goes there as well as to stderr, so
+# it is the step's node message alone, without the executor's log lines after it. Only an
+# existing file is written; tests point the variable at one of theirs.
+TERMINATION_LOG_ENV = "LOGCOUNT_TERMINATION_LOG"
+DEFAULT_TERMINATION_LOG = "/dev/termination-log"
 
 # Bytes that make a neighbouring keyword occurrence part of a longer word in "word" mode.
 WORD_BYTES = b"A-Za-z0-9_"
@@ -97,12 +106,23 @@ def run(main: Callable[[Sequence[str]], object], argv: Sequence[str] | None = No
     try:
         main(sys.argv[1:] if argv is None else argv)
     except UsageError as error:
-        print(f"{prog}: error: {error}", file=sys.stderr)
+        _report(f"{prog}: error: {error}")
         return EXIT_USAGE
     except VerificationError as error:
-        print(f"{prog}: {error}", file=sys.stderr)
+        _report(f"{prog}: {error}")
         return EXIT_VERIFICATION
     return 0
+
+
+def _report(message: str) -> None:
+    print(message, file=sys.stderr)
+    path = os.environ.get(TERMINATION_LOG_ENV) or DEFAULT_TERMINATION_LOG
+    if os.path.isfile(path):
+        try:
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(message)
+        except OSError:
+            pass  # the message is on stderr, which FallbackToLogsOnError uses then
 
 
 def log(message: str) -> None:
@@ -115,6 +135,70 @@ def print_json(value: object) -> None:
 
 
 # --- flag values -------------------------------------------------------------------------------
+
+# The WorkflowTemplate parameter behind each split flag: charts/log-count passes
+# `--parts={{workflow.parameters.numParts}}` and so on (a chart test checks the pairs), so an error
+# names what the user typed as well as the flag. The run commands check values with
+# check_parameter before they submit anything.
+PARAMETER_FLAGS = {
+    "numParts": "--parts",
+    "partSize": "--part-size",
+    "input": "--input",
+    "keywords": "--keywords",
+    "match": "--match",
+}
+
+
+def label(flag: str) -> str:
+    """How an error names a flag: `numParts (--parts)`, or the flag alone if no parameter."""
+    for parameter, known in PARAMETER_FLAGS.items():
+        if known == flag:
+            return f"{parameter} ({flag})"
+    return flag
+
+
+def parse_match(text: str, flag: str = "--match") -> str:
+    if text not in MATCH_MODES:
+        raise UsageError(
+            f"{flag}: {text!r} is not a match mode; use one of {', '.join(MATCH_MODES)}"
+        )
+    return text
+
+
+def check_input_parameter(text: str, flag: str) -> None:
+    """A path relative to the volume that stays inside it (split checks symlinks too)."""
+    if not text:
+        raise UsageError(f"{flag}: empty; give a file or directory relative to the volume")
+    if "\0" in text:
+        raise UsageError(f"{flag}: {text!r} contains a NUL byte")
+    if text.startswith("/"):
+        raise UsageError(f"{flag}: {text!r} is absolute; give a path relative to the volume")
+    if os.path.normpath(text).split("/")[0] == "..":
+        raise UsageError(f"{flag}: {text!r} leaves the volume (..); give a path inside it")
+
+
+def check_parameter(name: str, value: str) -> None:
+    """Check a workflow parameter value with the parser split applies to its flag.
+
+    UsageError names the parameter, its flag, the value and what is allowed; parameters the job
+    does not know are left alone.
+    """
+    flag = PARAMETER_FLAGS.get(name)
+    if flag is None:
+        return
+    where = label(flag)
+    if name == "numParts":
+        if value:
+            parse_positive_int(value, where, maximum=LARGEST_MAX_PARTS)
+    elif name == "partSize":
+        if value:
+            parse_size(value, where)
+    elif name == "keywords":
+        parse_keywords(value, where)
+    elif name == "match":
+        parse_match(value, where)
+    else:
+        check_input_parameter(value, where)
 
 
 def parse_size(text: str, flag: str) -> int:
@@ -164,7 +248,8 @@ def parse_positive_int(text: str, flag: str, maximum: int | None = None) -> int:
     try:
         value = int(text.strip(), 10)
     except ValueError:
-        raise UsageError(f"{flag}: {text!r} is not an integer") from None
+        allowed = f"from 1 to {maximum}" if maximum is not None else ">= 1"
+        raise UsageError(f"{flag}: {text!r} is not an integer {allowed}") from None
     if value < 1:
         raise UsageError(f"{flag}: {value} must be at least 1")
     if maximum is not None and value > maximum:
@@ -200,38 +285,105 @@ def chunk_size_from_env() -> int:
 
 
 @dataclass(frozen=True)
-class InputFile:
-    path: str
+class Identity:
+    """What tells one version of a file from another without reading it.
+
+    ctime changes with every write and with every metadata change (os.utime included) and cannot
+    be set back, so a rewrite that restores size and mtime is still seen. The device and inode
+    numbers are those of one mount: another pod mounting the same shared volume (NFS, OSS) may
+    see other numbers for the same file, so they are compared only within one mount.
+    """
+
     size: int
     mtime_ns: int
+    ctime_ns: int
+    dev: int
+    inode: int
+
+    @classmethod
+    def of(cls, info: os.stat_result) -> Identity:
+        return cls(info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_dev, info.st_ino)
+
+    def differences(self, other: Identity) -> list[str]:
+        """The fields that differ, as `name old -> new`; dev and inode only on the same dev."""
+        names = ["size", "mtime_ns", "ctime_ns"]
+        if self.dev == other.dev:
+            names.append("inode")
+        return [
+            f"{name} {getattr(self, name)} -> {getattr(other, name)}"
+            for name in names
+            if getattr(self, name) != getattr(other, name)
+        ]
+
+
+@dataclass(frozen=True)
+class InputFile:
+    path: str  # the real path: no symbolic link in any component (split resolved them)
+    identity: Identity
+
+    @property
+    def size(self) -> int:
+        return self.identity.size
 
     def to_json(self) -> dict:
-        return {"path": self.path, "size": self.size, "mtime_ns": self.mtime_ns}
+        identity = self.identity
+        return {
+            "path": self.path,
+            "size": identity.size,
+            "mtime_ns": identity.mtime_ns,
+            "ctime_ns": identity.ctime_ns,
+            "dev": identity.dev,
+            "inode": identity.inode,
+        }
 
-    def check_unchanged(self) -> None:
-        """Fail if the file no longer has the size and mtime recorded at split time."""
+    def current(self) -> Identity:
+        """The file's identity now, through its recorded real path."""
         try:
-            current = os.stat(self.path)
+            if os.path.realpath(self.path) != self.path:
+                raise UsageError(
+                    f"input {self.path} is now reached through a symbolic link; re-run split"
+                )
+            return Identity.of(os.stat(self.path))
         except OSError as error:
             raise UsageError(f"input {self.path}: {error.strerror}; re-run split") from None
-        if (current.st_size, current.st_mtime_ns) != (self.size, self.mtime_ns):
+
+    def check_unchanged(self, since: str = "split") -> None:
+        """Fail naming the file if it no longer has the identity recorded at split time."""
+        self.check_same(self.identity, self.current(), f"since {since}")
+
+    def check_same(self, before: Identity, after: Identity, when: str) -> None:
+        changes = before.differences(after)
+        if changes:
             raise UsageError(
-                f"input {self.path} changed since split (size {self.size} -> {current.st_size}, "
-                f"mtime_ns {self.mtime_ns} -> {current.st_mtime_ns}); re-run split"
+                f"input {self.path} changed {when} ({', '.join(changes)}); re-run split"
             )
 
 
-def list_inputs(path: str, flag: str = "--input") -> list[InputFile]:
-    """The file, or every regular file below the directory in sorted path order."""
+def resolve_inside(path: str, root: str, flag: str) -> str:
+    """The real path of `path` (symbolic links resolved), which must lie inside `root`."""
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(path)
+    if os.path.commonpath([real_root, real]) != real_root:
+        shown = path if real == os.path.abspath(path) else f"{path} (-> {real})"
+        raise UsageError(f"{flag}: {shown} is outside the volume root {root}; refused")
+    return real
+
+
+def list_inputs(path: str, flag: str = "--input", root: str = "/") -> list[InputFile]:
+    """The file, or every regular file below the directory in sorted path order.
+
+    Every path is resolved (symbolic links included) and must stay inside `root`; the inputs
+    carry their real paths, so the steps after split never follow a link again.
+    """
     try:
         top = os.stat(path)
     except OSError as error:
         raise UsageError(f"{flag}: cannot read {path!r}: {error.strerror}") from None
-    root = os.path.abspath(path)
+    real = resolve_inside(path, root, flag)
     if stat.S_ISREG(top.st_mode):
-        candidates = [root]
+        candidates = [real]
     elif stat.S_ISDIR(top.st_mode):
-        candidates = _files_below(root, flag)
+        candidates = _files_below(real, flag, root)
     else:
         raise UsageError(f"{flag}: {path!r} is neither a regular file nor a directory")
     inputs = []
@@ -247,20 +399,33 @@ def list_inputs(path: str, flag: str = "--input") -> list[InputFile]:
             continue
         except OSError as error:
             raise UsageError(f"{flag}: cannot read {candidate!r}: {error.strerror}") from None
-        inputs.append(InputFile(candidate, info.st_size, info.st_mtime_ns))
+        inputs.append(InputFile(candidate, Identity.of(info)))
     return inputs
 
 
-def _files_below(root: str, flag: str) -> list[str]:
+def _files_below(top: str, flag: str, root: str) -> list[str]:
+    """The real paths of the files below `top`, listed in the order of their paths below it.
+
+    Symbolic links to directories are not walked; a link below `top` that leads outside `root`
+    (to a file or a directory) is refused rather than skipped, so nothing is left out silently.
+    """
+
     def fail(error: OSError) -> None:
         raise UsageError(f"{flag}: cannot read directory {error.filename!r}: {error.strerror}")
 
     found = []
-    for directory, subdirectories, names in os.walk(root, onerror=fail):
+    for directory, subdirectories, names in os.walk(top, onerror=fail):
         subdirectories.sort()
-        found.extend(os.path.join(directory, name) for name in names)
+        for name in subdirectories:
+            link = os.path.join(directory, name)
+            if os.path.islink(link):
+                resolve_inside(link, root, flag)
+        for name in names:
+            listed = os.path.join(directory, name)
+            found.append((listed, resolve_inside(listed, root, flag)))
     # Component-wise order, so "a/b" sorts before "a-c" as in a sorted tree listing.
-    return sorted(found, key=lambda name: os.path.relpath(name, root).split(os.sep))
+    found.sort(key=lambda pair: os.path.relpath(pair[0], top).split(os.sep))
+    return [real for _, real in found]
 
 
 # --- files -------------------------------------------------------------------------------------
@@ -287,6 +452,17 @@ def write_json_atomic(path: str, value: object) -> None:
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
+
+
+def body_digest(document: dict) -> str:
+    """sha256 of a document's canonical JSON without its digest field."""
+    body = {key: value for key, value in document.items() if key != DIGEST_FIELD}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def with_digest(document: dict) -> dict:
+    return {**document, DIGEST_FIELD: body_digest(document)}
 
 
 def read_json(path: str) -> object:
@@ -329,6 +505,9 @@ class Manifest:
             },
             "plan": self.plan,
         }
+
+
+IDENTITY_FIELDS = ("size", "mtime_ns", "ctime_ns", "dev", "inode")  # Identity's field order
 
 
 def manifest_path(workdir: str) -> str:
@@ -395,10 +574,12 @@ def _parse_manifest(document: object) -> Manifest:
     inputs = []
     for item in document["inputs"]:
         _require(
-            isinstance(item["path"], str) and is_count(item["size"]) and is_count(item["mtime_ns"]),
-            f"input {item!r} is not {{path, size, mtime_ns}}",
+            isinstance(item, dict)
+            and isinstance(item["path"], str)
+            and all(is_count(item[key]) for key in IDENTITY_FIELDS),
+            f"input {item!r} is not {{path, {', '.join(IDENTITY_FIELDS)}}}",
         )
-        inputs.append(InputFile(item["path"], item["size"], item["mtime_ns"]))
+        inputs.append(InputFile(item["path"], Identity(*(item[key] for key in IDENTITY_FIELDS))))
     shards: dict[str, tuple[Range, ...]] = {}
     for position, shard in enumerate(document["shards"]):
         _require(shard["id"] == str(position), f"shard {position} has id {shard['id']!r}")
@@ -544,10 +725,16 @@ def count_ranges(
     lines = 0
     for index, start, end in ranges:
         item = inputs[index]
+        before = item.current()
+        item.check_same(item.identity, before, "since split")
         with open(item.path, "rb") as handle:
+            item.check_same(before, Identity.of(os.fstat(handle.fileno())), "while opened")
             found, newlines = matcher.count_range(handle, start, end, chunk_size)
             if end == item.size and ends_without_newline(handle, item.size):
                 newlines += 1
+            # A rewrite in place while it was read changes ctime; a rename over it, the inode.
+            item.check_same(before, Identity.of(os.fstat(handle.fileno())), "while it was counted")
+        item.check_same(before, item.current(), "while it was counted")
         counts = [a + b for a, b in zip(counts, found, strict=True)]
         total_bytes += end - start
         lines += newlines

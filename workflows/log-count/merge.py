@@ -1,8 +1,10 @@
 """log-count merge: verify every shard's count file, then sum them into the result.
 
 Nothing is written unless all is well: the manifest's shards must cover every input byte exactly
-once, and every shard needs a count file for exactly its ranges, settings and input identity.
-Otherwise merge exits 1 and names each missing, corrupt, stale or mismatched part.
+once, and every shard needs an intact count file (its digest matches) for exactly its ranges,
+settings and input identity. Otherwise merge exits 1 and names each missing, corrupt, stale or
+mismatched part. Last, every input must still have the identity the manifest recorded (exit 2,
+naming the file, if one changed after it was counted).
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ def check_part(manifest: logcount.Manifest, shard_id: str, document: object) -> 
     """Why a parsed count file does not belong to this manifest's shard, or None if it does."""
     if not isinstance(document, dict):
         return "corrupt: not a JSON object"
+    if document.get(logcount.DIGEST_FIELD) != logcount.body_digest(document):
+        return "corrupt: its digest does not match its content"
     expected_inputs = [
         {"index": index, **manifest.inputs[index].to_json()}
         for index in sorted({index for index, _, _ in manifest.shards[shard_id]})
@@ -53,7 +57,7 @@ def check_part(manifest: logcount.Manifest, shard_id: str, document: object) -> 
     if document.get("ranges") != [list(item) for item in manifest.shards[shard_id]]:
         return "mismatched: its byte ranges differ from the manifest's"
     if document.get("inputs") != expected_inputs:
-        return "stale: it counted inputs whose path, size or mtime differ from the manifest's"
+        return "stale: it counted inputs whose path or identity differ from the manifest's"
     counts = document.get("counts")
     if not (
         isinstance(counts, dict)
@@ -94,6 +98,8 @@ def merge(manifest: logcount.Manifest, workdir: str) -> dict:
         raise logcount.VerificationError(
             f"{len(problems)} problem(s); no result written:\n" + "\n".join(problems)
         )
+    for item in manifest.inputs:
+        item.check_unchanged()
     return {
         "counts": {
             keyword: sum(part["counts"][keyword] for part in parts) for keyword in manifest.keywords
@@ -116,7 +122,8 @@ def build_parser() -> logcount.ArgumentParser:
         ),
         epilog=(
             "Exit codes: 0 ok, 1 a part is missing, corrupt, stale or mismatched (each is named "
-            "on stderr; no result is written), 2 bad usage or a missing/corrupt manifest."
+            "on stderr; no result is written), 2 bad usage, a missing/corrupt manifest or an "
+            "input changed since split."
         ),
     )
     parser.add_argument("--workdir", required=True, metavar="DIR", help="split.py's --workdir")

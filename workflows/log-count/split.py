@@ -200,6 +200,13 @@ def build_parser() -> logcount.ArgumentParser:
         ),
     )
     parser.add_argument("--input", required=True, metavar="PATH", help="a file or a directory")
+    parser.add_argument(
+        "--root",
+        default="/",
+        metavar="DIR",
+        help="the volume root: every input path, symbolic links resolved, must lie inside it "
+        "(default: %(default)s; the chart passes its mount path)",
+    )
     parser.add_argument("--workdir", required=True, metavar="DIR", help="where the manifest goes")
     parser.add_argument("--parts", default="", metavar="N", help="number of shards wanted")
     parser.add_argument("--part-size", default="", metavar="SIZE", help="bytes per shard, 64MiB")
@@ -212,7 +219,7 @@ def build_parser() -> logcount.ArgumentParser:
     parser.add_argument(
         "--match",
         default=logcount.DEFAULT_MATCH,
-        choices=logcount.MATCH_MODES,
+        metavar="|".join(logcount.MATCH_MODES),
         help="substring: non-overlapping occurrences; word: only those with no [A-Za-z0-9_] "
         "byte before or after (default: %(default)s)",
     )
@@ -235,20 +242,24 @@ def main(argv: list[str]) -> None:
             f"longer shard id list would exceed {logcount.ID_LIST_BOUND} bytes of stdout, and "
             "Argo keeps only the last 256 KiB of it as outputs.result (broken JSON in withParam)"
         )
-    part_size = logcount.parse_size(args.part_size, "--part-size") if args.part_size else None
+    part_size_flag, parts_flag = logcount.label("--part-size"), logcount.label("--parts")
+    part_size = logcount.parse_size(args.part_size, part_size_flag) if args.part_size else None
     parts = (
-        logcount.parse_positive_int(args.parts, "--parts", maximum=max_parts)
+        logcount.parse_positive_int(args.parts, parts_flag, maximum=max_parts)
         if args.parts
         else None
     )
     if parts is None and part_size is None:
-        raise logcount.UsageError("give --parts N or --part-size SIZE (both are empty or missing)")
+        raise logcount.UsageError(
+            f"give {parts_flag} N or {part_size_flag} SIZE (both are empty or missing)"
+        )
     check_workdir_outside_input(args.input, args.workdir)
-    keywords = logcount.parse_keywords(args.keywords)
+    keywords = logcount.parse_keywords(args.keywords, logcount.label("--keywords"))
+    match = logcount.parse_match(args.match, logcount.label("--match"))
     for keyword in keywords:
         if keyword != keyword.strip():
             logcount.log(f"note: keyword {keyword!r} has surrounding spaces; they must match too")
-    inputs = logcount.list_inputs(args.input)
+    inputs = logcount.list_inputs(args.input, logcount.label("--input"), args.root)
 
     space = ByteSpace(inputs)
     try:
@@ -261,7 +272,7 @@ def main(argv: list[str]) -> None:
     finally:
         space.close()
     plan = {"parts": parts, "part_size": part_size, "max_parts": max_parts, "wanted": wanted}
-    manifest = logcount.Manifest(tuple(inputs), keywords, args.match, shards, plan)
+    manifest = logcount.Manifest(tuple(inputs), keywords, match, shards, plan)
     try:
         os.makedirs(args.workdir, exist_ok=True)
         logcount.write_json_atomic(logcount.manifest_path(args.workdir), manifest.to_json())

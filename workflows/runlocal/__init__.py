@@ -7,7 +7,6 @@ import contextlib
 import os
 import signal
 import sys
-import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,8 +21,6 @@ from workflows.runlocal.spec import UnsupportedError
 from workflows.runlocal.variables import VariableError
 from workflows.staging import ParameterError, parse_parameters
 
-# How much of a failed task's stderr to show.
-STDERR_TAIL_LINES = 20
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 # A shell reports a process ended by signal N as 128 + N: 130 for Ctrl-C, 143 for SIGTERM.
@@ -67,7 +64,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--volume-dir",
         type=Path,
-        help="directory standing in for the PVC (default: a new temporary directory)",
+        help="directory standing in for the PVC (default: a new temporary directory, removed "
+        "at the end unless --keep)",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the temporary directories (the volume, unless --volume-dir, and every "
+        "task's logs) and print where they are",
     )
     cpus = os.cpu_count()
     parser.add_argument(
@@ -82,22 +86,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     try:
         parameters = parse_parameters(args.parameter)
-        values = user_values(args.values, args.set)
-        job = render_job(args.chart, values)
-        volume_dir = args.volume_dir
-        if volume_dir is None:
-            volume_dir = Path(tempfile.mkdtemp(prefix="run-local-volume-"))
-            print(f"volume directory: {volume_dir}", file=sys.stderr)
-        volume_dir.mkdir(parents=True, exist_ok=True)
+        job = render_job(args.chart, user_values(args.values, args.set))
         with _sigterm_as_interrupt():
-            result, state_dir = run_local(
+            run = run_local(
                 job,
                 parameters=parameters,
                 input_path=args.input,
-                volume_dir=volume_dir,
+                volume_dir=args.volume_dir,
                 jobs=args.jobs,
                 reporter=reporter_for(sys.stderr),
                 python=sys.executable,
+                keep=args.keep,
             )
     except (
         RunError,
@@ -113,11 +112,16 @@ def main(args: argparse.Namespace) -> int:
         print("\nrun-local: interrupted; running tasks were stopped", file=sys.stderr)
         number = signal.SIGTERM if isinstance(stop, Terminated) else signal.SIGINT
         return EXIT_SIGNAL_BASE + number
+    result = run.result
+    if run.volume_dir is not None and args.volume_dir is None:
+        print(f"volume directory (kept): {run.volume_dir}", file=sys.stderr)
     if result.phase != Phase.SUCCEEDED:
-        _report_failure(result, state_dir)
+        _report_failure(result, run.state_dir)
         return EXIT_FAILED
+    if run.state_dir is not None:
+        print(f"logs of every task (kept): {run.state_dir / 'pods'}", file=sys.stderr)
     for name, value in result.outputs.items():
-        if name in result.output_files:
+        if name in result.output_files and run.volume_dir is not None:
             print(f"{name}: {result.output_files[name]}", file=sys.stderr)
         print(value)
     return 0
@@ -140,13 +144,15 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _report_failure(result: RunResult, state_dir: Path) -> None:
+def _report_failure(result: RunResult, state_dir: Path | None) -> None:
     lines = [f"workflow {result.name} {result.phase.value}: {result.message}".rstrip(": ")]
     for node in result.failed:
         code = "" if node.exit_code is None else f", exit code {node.exit_code}"
         lines.append(f"failed task {node.name}: {node.phase.value}{code}: {node.message}")
-        if node.stderr_path is not None and node.stderr_path.is_file():
-            tail = node.stderr_path.read_text(errors="replace").splitlines()[-STDERR_TAIL_LINES:]
-            lines += [f"  stderr tail ({node.stderr_path}):"] + [f"    {line}" for line in tail]
-    lines.append(f"logs of every task: {state_dir / 'pods'}")
+        if node.stderr_tail:
+            lines += ["  stderr tail:"] + [f"    {line}" for line in node.stderr_tail]
+    if state_dir is None:
+        lines.append("every task's logs were removed; run again with --keep to keep them")
+    else:
+        lines.append(f"logs of every task (kept): {state_dir / 'pods'}")
     print("\n".join(lines), file=sys.stderr)

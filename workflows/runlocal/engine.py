@@ -24,7 +24,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from workflows.runlocal import depends, pods, spec, variables
+from workflows import staging
+from workflows.runlocal import depends, expression, pods, spec, variables
 from workflows.runlocal.backoff import (
     BACKOFF_EXCEEDS_MAX_DURATION,
     MAX_DURATION_EXCEEDED,
@@ -34,6 +35,8 @@ from workflows.runlocal.backoff import (
 from workflows.runlocal.backoff import parse as parse_backoff
 from workflows.runlocal.progress import Reporter
 
+# How much of a failed attempt's stderr is kept for the report.
+STDERR_TAIL_LINES = 20
 # Argo keeps at most this much of a step's stdout as outputs.result (its last bytes).
 MAX_RESULT_BYTES = 256 * 1024
 # Kubernetes' generateName suffix alphabet (no vowels, no look-alike characters).
@@ -64,6 +67,11 @@ class RunError(ValueError):
     """The run cannot start: bad parameters or volumes. The message names what and why."""
 
 
+def check_jobs(jobs: int) -> None:
+    if jobs < 1:
+        raise RunError(f"--jobs must be at least 1, not {jobs}")
+
+
 def workflow_name(prefix: str) -> str:
     """A unique name the way Kubernetes completes generateName: prefix-<5 random chars>."""
     suffix = "".join(random.SystemRandom().choice(_NAME_ALPHABET) for _ in range(5))
@@ -79,6 +87,7 @@ class PodNode:
     template: dict[str, Any]  # the container template with inputs substituted
     retry_limit: int
     retry_policy: str
+    retry_expression: expression.Expression | None
     backoff: Backoff | None
     deadline_seconds: int | None
     attempt: int = 0
@@ -91,6 +100,7 @@ class PodNode:
     output_paths: dict[str, Path] = field(default_factory=dict)
     stdout_path: Path | None = None
     stderr_path: Path | None = None
+    stderr_tail: list[str] = field(default_factory=list)  # of the last failed attempt
     process: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
     first_started_at: float | None = None  # when the first attempt started (maxDuration's origin)
@@ -187,8 +197,7 @@ class WorkflowRun:
         self.state_dir = state_dir
         self.reporter = reporter
         self.python = python
-        if jobs < 1:
-            raise RunError(f"--jobs must be at least 1, not {jobs}")
+        check_jobs(jobs)
         self.templates = {entry["name"]: entry for entry in self.spec["templates"]}
         self.workflow_volumes = self.spec.get("volumes") or []
         try:
@@ -222,24 +231,16 @@ class WorkflowRun:
 
     def _workflow_parameters(self, overrides: Mapping[str, str]) -> dict[str, str]:
         declared = (self.spec.get("arguments") or {}).get("parameters") or []
-        known = [parameter["name"] for parameter in declared]
-        unknown = sorted(set(overrides) - set(known))
-        if unknown:
-            raise RunError(
-                f"-p {unknown[0]}: the template has no parameter {unknown[0]!r} "
-                f"(parameters: {', '.join(known) or 'none'})"
-            )
+        try:
+            staging.check_parameters(overrides, declared)
+        except staging.ParameterError as error:
+            raise RunError(str(error)) from None
         values = {}
         for parameter in declared:
             name = parameter["name"]
             value = _parameter_value(parameter, overrides)
             if value is None:
                 raise RunError(f"workflow parameter {name!r} has no value: pass -p {name}=VALUE")
-            allowed = parameter.get("enum")
-            if allowed is not None and value not in allowed:
-                raise RunError(
-                    f"-p {name}={value}: not allowed; the template allows {', '.join(allowed)}"
-                )
             values[name] = value
         return values
 
@@ -436,9 +437,13 @@ class WorkflowRun:
                     f"parameter {parameter['name']!r}, which is neither passed nor defaulted"
                 )
             inputs[parameter["name"]] = value
-        template_scope = self.scope | {f"inputs.parameters.{k}": v for k, v in inputs.items()}
-        resolved = variables.substitute(
-            template, template_scope, where=f"template {template['name']} (task {node_name})"
+        # Mount paths are marked in the template's own text before any value goes in, so a
+        # value that looks like a path (a keyword "/data") is passed on as it is.
+        resolved = variables.substitute_params(
+            pods.mark_paths(template),
+            self.scope,
+            inputs,
+            where=f"template {template['name']} (task {node_name})",
         )
         retry = resolved.get("retryStrategy") or {}
         where = f"template {template['name']}"
@@ -456,6 +461,11 @@ class WorkflowRun:
             template=resolved,
             retry_limit=_count(retry["limit"], f"{where} retryStrategy.limit") if retry else 0,
             retry_policy=retry.get("retryPolicy", "OnFailure"),
+            retry_expression=spec.check_retry_expression(
+                str(retry["expression"]), f"{where} retryStrategy.expression"
+            )
+            if "expression" in retry
+            else None,
             backoff=backoff,
             deadline_seconds=_positive_int(
                 resolved["activeDeadlineSeconds"], f"{where} activeDeadlineSeconds"
@@ -479,6 +489,7 @@ class WorkflowRun:
         node.killed_for = ""
         node.exit_code = None
         node.message = ""
+        node.stderr_path = None
         if node.first_started_at is None:
             node.first_started_at = time.monotonic()
         try:
@@ -534,13 +545,18 @@ class WorkflowRun:
             except OSError as error:
                 if "default" not in parameter["valueFrom"]:
                     raise RunError(
-                        f"output parameter {name!r}: cannot read {parameter['valueFrom']['path']}"
+                        f"output parameter {name!r}: cannot read "
+                        f"{pods.unmarked(parameter['valueFrom']['path'])}"
                         f" ({path}): {error.strerror}"
                     ) from None
                 outputs[name] = str(parameter["valueFrom"]["default"])
         return outputs
 
     def _end_attempt(self, node: PodNode, phase: Phase) -> None:
+        if phase.failed and node.stderr_path is not None and node.stderr_path.is_file():
+            # Kept past the scratch directory, which goes at the end of the run.
+            text = node.stderr_path.read_text(errors="replace")
+            node.stderr_tail = text.splitlines()[-STDERR_TAIL_LINES:]
         if phase.failed and self._retries(node, phase):
             wait = self._backoff_wait(node)
             if wait is not None:
@@ -599,9 +615,31 @@ class WorkflowRun:
                 self.global_outputs[str(parameter["globalName"])] = node.outputs[parameter["name"]]
 
     def _retries(self, node: PodNode, phase: Phase) -> bool:
-        if self.stopping or node.attempt >= node.retry_limit:
+        """Argo's processNodeRetries order: the policy, the limit, then the expression."""
+        if self.stopping or not self._policy_retries(node.retry_policy, phase):
             return False
-        policy = node.retry_policy
+        if node.attempt >= node.retry_limit:
+            return False
+        if node.retry_expression is not None:
+            scope = {
+                "retries": str(node.attempt),
+                "lastRetry.exitCode": "-1" if node.exit_code is None else str(node.exit_code),
+                "lastRetry.status": phase.value,
+                "lastRetry.duration": _go_float(time.monotonic() - node.started_at),
+                "lastRetry.message": node.message,
+            }
+            try:
+                retry = node.retry_expression.evaluate(scope)
+            except expression.ExpressionError as error:
+                node.message = f"{node.message}; retryStrategy.expression failed: {error}"
+                return False
+            if not retry:
+                node.message = f"{node.message}; retryStrategy.expression evaluated to false"
+                return False
+        return True
+
+    @staticmethod
+    def _policy_retries(policy: str, phase: Phase) -> bool:
         if policy == "Always":
             return True
         if policy == "OnFailure":
@@ -747,6 +785,12 @@ def _parameter_value(parameter: Mapping[str, Any], given: Mapping[str, str]) -> 
         if key in parameter:
             return str(parameter[key])
     return None
+
+
+def _go_float(seconds: float) -> str:
+    """A float as Go's fmt.Sprint prints it (Argo's lastRetry.duration): 3.5, 12, 0.25."""
+    text = repr(round(seconds, 9))
+    return text[:-2] if text.endswith(".0") else text
 
 
 def _read_result(stdout: Path | None) -> tuple[int, str]:

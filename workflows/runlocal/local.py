@@ -8,9 +8,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from workflows import staging
 from workflows.chart import render_chart
-from workflows.runlocal import pods
-from workflows.runlocal.engine import Phase, RunError, RunResult, WorkflowRun, workflow_name
+from workflows.runlocal import pods, spec
+from workflows.runlocal.engine import (
+    RunError,
+    RunResult,
+    WorkflowRun,
+    check_jobs,
+    workflow_name,
+)
 from workflows.runlocal.progress import Reporter
 from workflows.staging import INPUT_PARAMETER, StagingError, copy_into_volume
 
@@ -67,20 +74,51 @@ def place_input(source: Path, volume_dir: Path) -> str:
         raise RunError(f"--input: {err}") from None
 
 
+def check_run(
+    job: RenderedJob, parameters: Mapping[str, str], input_path: Path | None, jobs: int
+) -> None:
+    """Everything that can refuse a run, checked before anything is created: the template's
+    fields, the parameters (names, enums, `{{`, the job's own parsers), --input and --jobs."""
+    spec.check_workflow_template(job.template)
+    try:
+        staging.check_input(input_path, parameters)
+        declared = (job.template["spec"].get("arguments") or {}).get("parameters") or []
+        staging.check_parameters(parameters, declared)
+    except staging.ParameterError as error:
+        raise RunError(str(error)) from None
+    check_jobs(jobs)
+
+
+@dataclass(frozen=True)
+class LocalRun:
+    result: RunResult
+    state_dir: Path | None  # every task's logs; None once removed (kept only with keep)
+    volume_dir: Path | None  # None once a temporary volume directory was removed
+
+
 def run_local(
     job: RenderedJob,
     *,
     parameters: Mapping[str, str],
     input_path: Path | None,
-    volume_dir: Path,
+    volume_dir: Path | None,
     jobs: int,
     reporter: Reporter,
     python: str,
-) -> tuple[RunResult, Path]:
-    """Run the job; returns the result and the scratch directory (logs), kept on failure."""
-    if input_path is not None and INPUT_PARAMETER in parameters:
-        raise RunError(f"--input and -p {INPUT_PARAMETER}=... both set the input; pass one")
+    keep: bool = False,
+) -> LocalRun:
+    """Check the run, then run the job.
+
+    The scratch directory (configmaps, every task's logs) and, without `volume_dir`, a temporary
+    volume directory are created only once the run is accepted, and removed when it ends unless
+    `keep`. A given `volume_dir` is the user's and stays.
+    """
+    check_run(job, parameters, input_path, jobs)
     name = workflow_name(job.template["metadata"]["name"])
+    temporary_volume = volume_dir is None
+    if volume_dir is None:
+        volume_dir = Path(tempfile.mkdtemp(prefix="run-local-volume-"))
+    volume_dir.mkdir(parents=True, exist_ok=True)
     state_dir = Path(tempfile.mkdtemp(prefix=f"run-local-{name}-"))
     try:
         volumes = pods.Volumes(
@@ -102,7 +140,13 @@ def run_local(
         result = run.run()
     except BaseException:
         pods.remove_tree(state_dir)
+        if temporary_volume:
+            pods.remove_tree(volume_dir)
         raise
-    if result.phase == Phase.SUCCEEDED:
-        pods.remove_tree(state_dir)
-    return result, state_dir
+    if keep:
+        return LocalRun(result, state_dir, volume_dir)
+    pods.remove_tree(state_dir)
+    if temporary_volume:
+        pods.remove_tree(volume_dir)
+        return LocalRun(result, None, None)
+    return LocalRun(result, None, volume_dir)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import base64
+import copy
 import os
 import re
+import secrets
 import shutil
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from workflows.runlocal.variables import TAG
 
 # The container's interpreter names: run with this machine's Python (or a stand-in, in tests).
 PYTHON_COMMANDS = ("python", "python3")
@@ -92,8 +96,9 @@ def prepare(
     """Lay out pod_dir for one attempt and return the local command for the container.
 
     Each mountPath maps to a local directory: the PVC's directory, the ConfigMap's files (a
-    subset at other paths when `items` is given), or a fresh directory for an emptyDir. Paths
-    under a mountPath in command, args, env values, workingDir and output paths are rewritten.
+    subset at other paths when `items` is given), or a fresh directory for an emptyDir. The
+    paths mark_paths marked (under a mountPath in the template's own command, args, env values,
+    workingDir and output paths) are rewritten; nothing else is.
     A ConfigMap (which the kubelet always mounts read-only) and a `readOnly` mount become
     read-only (files 0444, directories 0555), so a step writing there fails here too.
     """
@@ -166,15 +171,63 @@ def _mount_source(volume: Mapping[str, Any], volumes: Volumes, empty_dir: Path) 
     return empty_dir
 
 
-def _path_rewriter(mounts: Mapping[str, Path]):
-    """A function mapping container paths under any mountPath to the local directory."""
+# Marks a mountPath in a template's own text until prepare() knows the local directory. The
+# random part keeps a substituted value (which reaches the text only after marking) from ever
+# forming a mark; NUL cannot reach a process's argv or environment anyway.
+_MARK = f"\0{secrets.token_hex(8)}"
+_MARKED = re.compile(re.escape(_MARK) + r"([^\0]*)\0")
+
+
+def mark_paths(template: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a container template with each mountPath in its own paths marked.
+
+    Marked are occurrences in command, args, env values, workingDir and output parameter paths,
+    outside `{{...}}` tags, as whole path components (not /database or /x/data); longest
+    mountPath first, so /data/x wins over /data. Run it before substituting variables, so
+    parameter values are never taken for paths.
+    """
+    marked = copy.deepcopy(dict(template))
+    container = marked.get("container")
+    mounts = [str(m["mountPath"]).rstrip("/") for m in (container or {}).get("volumeMounts") or []]
     if not mounts:
-        return lambda text: text
-    # Longest mountPath first, so /data/x wins over /data; a mountPath only matches as a whole
-    # path component, not inside another word or path (/database, /x/data).
+        return marked
     alternatives = "|".join(re.escape(path) for path in sorted(mounts, key=len, reverse=True))
     pattern = re.compile(rf"(?<![\w./~-])({alternatives})(?![\w.-])")
-    return lambda text: pattern.sub(lambda match: str(mounts[match.group(1)]), text)
+
+    def mark_outside_tags(text: str) -> str:
+        return pattern.sub(lambda found: f"{_MARK}{found.group(1)}\0", text)
+
+    def mark(text: str) -> str:
+        pieces, position = [], 0
+        for tag in TAG.finditer(text):
+            pieces += [mark_outside_tags(text[position : tag.start()]), tag.group(0)]
+            position = tag.end()
+        pieces.append(mark_outside_tags(text[position:]))
+        return "".join(pieces)
+
+    for key in ("command", "args"):
+        if key in container:
+            container[key] = [mark(part) for part in container[key]]
+    for item in container.get("env") or []:
+        if "value" in item:
+            item["value"] = mark(str(item["value"]))
+    if "workingDir" in container:
+        container["workingDir"] = mark(container["workingDir"])
+    for parameter in (marked.get("outputs") or {}).get("parameters") or []:
+        value_from = parameter.get("valueFrom") or {}
+        if "path" in value_from:
+            value_from["path"] = mark(str(value_from["path"]))
+    return marked
+
+
+def unmarked(text: str) -> str:
+    """A marked text as the container sees it (for messages)."""
+    return _MARKED.sub(lambda match: match.group(1), text)
+
+
+def _path_rewriter(mounts: Mapping[str, Path]):
+    """A function replacing each marked mountPath with its local directory."""
+    return lambda text: _MARKED.sub(lambda match: str(mounts[match.group(1)]), text)
 
 
 def start(launch: Launch) -> subprocess.Popen[bytes]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from workflows.runlocal import depends, variables
+from workflows.runlocal import depends, expression, variables
 
 
 class UnsupportedError(ValueError):
@@ -60,6 +60,7 @@ _CONTAINER = {
     "volumeMounts": [{"name": SCALAR, "mountPath": SCALAR, "readOnly": SCALAR}],
     "resources": INERT,
     "securityContext": INERT,
+    "terminationMessagePolicy": INERT,
 }
 _TASK = {
     "name": SCALAR,
@@ -75,6 +76,7 @@ _POD_PLACEMENT = {
     "securityContext": INERT,
     "serviceAccountName": INERT,
     "automountServiceAccountToken": INERT,
+    "executor": INERT,
     "nodeSelector": INERT,
     "tolerations": INERT,
     "affinity": INERT,
@@ -91,6 +93,7 @@ _TEMPLATE = {
     "retryStrategy": {
         "limit": SCALAR,
         "retryPolicy": SCALAR,
+        "expression": SCALAR,
         "backoff": {"duration": SCALAR, "factor": SCALAR, "maxDuration": SCALAR},
     },
     "volumes": [_VOLUME],
@@ -177,6 +180,23 @@ def check_workflow_template(obj: Mapping[str, Any]) -> None:
         _check_template(template, path, by_name, scope, workflow_volumes, claim_volumes)
 
 
+def check_retry_expression(text: str, path: str) -> expression.Expression:
+    """The parsed retry expression; UnsupportedError for what run-local cannot evaluate."""
+    if variables.references(text):
+        raise UnsupportedError(f"{path}: variables ({{{{...}}}}) in it are not supported")
+    try:
+        parsed = expression.parse(text)
+    except expression.ExpressionError as error:
+        raise UnsupportedError(f"{path}: {error}") from None
+    unknown = sorted(parsed.names - set(expression.RETRY_VARIABLES))
+    if unknown:
+        raise UnsupportedError(
+            f"{path}: unknown name {unknown[0]!r}; Argo's retry scope has "
+            f"{', '.join(expression.RETRY_VARIABLES)}"
+        )
+    return parsed
+
+
 def dependencies_of(task: Mapping[str, Any]) -> set[str]:
     """The names of the tasks a DAG task depends on (none without `depends`)."""
     return depends.tasks_of(depends.parse(str(task["depends"]))) if "depends" in task else set()
@@ -223,6 +243,8 @@ def _check_template(
         raise UnsupportedError(
             f"{path}.retryStrategy.retryPolicy is {policy!r}; allowed: {', '.join(RETRY_POLICIES)}"
         )
+    if "expression" in (retry or {}):
+        check_retry_expression(str(retry["expression"]), f"{path}.retryStrategy.expression")
     inputs = _names(
         (template.get("inputs") or {}).get("parameters") or [], f"{path}.inputs.parameters"
     )

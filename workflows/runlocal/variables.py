@@ -1,7 +1,13 @@
-"""Argo's `{{...}}` variable substitution, one pass, with an error for every unresolved name."""
+"""Argo's `{{...}}` variable substitution, with an error for every unresolved name.
+
+`substitute` is one pass; `substitute_params` applies it to a template the way Argo's
+SubstituteParams (workflow/common/util.go) does, in two passes, so a value inserted by the first
+pass is scanned again by the second, as on a cluster.
+"""
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -67,3 +73,30 @@ def substitute(
             for index, item in enumerate(value)
         ]
     return value
+
+
+def substitute_params(
+    template: Mapping[str, Any],
+    global_scope: Mapping[str, str],
+    inputs: Mapping[str, str],
+    *,
+    where: str,
+) -> dict[str, Any]:
+    """A template with its inputs and variables substituted as Argo's SubstituteParams does.
+
+    The input parameters get their values (from the task's arguments or their defaults), then:
+    pass 1 replaces the global variables everywhere in the template, input values included,
+    leaving other names; pass 2 replaces globals and `inputs.parameters.*` (their values after
+    pass 1) over the result of pass 1. So a global's value that itself holds `{{...}}` is
+    substituted again in pass 2 — which is why run-local and the run commands refuse parameter
+    values containing `{{`. Pass 2 raises VariableError for anything left unresolved.
+    """
+    filled = copy.deepcopy(dict(template))
+    declared = (filled.get("inputs") or {}).get("parameters") or []
+    for parameter in declared:
+        parameter["value"] = inputs[parameter["name"]]
+    first = substitute(filled, global_scope, where=where, deferred=lambda name: True)
+    scope = dict(global_scope)
+    for parameter in (first.get("inputs") or {}).get("parameters") or []:
+        scope[f"inputs.parameters.{parameter['name']}"] = str(parameter["value"])
+    return substitute(first, scope, where=where)

@@ -131,10 +131,9 @@ def workflow_body(template: str, namespace: str, parameters: Mapping[str, str]) 
     }
 
 
-def template_parameters(template: Mapping[str, Any]) -> list[str]:
-    """The names of a WorkflowTemplate's workflow parameters."""
-    parameters = template.get("spec", {}).get("arguments", {}).get("parameters", [])
-    return [parameter["name"] for parameter in parameters]
+def template_parameters(template: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A WorkflowTemplate's workflow parameters as it declares them (name, enum, ...)."""
+    return list(template.get("spec", {}).get("arguments", {}).get("parameters", []))
 
 
 @dataclass(frozen=True)
@@ -197,12 +196,18 @@ def failure(workflow: Mapping[str, Any]) -> str:
     text = f"workflow {name} {phase(workflow) or 'completed'} without succeeding"
     if failed:
         node = failed[0]
-        text += f": step {node['name']} {node['phase']}: {node.get('message') or 'no message'}"
+        text += f": step {node['name']} {node['phase']}: {one_line(node.get('message'))}"
         if len(failed) > 1:
             text += f" (and {len(failed) - 1} more failed steps)"
     elif workflow_message:
         text += f": {workflow_message}"
     return text
+
+
+def one_line(message: str | None) -> str:
+    """A node message on one line: a log tail (FallbackToLogsOnError) may hold several."""
+    lines = [line.strip() for line in (message or "").splitlines() if line.strip()]
+    return " | ".join(lines) or "no message"
 
 
 def failed_steps(workflow: Mapping[str, Any]) -> list[dict[str, Any]]:

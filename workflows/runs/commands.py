@@ -18,6 +18,7 @@ from workflows.runs.stack import StackOutputs, read_outputs
 from workflows.runs.submit import (
     Runtime,
     SubmitOptions,
+    check_locally,
     fetch_workflow,
     format_result,
     parse_parameters,
@@ -35,8 +36,9 @@ def submit_command(args: argparse.Namespace, runtime: Runtime) -> int:
             "as soon as the run is created): add --wait, or drop --timeout",
             EXIT_USAGE,
         )
+    options = _options(args, wait=args.wait)  # checked before the stack is read
     outputs = _outputs(args.stack, runtime)
-    submission = run_submission(outputs, _options(args, wait=args.wait), runtime, report)
+    submission = run_submission(outputs, options, runtime, report)
     if submission.result is None:
         print(submission.name)
         report(
@@ -97,9 +99,12 @@ def _outputs(stack_name: str, runtime: Runtime) -> StackOutputs:
 
 
 def _options(args: argparse.Namespace, *, wait: bool) -> SubmitOptions:
-    return SubmitOptions(
+    """The run's options, checked locally (check_locally) before anything is spent."""
+    options = SubmitOptions(
         parameters=parse_parameters(args.parameters),
         input_path=args.input,
         wait=wait,
         timeout=args.timeout,
     )
+    check_locally(options)
+    return options

@@ -64,24 +64,31 @@ def parse_parameters(expressions: Sequence[str]) -> dict[str, str]:
         raise RunError(str(err)) from None
 
 
+def check_locally(options: SubmitOptions) -> None:
+    """What can be checked here, before any stack, cluster or cloud call: --input exists, and
+    every -p names a log-count parameter and passes the job's own parser (no `{{`)."""
+    try:
+        staging.check_input(options.input_path, options.parameters)
+        staging.check_parameters(options.parameters, staging.job_parameters())
+    except staging.ParameterError as err:
+        raise RunError(str(err)) from None
+
+
 def run_submission(
     outputs: StackOutputs, options: SubmitOptions, runtime: Runtime, report: Report
 ) -> Submission:
     """Stage the input, submit the workflow and, with `wait`, follow it to its result."""
+    check_locally(options)
     parameters = dict(options.parameters)
     api = runtime.connect(outputs)
-    allowed = argo.template_parameters(_template(api, outputs))
-    names = list(parameters)
+    declared = argo.template_parameters(_template(api, outputs))
+    names = dict(parameters)
     if options.input_path is not None:
-        if staging.INPUT_PARAMETER in parameters:
-            raise RunError("--input and -p input=... both name the input: give only one")
-        names.append(staging.INPUT_PARAMETER)
-    for name in names:
-        if name not in allowed:
-            raise RunError(
-                f"-p {name}: WorkflowTemplate {outputs.template} has no parameter {name!r}; "
-                f"it has {', '.join(allowed)}"
-            )
+        names[staging.INPUT_PARAMETER] = "inputs/staged"  # a stand-in: the name must exist
+    try:  # the deployed template's names and enums, which may differ from this checkout's
+        staging.check_parameters(names, declared)
+    except staging.ParameterError as err:
+        raise RunError(f"WorkflowTemplate {outputs.template}: {err}") from None
     if options.input_path is not None:
         parameters[staging.INPUT_PARAMETER] = stage_input(
             options.input_path, outputs, runtime.object_store

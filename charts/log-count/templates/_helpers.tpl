@@ -162,6 +162,13 @@ key, the value and what is allowed. Included by every template that depends on t
 {{- if gt (int $job.numParts) (int $job.maxParts) }}
 {{- fail (printf "job.numParts %d is above job.maxParts %d: split refuses --parts above --max-parts, so every run would fail; lower job.numParts or raise job.maxParts" (int $job.numParts) (int $job.maxParts)) }}
 {{- end }}
+{{- $seen := dict }}
+{{- range $keyword := splitList "," (toString $job.keywords) }}
+{{- if hasKey $seen $keyword }}
+{{- fail (printf "job.keywords %q lists %q twice: give each keyword once (split refuses duplicates, so every run would fail)" $job.keywords $keyword) }}
+{{- end }}
+{{- $_ := set $seen $keyword true }}
+{{- end }}
 {{- if and .Values.schedule.enabled (not .Values.schedule.cron) }}
 {{- fail "schedule.cron is empty while schedule.enabled is true: give a cron expression, e.g. \"0 3 * * *\"" }}
 {{- end }}
@@ -271,13 +278,17 @@ seccompProfile:
 
 {{/*
 log-count.retryStrategy: the retry strategy of every step. retryPolicy Always, since a reclaimed
-spot pod ends as Failed; backoff uses only fields every supported Argo line knows (no cap), and
-maxDuration only when set.
+spot pod ends as Failed; the expression then leaves out the job's usage exit code 2 (bad
+parameters or input, which no retry can fix), so evicted, deleted or OOM-killed pods, node and
+I/O failures are retried and a typo fails at once. Argo's lastRetry.exitCode is a string ("-1"
+when the pod never reported one). backoff uses only fields every supported Argo line knows (no
+cap), and maxDuration only when set.
 */}}
 {{- define "log-count.retryStrategy" -}}
 {{- with .Values.workflow.retry -}}
 limit: {{ .limit }}
 retryPolicy: Always
+expression: 'lastRetry.exitCode != "2"'
 backoff:
   duration: {{ .backoff.duration | quote }}
   factor: {{ .backoff.factor }}
@@ -313,6 +324,8 @@ log-count.step: one container template running /opt/log-count/<name>.py. Call wi
   container:
     image: {{ include "log-count.image" $root | quote }}
     imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+    {{- /* A failed step's last log lines (its one-line error) become the node's message. */}}
+    terminationMessagePolicy: FallbackToLogsOnError
     command:
       - python
       - /opt/log-count/{{ .name }}.py
