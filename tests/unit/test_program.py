@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from infra import exports
-from infra.cluster import MissingToolError
+from infra.cluster import MissingToolError, kind_create_script, kind_delete_script
 from infra.config import ConfigError
 from tests.support.pulumi_mocks import ProgramRun, Registered, fake_kubeconfig, run_program
 from tests.support.schemas import requires_argo_crds, validate_kubernetes, validate_object
@@ -66,12 +66,13 @@ def test_dev_inventory(runs):
     assert namespace_names(run) == ["argo", "argo-fanout"]
     commands = {r.name: r for r in run.of_type(COMMAND)}
     cluster = commands["argo-fanout-kind-cluster"]
-    assert "kind create cluster --name argo-fanout-dev --config -" in cluster.inputs["create"]
-    assert cluster.inputs["delete"] == "kind delete cluster --name argo-fanout-dev"
-    assert 'chmod 1777 "$DATA_DIR"' in cluster.inputs["create"]
-    assert commands["argo-fanout-kind-kubeconfig"].inputs["create"] == (
-        "kind get kubeconfig --name argo-fanout-dev"
-    )
+    assert cluster.inputs["create"] == kind_create_script("argo-fanout-dev")
+    assert cluster.inputs["delete"] == kind_delete_script("argo-fanout-dev")
+    kubeconfig = commands["argo-fanout-kind-kubeconfig"]
+    assert kubeconfig.inputs["create"] == "kind get kubeconfig --name argo-fanout-dev"
+    # Its stdout is the admin kubeconfig: a secret output, never logged.
+    assert kubeconfig.inputs["logging"] == "stderr"
+    assert "stdout" in kubeconfig.additional_secret_outputs
     kind_config = yaml.safe_load(cluster.inputs["stdin"])
     assert kind_config["nodes"][0]["role"] == "control-plane"
     assert kind_config["nodes"][0]["extraMounts"] == [
@@ -274,8 +275,8 @@ def test_kind_cluster_is_replaced_on_any_change():
     # The old cluster goes first (its state's delete names it), then the new one is created.
     assert cluster.delete_before_replace
     # What a replacement runs: each state's delete removes exactly the cluster its create made.
-    assert "kind create cluster --name lab --config -" in cluster.inputs["create"]
-    assert cluster.inputs["delete"] == "kind delete cluster --name lab"
+    assert cluster.inputs["create"] == kind_create_script("lab")
+    assert cluster.inputs["delete"] == kind_delete_script("lab")
     assert commands["argo-fanout-kind-kubeconfig"].inputs["create"] == (
         "kind get kubeconfig --name lab"
     )
