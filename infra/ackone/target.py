@@ -83,6 +83,7 @@ class AckOne(pulumi.ComponentResource):
                     config.data_dir,
                     storage.oss.sample_input_size,
                     input_key(config.workload.values),
+                    dry_run=pulumi.runtime.is_dry_run(),
                 )
             volume = OssVolume(
                 f"{name}-oss",

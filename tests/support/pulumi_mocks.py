@@ -295,11 +295,13 @@ def run_program(
     *,
     tools: Iterable[str] = DEFAULT_TOOLS,
     env: Mapping[str, str] | None = None,
+    preview: bool = False,
 ) -> ProgramRun:
     """Run __main__.py for ``stack`` under mocks; see the module docstring.
 
     ``tools`` are fake executables placed on a PATH that holds nothing else; ``env`` sets extra
-    environment variables for the run (e.g. HOME).
+    environment variables for the run (e.g. HOME); ``preview`` runs it as `pulumi preview` does
+    (``pulumi.runtime.is_dry_run()`` is true).
     """
     config, secret_keys = stack_config(stack, overrides)
     region = config.get("alicloud:region")
@@ -308,7 +310,7 @@ def run_program(
     with _fake_path(tools), _environment(env or {}):
         settings.set_root_resource(None)
         set_all_config(config, secret_keys)
-        mocks.set_mocks(recorder, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+        mocks.set_mocks(recorder, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
         root = settings.get_root_resource()
         _sync_await(run_pulumi_func(lambda: runpy.run_path(str(PROGRAM), run_name="__main__")))
     run = ProgramRun(stack=stack, resources=list(monitor.registered))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pulumi.output import Unknown
 
 from infra import exports
 from infra.ackone.network import pick_zones
@@ -386,10 +387,39 @@ def test_sample_input_and_its_expected_counts_are_uploaded():
     assert set(objects) == {"log-count-data.txt", "log-count-data.txt.expected.json"}
     log = objects["log-count-data.txt"]
     assert log.inputs["bucket"] == bucket
-    assert Path(log.inputs["source"]).stat().st_size == 4 * 2**20  # Pulumi.ack.yaml: 4MiB
+    # Relative to the project directory (where Pulumi runs providers), the same in every checkout.
+    assert not Path(log.inputs["source"]).is_absolute()
+    assert (REPO_ROOT / log.inputs["source"]).stat().st_size == 4 * 2**20  # Pulumi.ack.yaml: 4MiB
     expected = json.loads(objects["log-count-data.txt.expected.json"].inputs["content"])
     assert expected["bytes"] == 4 * 2**20
     assert set(expected["counts"]["substring"]) == {"INFO", "WARN", "ERROR", "DEBUG"}
+
+
+def test_a_preview_writes_no_sample_input():
+    """`pulumi preview` must not start writing a (possibly large) file; `up` generates it."""
+    size = 12_345  # a size no other test generates
+    overrides = {"argo-fanout:storage": {"type": "oss", "oss": {"sampleInputSize": str(size)}}}
+    log = REPO_ROOT / ".data" / STACK / f"sample-input-{size}-seed1.log"
+    log.unlink(missing_ok=True)
+    log.with_suffix(".expected.json").unlink(missing_ok=True)
+    try:
+        preview = run_program(STACK, overrides, preview=True)
+        assert not log.exists()
+        objects = {o.inputs["key"]: o for o in preview.of_type(BUCKET_OBJECT)}
+        assert objects["log-count-data.txt"].inputs["source"] == str(log.relative_to(REPO_ROOT))
+        content = objects["log-count-data.txt.expected.json"].inputs["content"]
+        assert isinstance(content, Unknown)  # known after the update has generated the file
+
+        update = run_program(STACK, overrides)
+        assert log.stat().st_size == size
+        objects = {o.inputs["key"]: o for o in update.of_type(BUCKET_OBJECT)}
+        assert (
+            json.loads(objects["log-count-data.txt.expected.json"].inputs["content"])["bytes"]
+            == size
+        )
+    finally:
+        log.unlink(missing_ok=True)
+        log.with_suffix(".expected.json").unlink(missing_ok=True)
 
 
 def test_no_sample_input_unless_configured():
