@@ -68,6 +68,11 @@ COMPUTE_PROFILES = {
     "ackone": ("eci", "acs", "none"),
 }
 SCHEDULE_MODES = ("stock-optimized", "cost-optimized")
+# How the Argo Server we install authenticates callers: `client` asks each for a Kubernetes token;
+# `server` (kind only) lets anyone who reaches it act as the server's own account, so the program
+# then admits no in-cluster traffic to it (a deny-all NetworkPolicy): only `kubectl port-forward`,
+# bound to the operator's localhost, reaches it.
+SERVER_AUTH_MODES = ("client", "server")
 RECLAIM_POLICIES = ("Retain", "Delete")
 FUSE_TYPES = ("ossfs", "ossfs2")
 NAS_STORAGE_TYPES = ("Capacity", "Performance")
@@ -93,7 +98,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "publicApiServer",
         "deletionProtection",
     ),
-    "argo": ("install", "chartVersion", "namespace", "createNamespace", "values"),
+    "argo": ("install", "chartVersion", "namespace", "createNamespace", "serverAuthMode", "values"),
     "storage": ("type", "size", "reclaimPolicy", "existingClaim", "hostPath", "oss", "nas"),
     "storage.hostPath": ("path",),
     "storage.oss": (
@@ -238,6 +243,7 @@ class ArgoConfig:
     chart_version: str
     namespace: str
     create_namespace: bool  # False: the namespace exists already; destroy leaves it
+    server_auth_mode: str  # client (a token per caller), or server: localhost only (kind)
     values: Mapping[str, Any]
 
 
@@ -634,11 +640,18 @@ def _argo(raw: Mapping[str, Any], target: str) -> ArgoConfig:
             "argo.install: true is not allowed with target ackone, where Argo is "
             "managed by the workflow cluster; remove it or set it to false"
         )
+    server_auth_mode = section.get("serverAuthMode", "client", _one_of(SERVER_AUTH_MODES))
+    if server_auth_mode == "server" and target != "kind":
+        raise ConfigError(
+            f"argo.serverAuthMode: 'server' is only allowed with target kind, not {target!r}: "
+            "it serves anyone who reaches the server as the server's own account; allowed: client"
+        )
     return ArgoConfig(
         install=install,
         chart_version=section.get("chartVersion", ARGO_CHART_VERSION, _semver),
         namespace=section.get("namespace", "argo", _namespace),
         create_namespace=section.get("createNamespace", True, _bool),
+        server_auth_mode=server_auth_mode,
         values=section.get("values", {}, _mapping),
     )
 

@@ -14,6 +14,7 @@ import pulumi_kubernetes as k8s
 
 from infra.compute import compute_values, set_only
 from infra.config import WorkloadConfig
+from infra.podsecurity import pod_security_labels
 from workflows.chart import LOG_COUNT_CHART, REPO_ROOT, merge_values
 
 RELEASE_NAME = "log-count"
@@ -108,6 +109,7 @@ class WorkloadArgs:
     storage_values: Mapping[str, Any]  # the chart's storage.* values (Inputs allowed)
     depends_on: Sequence[pulumi.Resource] = ()  # e.g. the Argo release: CRDs before templates
     prerequisites: NamespacePrerequisites | None = None
+    pod_security: str = "restricted"  # the Pod Security level a namespace we create enforces
 
 
 class Workload(pulumi.ComponentResource):
@@ -128,7 +130,10 @@ class Workload(pulumi.ComponentResource):
             # namespace are cleaned up while the controller still runs to handle their finalizers.
             namespace = k8s.core.v1.Namespace(
                 f"{name}-namespace",
-                metadata={"name": workload.namespace},
+                metadata={
+                    "name": workload.namespace,
+                    "labels": pod_security_labels(args.pod_security),
+                },
                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=ready)),
             )
             ready, namespace_name = [namespace], namespace.metadata["name"]

@@ -28,7 +28,12 @@ def test_defaults_for_kind_follow_the_stack_name():
         node_data_path=config.NODE_DATA_PATH,
     )
     assert cfg.argo == config.ArgoConfig(
-        install=True, chart_version="1.0.18", namespace="argo", create_namespace=True, values={}
+        install=True,
+        chart_version="1.0.18",
+        namespace="argo",
+        create_namespace=True,
+        server_auth_mode="client",
+        values={},
     )
     assert cfg.storage.type == "hostPath" and cfg.storage.size == "100Gi"
     assert cfg.storage.reclaim_policy == "Retain"
@@ -775,3 +780,12 @@ def test_sample_input_size_is_bounded():
     assert ack(storage={"oss": {"sampleInputSize": "1GiB"}}).storage.oss.sample_input_size == 2**30
     with pytest.raises(ConfigError, match=r"^storage\.oss\.sampleInputSize: '1TiB' is above 1GiB"):
         ack(storage={"oss": {"sampleInputSize": "1TiB"}})
+
+
+@pytest.mark.parametrize("target", ["existing", "ackone"])
+def test_an_unauthenticated_argo_server_is_for_kind_only(target):
+    keys = {"target": target, "argo": {"serverAuthMode": "server"}}
+    if target == "existing":
+        keys |= {"existing": {"context": "c"}, "storage": {"existingClaim": "data"}}
+    with pytest.raises(ConfigError, match=r"^argo\.serverAuthMode: 'server' is only allowed with"):
+        load(keys, "x", region="cn-hangzhou")

@@ -245,7 +245,8 @@ def test_log_count_release_renders_valid_objects(runs, stack):
 
 
 def test_argo_values_per_target(runs):
-    for stack, auth in (("dev", ["server"]), ("existing", ["client"])):
+    # Every caller brings a token, on kind too, unless the stack opts into local-only `server`.
+    for stack, auth in (("dev", ["client"]), ("existing", ["client"])):
         (release,) = releases(runs[stack], "argo-workflows")
         values = release.inputs["values"]
         assert release.inputs["version"] == "1.0.18"
@@ -257,6 +258,58 @@ def test_argo_values_per_target(runs):
             "rbac": {"create": False},
         }
         assert values["crds"]["install"] is True
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_namespace_we_create_enforces_restricted_pod_security(runs, stack):
+    namespaces = runs[stack].of_type(NAMESPACE)
+    assert namespaces
+    for namespace in namespaces:
+        labels = namespace.inputs["metadata"]["labels"]
+        for mode in ("enforce", "warn", "audit"):
+            assert labels[f"pod-security.kubernetes.io/{mode}"] == "restricted"
+            assert labels[f"pod-security.kubernetes.io/{mode}-version"] == "v1.34"
+
+
+def test_workload_namespace_enforces_baseline_where_argo_is_not_ours():
+    """Someone else's executor adds the init/wait containers: restricted would reject them."""
+    run = run_program("dev", {"argo": {"install": False}})
+    (namespace,) = run.of_type(NAMESPACE)
+    labels = namespace.inputs["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "baseline"
+    assert labels["pod-security.kubernetes.io/warn"] == "restricted"
+
+
+def test_argo_pods_and_executor_get_restricted_security_contexts(runs):
+    (release,) = releases(runs["dev"], "argo-workflows")
+    values = release.inputs["values"]
+    runtime_default = {"type": "RuntimeDefault"}
+    for component in ("controller", "server"):
+        pod = values[component]["podSecurityContext"]
+        assert pod == {"runAsNonRoot": True, "seccompProfile": runtime_default}
+    executor = values["executor"]["securityContext"]
+    assert executor["allowPrivilegeEscalation"] is False
+    assert executor["capabilities"] == {"drop": ["ALL"]}
+    assert executor["seccompProfile"] == runtime_default and executor["runAsNonRoot"] is True
+
+
+def test_an_unauthenticated_argo_server_admits_no_in_cluster_traffic(runs):
+    assert runs["dev"].of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy") == []
+    run = run_program("dev", {"argo": {"serverAuthMode": "server"}})
+    (release,) = releases(run, "argo-workflows")
+    assert release.inputs["values"]["server"]["authModes"] == ["server"]
+    (policy,) = run.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    assert policy.inputs["metadata"]["namespace"] == "argo"
+    assert policy.inputs["spec"] == {
+        "podSelector": {
+            "matchLabels": {
+                "app.kubernetes.io/name": "argo-workflows-server",
+                "app.kubernetes.io/instance": "argo-workflows",
+            }
+        },
+        "policyTypes": ["Ingress"],
+        "ingress": [],
+    }
 
 
 def test_missing_tools_fail_early_with_their_names():

@@ -200,14 +200,17 @@ def test_argo_values_merge_config_over_ours():
         {"argo": {"values": {"server": {"authModes": ["sso"]}, "controller": {"parallelism": 4}}}},
         "dev",
     )
-    values = argo_values(cfg.argo, workload_namespace="jobs", local=True)
+    values = argo_values(cfg.argo, workload_namespace="jobs")
     assert values["server"]["authModes"] == ["sso"]
     assert values["controller"]["parallelism"] == 4
     assert values["controller"]["workflowNamespaces"] == ["jobs"]
     assert values["controller"]["workflowDefaults"]["spec"]["podGC"] == {"strategy": "OnPodSuccess"}
-    assert argo_values(load({}, "dev").argo, workload_namespace="j", local=False)["server"] == {
-        "authModes": ["client"]
-    }
+    # A token per caller on every target, kind included, unless the stack opts into `server`.
+    assert argo_values(load({}, "dev").argo, workload_namespace="j")["server"]["authModes"] == [
+        "client"
+    ]
+    local = load({"argo": {"serverAuthMode": "server"}}, "dev").argo
+    assert argo_values(local, workload_namespace="j")["server"]["authModes"] == ["server"]
 
 
 def test_kind_cluster_config_mounts_data_dir_on_every_node():
