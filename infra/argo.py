@@ -21,6 +21,70 @@ SERVER_POD_LABELS = {
     "app.kubernetes.io/instance": RELEASE_NAME,
 }
 SERVER_LOCAL_ONLY_POLICY = "argo-server-local-only"
+# The accounts argo-helm creates for the controller and the server (release "argo-workflows").
+CONTROLLER_ACCOUNT = f"{RELEASE_NAME}-workflow-controller"
+SERVER_ACCOUNT = f"{RELEASE_NAME}-server"
+# What each may do in the workload namespace it manages (`--managed-namespace`): argo-helm
+# 1.0.18's rules for them, without the cluster-scoped, leader-election and optional
+# (persistence, SSO) ones, which live in the chart's Roles in the Argo namespace.
+_ALL = ["create", "get", "list", "watch", "update", "patch", "delete"]
+CONTROLLER_RULES = [
+    {"apiGroups": [""], "resources": ["pods"], "verbs": _ALL},
+    {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create"]},
+    {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "watch", "list"]},
+    {
+        "apiGroups": [""],
+        "resources": ["persistentvolumeclaims", "persistentvolumeclaims/finalizers"],
+        "verbs": ["create", "update", "delete", "get"],
+    },
+    {
+        "apiGroups": ["argoproj.io"],
+        "resources": [
+            "workflows",
+            "workflows/finalizers",
+            "workflowtasksets",
+            "workflowtasksets/finalizers",
+            "workflowtasksets/status",
+            "workflowartifactgctasks",
+        ],
+        "verbs": _ALL,
+    },
+    {
+        "apiGroups": ["argoproj.io"],
+        "resources": ["workflowtemplates", "workflowtemplates/finalizers"],
+        "verbs": ["get", "list", "watch"],
+    },
+    {
+        "apiGroups": ["argoproj.io"],
+        "resources": ["workflowtaskresults", "workflowtaskresults/finalizers"],
+        "verbs": ["list", "watch", "deletecollection"],
+    },
+    {
+        "apiGroups": ["argoproj.io"],
+        "resources": ["cronworkflows", "cronworkflows/finalizers"],
+        "verbs": ["get", "list", "watch", "update", "patch", "delete"],
+    },
+    {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch"]},
+    {"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["get", "list"]},
+    {
+        "apiGroups": ["policy"],
+        "resources": ["poddisruptionbudgets"],
+        "verbs": ["create", "get", "delete"],
+    },
+]
+# In `client` mode the server acts with each caller's token; these are its own account's rights,
+# used in `server` mode (kind, local only).
+SERVER_RULES = [
+    {"apiGroups": [""], "resources": ["configmaps", "events"], "verbs": ["get", "watch", "list"]},
+    {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch", "delete"]},
+    {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get", "list"]},
+    {"apiGroups": [""], "resources": ["events"], "verbs": ["watch", "create", "patch"]},
+    {
+        "apiGroups": ["argoproj.io"],
+        "resources": ["workflows", "workfloweventbindings", "workflowtemplates", "cronworkflows"],
+        "verbs": _ALL,
+    },
+]
 # The chart's pre-install hook Job applies the full CRDs (pulling its image and, for chart 1.0.x,
 # downloading ~11 MB of CRDs); a cold kind node needs minutes for that and the controller image.
 RELEASE_TIMEOUT_SECONDS = 900
@@ -56,12 +120,18 @@ def argo_values(argo: ArgoConfig, *, workload_namespace: str) -> dict[str, Any]:
     The Argo Server asks clients for their own Kubernetes token unless argo.serverAuthMode is
     `server` (kind only; ArgoInstall then lets no in-cluster traffic reach it).
     """
+    managed = ["--managed-namespace", workload_namespace]
     ours = {
+        # Namespaced controller and server (Roles, not ClusterRoles; `--namespaced`): they run
+        # in argo.namespace and act only in the workload namespace, through the Roles
+        # ArgoInstall.workload_access creates there. No cluster-wide template access either.
+        "singleNamespace": True,
         # Full CRDs (the 1.x default) are applied by the hook Job and kept on uninstall, so
         # workflows outlive a chart upgrade; `pulumi destroy` leaves them (see README Teardown).
         "crds": {"install": True, "full": True, "keep": True},
         "controller": {
-            "workflowNamespaces": [workload_namespace],
+            "extraArgs": managed,
+            "clusterWorkflowTemplates": {"enabled": False},
             "workflowDefaults": WORKFLOW_DEFAULTS,
             "podSecurityContext": RESTRICTED_POD_SECURITY_CONTEXT,
         },
@@ -70,6 +140,8 @@ def argo_values(argo: ArgoConfig, *, workload_namespace: str) -> dict[str, Any]:
         # workload namespace; the Argo chart must not create a second pair.
         "workflow": {"serviceAccount": {"create": False}, "rbac": {"create": False}},
         "server": {
+            "extraArgs": managed,
+            "clusterWorkflowTemplates": {"enabled": False},
             "authModes": [argo.server_auth_mode],
             "podSecurityContext": RESTRICTED_POD_SECURITY_CONTEXT,
         },
@@ -130,4 +202,32 @@ class ArgoInstall(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=ready)),
             )
         self.namespace: pulumi.Output[str] = self.release.namespace
+        self._name = name
         self.register_outputs({"namespace": self.namespace, "release": self.release.name})
+
+    def workload_access(
+        self, namespace: pulumi.Input[str], opts: pulumi.ResourceOptions
+    ) -> list[pulumi.Resource]:
+        """Roles and bindings for the controller and server in the workload namespace.
+
+        Created by the workload (a NamespacePrerequisites), in its namespace, after the release
+        and before the log-count chart; `opts` carry the provider, parent and ordering.
+        """
+        created: list[pulumi.Resource] = []
+        for component, account, rules in (
+            ("controller", CONTROLLER_ACCOUNT, CONTROLLER_RULES),
+            ("server", SERVER_ACCOUNT, SERVER_RULES),
+        ):
+            metadata = {"name": account, "namespace": namespace}
+            role = k8s.rbac.v1.Role(
+                f"{self._name}-{component}-role", metadata=metadata, rules=rules, opts=opts
+            )
+            binding = k8s.rbac.v1.RoleBinding(
+                f"{self._name}-{component}-binding",
+                metadata=metadata,
+                role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": account},
+                subjects=[{"kind": "ServiceAccount", "name": account, "namespace": self.namespace}],
+                opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[role])),
+            )
+            created += [role, binding]
+        return created

@@ -108,7 +108,7 @@ class WorkloadArgs:
     provider: k8s.Provider
     storage_values: Mapping[str, Any]  # the chart's storage.* values (Inputs allowed)
     depends_on: Sequence[pulumi.Resource] = ()  # e.g. the Argo release: CRDs before templates
-    prerequisites: NamespacePrerequisites | None = None
+    prerequisites: Sequence[NamespacePrerequisites] = ()
     pod_security: str = "restricted"  # the Pod Security level a namespace we create enforces
 
 
@@ -138,7 +138,9 @@ class Workload(pulumi.ComponentResource):
             )
             ready, namespace_name = [namespace], namespace.metadata["name"]
         inside = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=ready))
-        prerequisites = args.prerequisites(namespace_name, inside) if args.prerequisites else []
+        prerequisites = [
+            resource for make in args.prerequisites for resource in make(namespace_name, inside)
+        ]
         values = workload_values(workload, args.storage_values)
         self.release = k8s.helm.v3.Release(
             f"{name}-release",

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from infra import exports
+from infra.argo import CONTROLLER_ACCOUNT, SERVER_ACCOUNT
 from infra.cluster import MissingToolError, kind_create_script, kind_delete_script
 from infra.config import ConfigError
 from tests.support.pulumi_mocks import ProgramRun, Registered, fake_kubeconfig, run_program
@@ -20,6 +21,8 @@ RELEASE = "kubernetes:helm.sh/v3:Release"
 PROVIDER = "pulumi:providers:kubernetes"
 COMMAND = "command:local:Command"
 NAMESPACE = "kubernetes:core/v1:Namespace"
+ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
+ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
 STACKS = ("dev", "existing")
 
 
@@ -207,7 +210,10 @@ def test_existing_namespaces_are_deployed_into_by_name(overrides, workload_names
     assert argo.inputs["namespace"] == run.outputs[exports.ARGO_NAMESPACE] == "argo"
     assert workload.inputs["namespace"] == workload_namespace
     assert run.outputs[exports.WORKLOAD_NAMESPACE] == workload_namespace
-    assert argo.inputs["values"]["controller"]["workflowNamespaces"] == [workload_namespace]
+    managed = ["--managed-namespace", workload_namespace]
+    assert argo.inputs["values"]["controller"]["extraArgs"] == managed
+    roles = run.of_type("kubernetes:rbac.authorization.k8s.io/v1:Role")
+    assert {role.inputs["metadata"]["namespace"] for role in roles} == {workload_namespace}
     # Without its namespace to wait for, the workload still waits for Argo's CRDs.
     assert run.depends_on(workload, argo)
 
@@ -252,7 +258,11 @@ def test_argo_values_per_target(runs):
         assert release.inputs["version"] == "1.0.18"
         assert release.inputs["repositoryOpts"] == {"repo": "https://argoproj.github.io/argo-helm"}
         assert values["server"]["authModes"] == auth
-        assert values["controller"]["workflowNamespaces"] == ["argo-fanout"]
+        # A namespaced controller and server (Roles, --namespaced) managing the workload's.
+        assert values["singleNamespace"] is True
+        for component in ("controller", "server"):
+            assert values[component]["extraArgs"] == ["--managed-namespace", "argo-fanout"]
+            assert values[component]["clusterWorkflowTemplates"] == {"enabled": False}
         assert values["workflow"] == {
             "serviceAccount": {"create": False},
             "rbac": {"create": False},
@@ -310,6 +320,29 @@ def test_an_unauthenticated_argo_server_admits_no_in_cluster_traffic(runs):
         "policyTypes": ["Ingress"],
         "ingress": [],
     }
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_argo_acts_in_the_workload_namespace_through_roles_there(runs, stack):
+    run = runs[stack]
+    roles = {r.inputs["metadata"]["name"]: r for r in run.of_type(ROLE)}
+    bindings = {r.inputs["metadata"]["name"]: r for r in run.of_type(ROLE_BINDING)}
+    assert set(roles) == set(bindings) == {CONTROLLER_ACCOUNT, SERVER_ACCOUNT}
+    (workload,) = releases(run, "log-count")
+    (argo,) = releases(run, "argo-workflows")
+    for name, role in roles.items():
+        assert role.inputs["metadata"]["namespace"] == "argo-fanout"
+        binding = bindings[name]
+        assert binding.inputs["subjects"] == [
+            {"kind": "ServiceAccount", "name": name, "namespace": "argo"}
+        ]
+        assert binding.inputs["roleRef"]["name"] == name
+        assert run.depends_on(workload, binding) and run.depends_on(role, argo)
+    controller_rules = roles[CONTROLLER_ACCOUNT].inputs["rules"]
+    assert any(
+        rule["resources"] == ["pods"] and "create" in rule["verbs"] for rule in controller_rules
+    )
+    assert run.of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole") == []
 
 
 def test_missing_tools_fail_early_with_their_names():
