@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from pulumi.output import UNKNOWN
 
 from infra.config import REPO_ROOT
-from workflows.chart import LOG_COUNT_CHART, merge_values
+from infra.workload import chart_defaults
+from workflows.chart import merge_values
 
 GENERATE = REPO_ROOT / "workflows" / "log-count" / "generate.py"
 SEED = 1
@@ -41,8 +41,7 @@ class SampleInput:
 
 def input_key(workload_values: Mapping[str, Any]) -> str:
     """The chart's default input path (`job.input`), after the stack's workload.values."""
-    defaults = yaml.safe_load((LOG_COUNT_CHART / "values.yaml").read_text())
-    return merge_values(defaults, workload_values)["job"]["input"]
+    return merge_values(chart_defaults(), workload_values)["job"]["input"]
 
 
 def sample_input(data_dir: Path, size: int, key: str, *, dry_run: bool) -> SampleInput:

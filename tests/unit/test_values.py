@@ -16,6 +16,7 @@ from infra.workload import (
     claim_name,
     submit_command,
     template_name,
+    volume_identity,
     workload_values,
 )
 from tests.support.schemas import requires_argo_crds, validate_object
@@ -142,7 +143,7 @@ def test_workload_values_override_ours():
     cfg = load({"workload": {"values": {"templateName": "counts", "fullnameOverride": "lc"}}}, "d")
     values = values_for(cfg)
     assert template_name(values) == "counts"
-    assert claim_name(values) == "lc-data"
+    assert claim_name(values) == f"lc-data-{volume_identity(values)}"
     empty = load({"workload": {"values": {"templateName": ""}}}, "d")
     assert template_name(values_for(empty)) == "log-count"
 
