@@ -123,7 +123,7 @@ class AckOne(pulumi.ComponentResource):
                     config=storage.nas,
                     cluster_name=ackone.cluster_name,
                     network=network,
-                    vpc_cidr=ackone.vpc_cidr,
+                    vswitch_cidrs=ackone.vswitch_cidrs,
                     production=config.production,
                 ),
                 opts=child,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,8 @@ import yaml
 from pulumi.output import Unknown
 
 from infra import exports
-from infra.ackone.network import pick_zones
+from infra.ackone.nas import check_file_system
+from infra.ackone.network import resolve_zones
 from infra.ackone.oss import SECRET_NAME, internal_endpoint, public_endpoint
 from infra.config import ConfigError
 from tests.support.pulumi_mocks import ACCOUNT_ID, REPO_ROOT, ZONES, ProgramRun, run_program
@@ -110,9 +112,44 @@ def test_configured_zones_are_used_in_order():
 def test_too_few_zones_in_the_region_is_a_config_error():
     # Checked on the data source's answer; a failed program run would leave the mocks' event
     # loop unusable for the other tests of this worker, so the check is called directly.
+    names = ["c-0", "c-1", "c-2", "c-3"]
     with pytest.raises(ConfigError, match=r"ackone.zones: unset, and region cn-beijing offers"):
-        pick_zones(ZONES["cn-beijing"], 4, "cn-beijing")
-    assert pick_zones(ZONES["cn-beijing"], 2, "cn-beijing") == ["cn-beijing-g", "cn-beijing-h"]
+        resolve_zones(names, None, {}, ZONES["cn-beijing"], "cn-beijing")
+    assert resolve_zones(names[:2], None, {}, ZONES["cn-beijing"], "cn-beijing") == [
+        "cn-beijing-g",
+        "cn-beijing-h",
+    ]
+
+
+def test_existing_vswitches_keep_their_zones_whatever_the_data_source_says():
+    """The data source's order or content may change; a vSwitch's zone must not (ForceNew)."""
+    existing = {"c-0": "cn-beijing-i", "c-1": "cn-beijing-g"}
+    # Reordered and partly gone from the data source, a new third vSwitch takes a free zone.
+    available = ["cn-beijing-h", "cn-beijing-g"]
+    zones = resolve_zones(["c-0", "c-1", "c-2"], None, existing, available, "cn-beijing")
+    assert zones == ["cn-beijing-i", "cn-beijing-g", "cn-beijing-h"]
+
+
+def test_moving_an_existing_vswitch_to_another_zone_is_refused():
+    existing = {"c-0": "cn-beijing-g", "c-1": "cn-beijing-h"}
+    with pytest.raises(
+        ConfigError, match=r"^ackone\.zones: c-1 is in cn-beijing-h, not cn-beijing-i"
+    ):
+        resolve_zones(["c-0", "c-1"], ["cn-beijing-g", "cn-beijing-i"], existing, [], "cn-beijing")
+    # Naming the zones they are in, and a new one for a new CIDR, is fine.
+    zones = ["cn-beijing-g", "cn-beijing-h", "cn-beijing-i"]
+    assert resolve_zones(["c-0", "c-1", "c-2"], zones, existing, [], "cn-beijing") == zones
+
+
+def test_a_later_up_pins_the_zones_the_vswitches_are_in():
+    first = vswitches(run())
+    pinned = {
+        v.inputs["vswitchName"]: "cn-hangzhou-k" if i == 0 else "cn-hangzhou-j"
+        for i, v in enumerate(first)
+    }
+    later = vswitches(run_program(STACK, vswitches=pinned))
+    assert [v.inputs["zoneId"] for v in later] == ["cn-hangzhou-k", "cn-hangzhou-j"]
+    assert [v.inputs["zoneId"] for v in first] == list(ZONES["cn-hangzhou"][:2])
 
 
 def test_xflow_cluster_on_the_network_without_argocd():
@@ -307,11 +344,11 @@ def test_oss_chart_values_and_stack_outputs():
 # --------------------------------------------------------------------------- NAS
 
 
-def test_nas_file_system_reachable_from_the_vpc_only():
+def test_nas_file_system_reachable_from_the_pods_vswitches_only():
     program = run(NAS)
     file_system = program.one("alicloud:nas/fileSystem:FileSystem")
     group = program.one("alicloud:nas/accessGroup:AccessGroup")
-    rule = program.one("alicloud:nas/accessRule:AccessRule")
+    rules = program.of_type("alicloud:nas/accessRule:AccessRule")
     mount = program.one("alicloud:nas/mountTarget:MountTarget")
     first_vswitch = vswitches(program)[0]
 
@@ -319,14 +356,37 @@ def test_nas_file_system_reachable_from_the_vpc_only():
     assert file_system.inputs["storageType"] == "Performance"
     assert file_system.inputs["zoneId"] == first_vswitch.inputs["zoneId"]
     assert group.inputs["accessGroupName"] == "argo-fanout-ack-vpc"
-    assert rule.inputs["accessGroupName"] == group.inputs["accessGroupName"]
-    assert rule.inputs["sourceCidrIp"] == "10.0.0.0/16"
+    # One read-write rule per vSwitch CIDR (not the whole VPC), root squashed.
+    assert [r.inputs["sourceCidrIp"] for r in rules] == ["10.0.0.0/18", "10.0.64.0/18"]
+    for index, rule in enumerate(rules):
+        assert rule.inputs["accessGroupName"] == group.inputs["accessGroupName"]
+        assert rule.inputs["userAccessType"] == "root_squash"
+        assert rule.inputs["rwAccessType"] == "RDWR" and rule.inputs["priority"] == index + 1
+    # The NAS API's description charset: a letter first, then letters, digits, ':', '_', '-'.
+    for description in (file_system.inputs["description"], group.inputs["description"]):
+        assert re.fullmatch(r"[A-Za-z][A-Za-z0-9:_-]{1,127}", description), description
     assert mount.inputs["vpcId"] == program.one(VPC).id
     assert mount.inputs["vswitchId"] == first_vswitch.id
     assert mount.inputs["accessGroupName"] == group.inputs["accessGroupName"]
-    assert program.depends_on(mount, rule)
+    assert all(program.depends_on(mount, rule) for rule in rules)
     assert not program.of_type(BUCKET) and not program.of_type(SECRET)
     assert exports.OSS_BUCKET not in program.outputs
+
+
+def test_nas_file_system_is_never_replaced():
+    file_system = run(NAS).one("alicloud:nas/fileSystem:FileSystem")
+    # Its ForceNew inputs are not applied after creation.
+    assert set(file_system.ignore_changes) >= {"storageType", "zoneId", "protocolType"}
+
+
+def test_changing_the_nas_storage_type_is_refused():
+    # Checked on the data source's answer (a failed program run would leave the mocks' event
+    # loop unusable for the other tests of this worker, so the check is called directly).
+    existing = [{"id": "fs-1", "description": "argo-fanout_c", "storageType": "Capacity"}]
+    check_file_system(existing, "argo-fanout_c", "Capacity")
+    check_file_system(existing, "argo-fanout_other", "Performance")
+    with pytest.raises(ConfigError, match=r"^storage\.nas\.storageType: 'Performance', but the"):
+        check_file_system(existing, "argo-fanout_c", "Performance")
 
 
 def test_nas_data_is_kept_on_destroy_only_on_production_stacks():
