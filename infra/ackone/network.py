@@ -15,6 +15,22 @@ def vswitch_name(cluster_name: str, index: int) -> str:
     return f"{cluster_name}-{index}"
 
 
+def check_cidrs(names: Sequence[str], cidrs: Sequence[str], existing: Mapping[str, str]) -> None:
+    """Refuse a new CIDR for an existing vSwitch (`existing`: name -> CIDR): the provider would
+    replace it (ForceNew cidr_block) while the cluster and its pods use it."""
+    moved = [
+        f"{name} is {existing[name]}, not {cidr}"
+        for name, cidr in zip(names, cidrs, strict=True)
+        if existing.get(name) not in (None, "", cidr)
+    ]
+    if moved:
+        raise ConfigError(
+            f"ackone.vswitchCidrs: {'; '.join(moved)}; an existing vSwitch cannot change its "
+            "CIDR (the provider would replace it under the running cluster): keep its entry "
+            "and add new CIDRs after the existing ones"
+        )
+
+
 def resolve_zones(
     names: Sequence[str],
     configured: Sequence[str] | None,
@@ -56,13 +72,18 @@ def resolve_zones(
     return [pinned[name] if name in pinned else next(picked) for name in names]
 
 
-def _name_and_zone(vswitch: Mapping[str, str]) -> tuple[str, str]:
-    """One vSwitch of the data source (a dict: keys in Python or in wire spelling)."""
+def _fields(vswitch: Mapping[str, str]) -> tuple[str, str, str]:
+    """Name, zone and CIDR of one vSwitch of the data source (a dict whose keys are spelled
+    the Python or the wire way)."""
 
     def get(python: str, wire: str) -> str:
         return vswitch[python] if python in vswitch else vswitch[wire]
 
-    return get("vswitch_name", "vswitchName"), get("zone_id", "zoneId")
+    return (
+        get("vswitch_name", "vswitchName"),
+        get("zone_id", "zoneId"),
+        get("cidr_block", "cidrBlock"),
+    )
 
 
 @dataclass(frozen=True)
@@ -102,15 +123,14 @@ class Network(pulumi.ComponentResource):
             if config.zones is None
             else pulumi.Output.from_input([])
         )
-        zone_ids = pulumi.Output.all(existing, available).apply(
-            lambda args: resolve_zones(
-                names,
-                config.zones,
-                dict(_name_and_zone(vswitch) for vswitch in args[0] or []),
-                args[1],
-                region,
-            )
-        )
+
+        def zones(args: list) -> list[str]:
+            found = [_fields(vswitch) for vswitch in args[0] or []]
+            check_cidrs(names, vswitch_cidrs, {name: cidr for name, _, cidr in found})
+            pinned = {name: zone for name, zone, _ in found}
+            return resolve_zones(names, config.zones, pinned, args[1], region)
+
+        zone_ids = pulumi.Output.all(existing, available).apply(zones)
         self.vswitches = [
             alicloud.vpc.Switch(
                 f"{name}-vsw-{index}",

@@ -142,13 +142,19 @@ class RecordingMocks(mocks.Mocks):
     """Mocks whose resources echo their inputs plus realistic computed outputs."""
 
     def __init__(
-        self, region: str | None = None, vswitches: Mapping[str, str] | None = None
+        self,
+        region: str | None = None,
+        vswitches: Mapping[str, str | tuple[str, str]] | None = None,
+        file_systems: Iterable[Mapping[str, Any]] = (),
     ) -> None:
         self.region = region
-        # The vSwitches the VPC already has, name -> zone (none: a first `pulumi up`).
-        self.vswitches = dict(vswitches or {})
+        # The vSwitches the VPC already has, name -> zone or (zone, CIDR) (none: a first up).
+        self.vswitches = {
+            name: value if isinstance(value, tuple) else (value, "")
+            for name, value in (vswitches or {}).items()
+        }
         # The NAS file systems the account already has (none: a first `pulumi up`).
-        self.file_systems: list[Mapping[str, Any]] = []
+        self.file_systems = [dict(system) for system in file_systems]
         self.calls: list[mocks.MockCallArgs] = []
 
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
@@ -193,7 +199,7 @@ class RecordingMocks(mocks.Mocks):
                     "name": name,
                     "zoneId": zone,
                     "vpcId": args.args.get("vpcId"),
-                    "cidrBlock": "",
+                    "cidrBlock": cidr,
                     "availableIpAddressCount": 0,
                     "creationTime": "",
                     "description": "",
@@ -205,7 +211,7 @@ class RecordingMocks(mocks.Mocks):
                     "status": "Available",
                     "tags": {},
                 }
-                for name, zone in self.vswitches.items()
+                for name, (zone, cidr) in self.vswitches.items()
             ]
             return {
                 "id": "vswitches",
@@ -340,18 +346,19 @@ def run_program(
     tools: Iterable[str] = DEFAULT_TOOLS,
     env: Mapping[str, str] | None = None,
     preview: bool = False,
-    vswitches: Mapping[str, str] | None = None,
+    vswitches: Mapping[str, str | tuple[str, str]] | None = None,
+    file_systems: Iterable[Mapping[str, Any]] = (),
 ) -> ProgramRun:
     """Run __main__.py for ``stack`` under mocks; see the module docstring.
 
     ``tools`` are fake executables placed on a PATH that holds nothing else; ``env`` sets extra
     environment variables for the run (e.g. HOME); ``preview`` runs it as `pulumi preview` does
-    (``pulumi.runtime.is_dry_run()`` is true); ``vswitches`` (name -> zone) are the vSwitches the
-    zones data source of a later `pulumi up` finds in the VPC.
+    (``pulumi.runtime.is_dry_run()`` is true); ``vswitches`` (name -> zone, or (zone, CIDR)) and
+    ``file_systems`` are what the data sources of a later `pulumi up` find in the cloud.
     """
     config, secret_keys = stack_config(stack, overrides)
     region = config.get("alicloud:region")
-    recorder = RecordingMocks(region=region, vswitches=vswitches)
+    recorder = RecordingMocks(region=region, vswitches=vswitches, file_systems=file_systems)
     monitor = RecordingMonitor(recorder)
     with _fake_path(tools), _environment(env or {}):
         settings.set_root_resource(None)

@@ -14,7 +14,7 @@ from pulumi.output import Unknown
 
 from infra import exports
 from infra.ackone.nas import check_file_system
-from infra.ackone.network import resolve_zones
+from infra.ackone.network import check_cidrs, resolve_zones
 from infra.ackone.oss import SECRET_NAME, internal_endpoint, public_endpoint
 from infra.config import ConfigError
 from tests.support.pulumi_mocks import ACCOUNT_ID, REPO_ROOT, ZONES, ProgramRun, run_program
@@ -139,6 +139,13 @@ def test_moving_an_existing_vswitch_to_another_zone_is_refused():
     # Naming the zones they are in, and a new one for a new CIDR, is fine.
     zones = ["cn-beijing-g", "cn-beijing-h", "cn-beijing-i"]
     assert resolve_zones(["c-0", "c-1", "c-2"], zones, existing, [], "cn-beijing") == zones
+
+
+def test_an_existing_vswitch_keeps_its_cidr():
+    existing = {"c-0": "10.0.0.0/18", "c-1": "10.0.64.0/18"}
+    check_cidrs(["c-0", "c-1", "c-2"], ["10.0.0.0/18", "10.0.64.0/18", "10.0.128.0/18"], existing)
+    with pytest.raises(ConfigError, match=r"^ackone\.vswitchCidrs: c-1 is 10\.0\.64\.0/18, not"):
+        check_cidrs(["c-0", "c-1"], ["10.0.0.0/18", "10.0.128.0/18"], existing)
 
 
 def test_a_later_up_pins_the_zones_the_vswitches_are_in():
@@ -348,7 +355,10 @@ def test_nas_file_system_reachable_from_the_pods_vswitches_only():
     program = run(NAS)
     file_system = program.one("alicloud:nas/fileSystem:FileSystem")
     group = program.one("alicloud:nas/accessGroup:AccessGroup")
-    rules = program.of_type("alicloud:nas/accessRule:AccessRule")
+    # Registration order may vary; the rules' priority follows the vSwitches' order.
+    rules = sorted(
+        program.of_type("alicloud:nas/accessRule:AccessRule"), key=lambda r: r.inputs["priority"]
+    )
     mount = program.one("alicloud:nas/mountTarget:MountTarget")
     first_vswitch = vswitches(program)[0]
 
