@@ -92,6 +92,7 @@ class AckOne(pulumi.ComponentResource):
                     region=region,
                     cluster_name=ackone.cluster_name,
                     sample_input=sample,
+                    vpc_id=network.vpc.id,
                     protect=config.production,
                 ),
                 opts=child,

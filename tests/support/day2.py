@@ -29,6 +29,7 @@ ALICLOUD_FORCE_NEW: dict[str, tuple[str, ...]] = {
     "alicloud:oss/bucketAcl:BucketAcl": ("bucket",),
     "alicloud:oss/bucketPublicAccessBlock:BucketPublicAccessBlock": ("bucket",),
     "alicloud:oss/bucketObject:BucketObject": ("bucket", "key"),
+    "alicloud:oss/bucketPolicy:BucketPolicy": ("bucket",),
     "alicloud:ram/user:User": (),
     "alicloud:ram/policy:Policy": ("policyName", "name"),
     "alicloud:ram/userPolicyAttachment:UserPolicyAttachment": (

@@ -15,7 +15,7 @@ from pulumi.output import Unknown
 from infra import exports
 from infra.ackone.nas import check_file_system
 from infra.ackone.network import check_cidrs, resolve_zones
-from infra.ackone.oss import SECRET_NAME, internal_endpoint, public_endpoint
+from infra.ackone.oss import SECRET_NAME, internal_url, public_endpoint
 from infra.config import ConfigError
 from tests.support.pulumi_mocks import ACCOUNT_ID, REPO_ROOT, ZONES, ProgramRun, run_program
 from tests.support.schemas import requires_argo_crds, validate_object
@@ -295,7 +295,7 @@ def test_mount_path_prefixes_lifecycle_and_sample_keys_on_a_versioned_bucket():
     assert keys == ["team-a/log-count-data.txt", "team-a/log-count-data.txt.expected.json"]
 
 
-def test_ram_policy_allows_only_this_bucket():
+def test_ram_policy_allows_only_this_bucket_from_the_vpc():
     program = run()
     bucket = program.one(BUCKET).inputs["bucket"]
     document = json.loads(program.one(POLICY).inputs["policyDocument"])
@@ -304,6 +304,8 @@ def test_ram_policy_allows_only_this_bucket():
     resources = {resource for s in document["Statement"] for resource in s["Resource"]}
     actions = [action for s in document["Statement"] for action in s["Action"]]
     assert resources == {arn, f"{arn}/*"}
+    for statement in document["Statement"]:
+        assert statement["Condition"]["StringEquals"] == {"acs:SourceVpc": [program.one(VPC).id]}
     assert all(s["Effect"] == "Allow" for s in document["Statement"])
     assert all(a.startswith("oss:") and "*" not in a for a in actions)
     attachment = program.one("alicloud:ram/userPolicyAttachment:UserPolicyAttachment")
@@ -335,13 +337,32 @@ def test_credentials_secret_in_the_workload_namespace_before_the_chart(create_na
     assert program.depends_on(program.one(RELEASE), secret)
 
 
+def test_bucket_is_tls_only_and_emptied_before_destroy():
+    program = run()
+    bucket = program.one(BUCKET)
+    policy = program.one("alicloud:oss/bucketPolicy:BucketPolicy")
+    (deny,) = json.loads(policy.inputs["policy"])["Statement"]
+    assert policy.inputs["bucket"] == bucket.inputs["bucket"]
+    assert deny["Condition"] == {"Bool": {"acs:SecureTransport": ["false"]}}
+    contents = program.one("pulumi-python:dynamic/ackone:BucketContents")
+    assert contents.inputs["bucket"] == bucket.inputs["bucket"]
+    assert contents.inputs["forceDestroy"] is True  # Pulumi.ack.yaml: not production
+    # Created after the bucket, so Pulumi deletes it (emptying the bucket) before the bucket.
+    assert program.depends_on(contents, bucket)
+    production = run(PRODUCTION).one("pulumi-python:dynamic/ackone:BucketContents")
+    assert production.inputs["forceDestroy"] is False
+
+
 def test_oss_chart_values_and_stack_outputs():
     program = run()
     oss = release_values(program)["storage"]["oss"]
     bucket = program.one(BUCKET).inputs["bucket"]
 
     assert oss["bucket"] == bucket
-    assert oss["url"] == internal_endpoint("cn-hangzhou") == "oss-cn-hangzhou-internal.aliyuncs.com"
+    # Over TLS: the bucket policy refuses plain HTTP.
+    assert (
+        oss["url"] == internal_url("cn-hangzhou") == "https://oss-cn-hangzhou-internal.aliyuncs.com"
+    )
     assert oss["fuseType"] == ""  # ossfs 1.0
     assert program.outputs[exports.OSS_BUCKET] == bucket
     assert program.outputs[exports.OSS_ENDPOINT] == public_endpoint("cn-hangzhou")
