@@ -96,6 +96,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "priceLimit",
         "argoServer",
         "publicApiServer",
+        "apiServerAllowedCidrs",
+        "auditLog",
         "deletionProtection",
     ),
     "argo": ("install", "chartVersion", "namespace", "createNamespace", "serverAuthMode", "values"),
@@ -229,6 +231,8 @@ class AckOneConfig:
     price_limit: str | None
     argo_server: bool
     public_api_server: bool
+    api_server_allowed_cidrs: tuple[str, ...]  # who may reach the public endpoint (when on)
+    audit_log: bool  # the API server's audit log (to Log Service)
     deletion_protection: bool
 
     @property
@@ -591,6 +595,20 @@ def _ackone(
                 f"ackone.zones: {_shown('ackone.zones', zones)} repeats a zone; the vSwitches "
                 "must be in distinct zones"
             )
+    # Off unless asked for, and then only for the sources named: the API server admits anyone
+    # holding the kubeconfig, so its public endpoint is a surface to keep small.
+    public_api_server = section.get("publicApiServer", False, _bool)
+    allowed = section.get("apiServerAllowedCidrs", [], _list_of(_network))
+    if public_api_server and not allowed:
+        raise ConfigError(
+            "ackone.apiServerAllowedCidrs: required with ackone.publicApiServer true: the "
+            "CIDRs that may reach the public API server, e.g. your egress address as "
+            "203.0.113.7/32 (0.0.0.0/0 admits everyone)"
+        )
+    if allowed and not public_api_server:
+        raise ConfigError(
+            "ackone.apiServerAllowedCidrs: only used with ackone.publicApiServer true"
+        )
     schedule_mode = section.get("scheduleMode", "stock-optimized", _one_of(SCHEDULE_MODES))
     price_limit = section.get("priceLimit", None, _positive_decimal)
     if price_limit is not None and schedule_mode != "cost-optimized":
@@ -606,7 +624,9 @@ def _ackone(
         schedule_mode=schedule_mode,
         price_limit=price_limit,
         argo_server=section.get("argoServer", False, _bool),
-        public_api_server=section.get("publicApiServer", True, _bool),
+        public_api_server=public_api_server,
+        api_server_allowed_cidrs=tuple(allowed),
+        audit_log=section.get("auditLog", True, _bool),
         deletion_protection=section.get("deletionProtection", production, _bool),
     )
 

@@ -83,7 +83,9 @@ def test_defaults_for_ackone():
         schedule_mode="stock-optimized",
         price_limit=None,
         argo_server=False,
-        public_api_server=True,
+        public_api_server=False,
+        api_server_allowed_cidrs=(),
+        audit_log=True,
         deletion_protection=False,
     )
     assert cfg.argo.install is False
@@ -789,3 +791,13 @@ def test_an_unauthenticated_argo_server_is_for_kind_only(target):
         keys |= {"existing": {"context": "c"}, "storage": {"existingClaim": "data"}}
     with pytest.raises(ConfigError, match=r"^argo\.serverAuthMode: 'server' is only allowed with"):
         load(keys, "x", region="cn-hangzhou")
+
+
+def test_a_public_api_server_names_who_may_reach_it():
+    with pytest.raises(ConfigError, match=r"^ackone\.apiServerAllowedCidrs: required with"):
+        ack(ackone={"publicApiServer": True})
+    with pytest.raises(ConfigError, match=r"^ackone\.apiServerAllowedCidrs: only used with"):
+        ack(ackone={"apiServerAllowedCidrs": ["203.0.113.7/32"]})
+    cfg = ack(ackone={"publicApiServer": True, "apiServerAllowedCidrs": ["203.0.113.7/32"]})
+    assert cfg.ackone.api_server_allowed_cidrs == ("203.0.113.7/32",)
+    assert cfg.ackone.audit_log is True and ack().ackone.public_api_server is False

@@ -191,6 +191,9 @@ def test_features_resource_carries_the_stack_settings():
     assert "priceLimit" not in features.inputs  # unset: None is not sent
     assert features.inputs["argoServer"] is False
     assert features.inputs["publicApiServer"] is True
+    # Pulumi.ack.yaml opens the public endpoint to one address only; the audit log is on.
+    assert features.inputs["apiServerAllowedCidrs"] == ["203.0.113.10/32"]
+    assert features.inputs["auditLog"] is True
     assert features.inputs["deletionProtection"] is False
     assert features.inputs["vswitches"] == [v.id for v in vswitches(program)]
     assert "__provider" in features.secret_inputs  # the serialized provider stays encrypted
