@@ -38,13 +38,14 @@ def resolve_zones(
     available: Sequence[str],
     region: str,
 ) -> list[str]:
-    """The zone of each vSwitch `names[i]`: where it already is, else ackone.zones, else the
+    """The zone of each vSwitch `names[i]` (its CIDR): where it already is, else ackone.zones,
+    else the
     first zones the region offers that no vSwitch of the stack uses yet.
 
     A vSwitch's zone cannot change (the provider replaces it, create-before-delete, with the same
     CIDR, and the NAS file system in its zone with it), so once a vSwitch exists its zone is
     pinned, whatever order or content the zones data source reports later, and an ackone.zones
-    that moves it is refused. `existing` maps the names of the VPC's vSwitches to their zones.
+    that moves it is refused. `existing` maps the VPC's vSwitches (by CIDR) to their zones.
     """
     pinned = {name: existing[name] for name in names if name in existing}
     if configured is not None:
@@ -127,8 +128,9 @@ class Network(pulumi.ComponentResource):
         def zones(args: list) -> list[str]:
             found = [_fields(vswitch) for vswitch in args[0] or []]
             check_cidrs(names, vswitch_cidrs, {name: cidr for name, _, cidr in found})
-            pinned = {name: zone for name, zone, _ in found}
-            return resolve_zones(names, config.zones, pinned, args[1], region)
+            # Keyed by CIDR, which names a vSwitch in its VPC whatever the cluster is called.
+            pinned = {cidr: zone for _, zone, cidr in found}
+            return resolve_zones(list(vswitch_cidrs), config.zones, pinned, args[1], region)
 
         zone_ids = pulumi.Output.all(existing, available).apply(zones)
         self.vswitches = [

@@ -151,7 +151,10 @@ def test_an_existing_vswitch_keeps_its_cidr():
 def test_a_later_up_pins_the_zones_the_vswitches_are_in():
     first = vswitches(run())
     pinned = {
-        v.inputs["vswitchName"]: "cn-hangzhou-k" if i == 0 else "cn-hangzhou-j"
+        v.inputs["vswitchName"]: (
+            "cn-hangzhou-k" if i == 0 else "cn-hangzhou-j",
+            v.inputs["cidrBlock"],
+        )
         for i, v in enumerate(first)
     }
     later = vswitches(run_program(STACK, vswitches=pinned))
