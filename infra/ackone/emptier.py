@@ -11,7 +11,7 @@ calls, infra/ackone/api.py). `empty_bucket` is tested against a fake OSS API.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 import pulumi
@@ -39,41 +39,36 @@ def empty_bucket(client: OssApi, bucket: str) -> tuple[int, int]:
     import alibabacloud_oss_v2 as oss
 
     deleted = 0
-    key_marker, version_marker = None, None
-    while True:
-        page = client.list_object_versions(
+    versions = _pages(
+        lambda key, version: client.list_object_versions(
             oss.ListObjectVersionsRequest(
-                bucket=bucket,
-                key_marker=key_marker,
-                version_id_marker=version_marker,
-                max_keys=BATCH,
+                bucket=bucket, key_marker=key, version_id_marker=version, max_keys=BATCH
             )
-        )
+        ),
+        lambda page: (page.next_key_marker, page.next_version_id_marker),
+    )
+    for page in versions:
+        # A page holds at most BATCH entries, versions and markers together: one delete each.
         entries = [*(page.version or []), *(page.delete_marker or [])]
-        for start in range(0, len(entries), BATCH):
-            batch = entries[start : start + BATCH]
+        if entries:
             client.delete_multiple_objects(
                 oss.DeleteMultipleObjectsRequest(
                     bucket=bucket,
-                    objects=[oss.DeleteObject(key=e.key, version_id=e.version_id) for e in batch],
+                    objects=[oss.DeleteObject(key=e.key, version_id=e.version_id) for e in entries],
                     quiet=True,
                 )
             )
-            deleted += len(batch)
-        if not page.is_truncated:
-            break
-        key_marker, version_marker = page.next_key_marker, page.next_version_id_marker
+            deleted += len(entries)
     aborted = 0
-    key_marker, upload_marker = None, None
-    while True:
-        page = client.list_multipart_uploads(
+    uploads = _pages(
+        lambda key, upload: client.list_multipart_uploads(
             oss.ListMultipartUploadsRequest(
-                bucket=bucket,
-                key_marker=key_marker,
-                upload_id_marker=upload_marker,
-                max_uploads=BATCH,
+                bucket=bucket, key_marker=key, upload_id_marker=upload, max_uploads=BATCH
             )
-        )
+        ),
+        lambda page: (page.next_key_marker, page.next_upload_id_marker),
+    )
+    for page in uploads:
         for upload in page.uploads or []:
             client.abort_multipart_upload(
                 oss.AbortMultipartUploadRequest(
@@ -81,10 +76,21 @@ def empty_bucket(client: OssApi, bucket: str) -> tuple[int, int]:
                 )
             )
             aborted += 1
-        if not page.is_truncated:
-            break
-        key_marker, upload_marker = page.next_key_marker, page.next_upload_id_marker
     return deleted, aborted
+
+
+def _pages(
+    list_page: Callable[[str | None, str | None], Any], next_markers: Callable[[Any], tuple]
+) -> Iterator[Any]:
+    """The pages of an OSS listing that continues after a (key, id) marker pair. Deleting what a
+    page listed does not disturb the next: it starts after the marker, present or not."""
+    markers: tuple = (None, None)
+    while True:
+        page = list_page(*markers)
+        yield page
+        if not page.is_truncated:
+            return
+        markers = next_markers(page)
 
 
 ClientFactory = Callable[[str], OssApi]  # region -> client

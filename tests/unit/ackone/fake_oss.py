@@ -23,13 +23,9 @@ class FakeOss:
 
     def list_object_versions(self, request: oss.ListObjectVersionsRequest):
         self._called("ListObjectVersions", request.bucket)
-        limit = request.max_keys or MAX_PAGE
-        assert limit <= MAX_PAGE, f"max-keys {limit} is above {MAX_PAGE}"
-        entries = sorted(self.versions)
-        if request.key_marker is not None:
-            marker = (request.key_marker, request.version_id_marker or "")
-            entries = [e for e in entries if e > marker]
-        page, rest = entries[:limit], entries[limit:]
+        page, rest = _page(
+            self.versions, request.key_marker, request.version_id_marker, request.max_keys
+        )
         result = oss.ListObjectVersionsResult(
             is_truncated=bool(rest),
             version=[
@@ -58,13 +54,9 @@ class FakeOss:
 
     def list_multipart_uploads(self, request: oss.ListMultipartUploadsRequest):
         self._called("ListMultipartUploads", request.bucket)
-        limit = request.max_uploads or MAX_PAGE
-        assert limit <= MAX_PAGE
-        entries = sorted(self.uploads)
-        if request.key_marker is not None:
-            marker = (request.key_marker, request.upload_id_marker or "")
-            entries = [e for e in entries if e > marker]
-        page, rest = entries[:limit], entries[limit:]
+        page, rest = _page(
+            self.uploads, request.key_marker, request.upload_id_marker, request.max_uploads
+        )
         result = oss.ListMultipartUploadsResult(
             is_truncated=bool(rest),
             uploads=[oss.Upload(key=k, upload_id=u) for k, u in page],
@@ -76,3 +68,13 @@ class FakeOss:
     def abort_multipart_upload(self, request: oss.AbortMultipartUploadRequest):
         self._called("AbortMultipartUpload", request.bucket)
         self.uploads.remove((request.key, request.upload_id))
+
+
+def _page(entries, key_marker, id_marker, limit):
+    """OSS's paging: at most `limit` (<= 1000) entries sorted by (key, id), after the markers."""
+    limit = limit or MAX_PAGE
+    assert limit <= MAX_PAGE, f"page size {limit} is above {MAX_PAGE}"
+    ordered = sorted(entries)
+    if key_marker is not None:
+        ordered = [entry for entry in ordered if entry > (key_marker, id_marker or "")]
+    return ordered[:limit], ordered[limit:]
