@@ -46,6 +46,33 @@ def kind_cluster_config(kind: KindConfig) -> str:
     )
 
 
+def kind_create_script(cluster_name: str) -> str:
+    """The shell command that prepares dataDir and creates the cluster (config on stdin).
+
+    dataDir is made world-writable and sticky (like /tmp) only when this command creates it: the
+    steps run as uid 1000 and write through the bind mount whatever the host user's uid is, and
+    one user must not delete another's files. A directory that exists already (chosen by the
+    user, or left by an earlier cluster of this stack) keeps its mode. `--kubeconfig` sends the
+    admin credentials kind writes to a private file that is removed at once, instead of into
+    ~/.kube/config with a switch of its current context; the stack reads them with
+    `kind get kubeconfig` into a secret output.
+    """
+    return (
+        'if [ ! -e "$DATA_DIR" ]; then mkdir -p "$DATA_DIR" && chmod 1777 "$DATA_DIR"; fi && '
+        'private="$(mktemp -d)" && trap \'rm -rf "$private"\' EXIT && '
+        f"kind create cluster --name {cluster_name} --config - --wait 180s "
+        '--kubeconfig "$private/kubeconfig"'
+    )
+
+
+def kind_delete_script(cluster_name: str) -> str:
+    """`kind delete cluster`, pointed at an empty private kubeconfig so it edits no other one."""
+    return (
+        'private="$(mktemp -d)" && trap \'rm -rf "$private"\' EXIT && '
+        f'kind delete cluster --name {cluster_name} --kubeconfig "$private/kubeconfig"'
+    )
+
+
 @dataclass(frozen=True)
 class KindClusterArgs:
     config: KindConfig
@@ -61,16 +88,10 @@ class KindCluster(pulumi.ComponentResource):
         require_tools("docker", "kind", purpose="target kind")
         kind = args.config
         child = pulumi.ResourceOptions(parent=self)
-        # The pods run as uid 1000 and write through the bind mount, whatever the host user's
-        # uid is, so the directory is world-writable; sticky (like /tmp) so one user cannot
-        # delete another's files.
         cluster = command.local.Command(
             f"{name}-cluster",
-            create=(
-                'mkdir -p "$DATA_DIR" && chmod 1777 "$DATA_DIR" && '
-                f"kind create cluster --name {kind.cluster_name} --config - --wait 180s"
-            ),
-            delete=f"kind delete cluster --name {kind.cluster_name}",
+            create=kind_create_script(kind.cluster_name),
+            delete=kind_delete_script(kind.cluster_name),
             stdin=kind_cluster_config(kind),
             environment={"DATA_DIR": str(kind.data_dir)},
             # Without an `update` command, pulumi-command re-runs `create` in place when an
@@ -86,6 +107,10 @@ class KindCluster(pulumi.ComponentResource):
             create=f"kind get kubeconfig --name {kind.cluster_name}",
             # A re-created cluster has new certificates and a new port.
             triggers=[cluster.id],
+            # stdout is the admin kubeconfig, client key included: captured into the secret
+            # output only, never printed to the console or the update log (pulumi-command logs
+            # stdout and stderr unless told otherwise).
+            logging=command.local.Logging.STDERR,
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[cluster], additional_secret_outputs=["stdout"]
             ),

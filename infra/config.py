@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import posixpath
 import re
 import zoneinfo
 from collections.abc import Callable, Mapping
@@ -65,6 +66,11 @@ COMPUTE_PROFILES = {
     "ackone": ("eci", "acs", "none"),
 }
 SCHEDULE_MODES = ("stock-optimized", "cost-optimized")
+# How the Argo Server we install authenticates callers: `client` asks each for a Kubernetes token;
+# `server` (kind only) lets anyone who reaches it act as the server's own account, so the program
+# then admits no in-cluster traffic to it (a deny-all NetworkPolicy): only `kubectl port-forward`,
+# bound to the operator's localhost, reaches it.
+SERVER_AUTH_MODES = ("client", "server")
 RECLAIM_POLICIES = ("Retain", "Delete")
 FUSE_TYPES = ("ossfs", "ossfs2")
 NAS_STORAGE_TYPES = ("Capacity", "Performance")
@@ -88,9 +94,11 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "priceLimit",
         "argoServer",
         "publicApiServer",
+        "apiServerAllowedCidrs",
+        "auditLog",
         "deletionProtection",
     ),
-    "argo": ("install", "chartVersion", "namespace", "createNamespace", "values"),
+    "argo": ("install", "chartVersion", "namespace", "createNamespace", "serverAuthMode", "values"),
     "storage": ("type", "size", "reclaimPolicy", "existingClaim", "hostPath", "oss", "nas"),
     "storage.hostPath": ("path",),
     "storage.oss": (
@@ -133,6 +141,41 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "workload.schedule": ("cron", "timezone"),
 }
 
+# Error messages quote a bad value only when it is short, on one line and not a secret: a
+# kubeconfig pasted without `--path` (or into the wrong key) must not land in the console or
+# the update log. Longer values are described by type and length instead.
+ECHO_LIMIT = 100
+# Keys whose values may carry credentials (the existing object holds the kubeconfig).
+SECRET_KEYS = frozenset({"existing", "existing.kubeconfig"})
+# Names a namespace of ours may not take: Kubernetes' own, and `default`, where everything that
+# names no namespace lands, so our RBAC, Secrets and Pod Security label would not be ours alone.
+RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+# Directories a hostPath volume (a kind node's path) or kind.dataDir (a host path every node
+# mounts, written by the steps) must not be, be inside of, or contain: the system's and the
+# kubelet's/container runtime's state (/var/lib holds kubelet, etcd, containerd, docker).
+SYSTEM_PATHS = (
+    "/bin",
+    "/boot",
+    "/dev",
+    "/etc",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/proc",
+    "/root",
+    "/run",
+    "/sbin",
+    "/sys",
+    "/usr",
+    "/var/lib",
+    "/var/log",
+    "/var/run",
+)
+# The largest sample log `storage.oss.sampleInputSize` may ask for: it is generated on the
+# deploying machine and uploaded by `pulumi up`.
+MAX_SAMPLE_INPUT_SIZE = 2**30
+# Alibaba Cloud region ids: cn-hangzhou, ap-southeast-1, cn-shanghai-finance-1, ...
+_REGION = re.compile(r"^[a-z]{2}-[a-z]+(-[a-z0-9]+)*$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 # Kubernetes resource.Quantity in the forms the log-count chart's schema accepts: 100Gi, 500m, 1.5.
@@ -186,6 +229,8 @@ class AckOneConfig:
     price_limit: str | None
     argo_server: bool
     public_api_server: bool
+    api_server_allowed_cidrs: tuple[str, ...]  # who may reach the public endpoint (when on)
+    audit_log: bool  # the API server's audit log (to Log Service)
     deletion_protection: bool
 
     @property
@@ -200,6 +245,7 @@ class ArgoConfig:
     chart_version: str
     namespace: str
     create_namespace: bool  # False: the namespace exists already; destroy leaves it
+    server_auth_mode: str  # client (a token per caller), or server: localhost only (kind)
     values: Mapping[str, Any]
 
 
@@ -332,12 +378,19 @@ def load(reader: ConfigReader, stack: str, *, region: str | None = None) -> Conf
             "alicloud:region: required with target ackone "
             "(pulumi config set alicloud:region cn-hangzhou)"
         )
+    if region and not _REGION.match(region):
+        raise ConfigError(
+            f"alicloud:region: {_shown('alicloud:region', region)} is not an Alibaba Cloud "
+            "region id such as cn-hangzhou or ap-southeast-1"
+        )
 
     data_dir = REPO_ROOT / ".data" / stack
     storage = _storage(_present(raw_storage), target, production)
     kind = _kind(_present(raw["kind"]), stack, data_dir, storage) if target == "kind" else None
     existing = _existing(raw["existing"]) if target == "existing" else None
-    ackone = _ackone(_present(raw["ackone"]), stack, production) if target == "ackone" else None
+    ackone = (
+        _ackone(_present(raw["ackone"]), stack, production, region) if target == "ackone" else None
+    )
     workload = _workload(_present(raw_workload), target, storage)
     if ackone is not None:
         _check_spot_choice(ackone, workload.compute)
@@ -387,7 +440,34 @@ def parse_byte_size(key: str, value: Any) -> int:
     try:
         return job.parse_size(_string(key, value), key)
     except job.UsageError as err:
-        raise ConfigError(str(err)) from None
+        raise ConfigError(
+            _job_error(key, value, err, "a size such as 64MiB, 1GB or 4096")
+        ) from None
+
+
+def _job_error(key: str, value: Any, err: Exception, allowed: str) -> str:
+    """The job's own message, which quotes the value, unless the value must not be echoed."""
+    if _echoable(key, value):
+        return str(err)
+    return f"{key}: {_shown(key, value)} is not {allowed}"
+
+
+def _echoable(key: str, value: Any) -> bool:
+    text = repr(value)
+    return key not in SECRET_KEYS and len(text) <= ECHO_LIMIT and "\\n" not in text
+
+
+def _shown(key: str, value: Any) -> str:
+    """How an error message shows a config value: quoted when short, else only described."""
+    if key in SECRET_KEYS:
+        return "(the value, a secret, is not shown)"
+    if _echoable(key, value):
+        return repr(value)
+    kind = type(value).__name__
+    size = (
+        f"{len(value)} items" if isinstance(value, list | dict) else f"{len(str(value))} characters"
+    )
+    return f"(a {kind} of {size}, not shown)"
 
 
 def _job_module() -> ModuleType:
@@ -403,12 +483,12 @@ def _kind(
     raw: Mapping[str, Any], stack: str, stack_data_dir: Path, storage: StorageConfig
 ) -> KindConfig:
     section = _Section("kind", raw)
-    data_dir = section.get("dataDir", str(stack_data_dir), _absolute_path)
+    data_dir = section.get("dataDir", str(stack_data_dir), _data_dir)
     node_image = section.get("nodeImage", KIND_NODE_IMAGE, _string)
     if "@sha256:" not in node_image:
         raise ConfigError(
-            f"kind.nodeImage: {node_image!r} has no digest; kind needs the exact "
-            "image of its release, e.g. " + KIND_NODE_IMAGE
+            f"kind.nodeImage: {_shown('kind.nodeImage', node_image)} has no digest; kind "
+            "needs the exact image of its release, e.g. " + KIND_NODE_IMAGE
         )
     return KindConfig(
         cluster_name=section.get("clusterName", f"{PROJECT}-{stack}", _cluster_name),
@@ -480,7 +560,9 @@ def _check_spot_choice(ackone: AckOneConfig, compute: ComputeConfig) -> None:
     )
 
 
-def _ackone(raw: Mapping[str, Any], stack: str, production: bool) -> AckOneConfig:
+def _ackone(
+    raw: Mapping[str, Any], stack: str, production: bool, region: str | None
+) -> AckOneConfig:
     section = _Section("ackone", raw)
     vpc_cidr = section.get("vpcCidr", DEFAULT_VPC_CIDR, _network)
     vswitch_cidrs = tuple(
@@ -491,13 +573,34 @@ def _ackone(raw: Mapping[str, Any], stack: str, production: bool) -> AckOneConfi
     if zones is not None:
         if len(zones) != len(vswitch_cidrs):
             raise ConfigError(
-                f"ackone.zones: {zones} has {len(zones)} zones for "
+                f"ackone.zones: {_shown('ackone.zones', zones)} has {len(zones)} zones for "
                 f"{len(vswitch_cidrs)} vSwitch CIDRs; give one zone per CIDR"
+            )
+        foreign = [zone for zone in zones if not zone.startswith(f"{region}-")]
+        if foreign:
+            raise ConfigError(
+                f"ackone.zones: {_shown('ackone.zones', foreign)} not in alicloud:region "
+                f"{region}; zones of a region are named <region>-<letter>"
             )
         if len(set(zones)) != len(zones):
             raise ConfigError(
-                f"ackone.zones: {zones} repeats a zone; the vSwitches must be in distinct zones"
+                f"ackone.zones: {_shown('ackone.zones', zones)} repeats a zone; the vSwitches "
+                "must be in distinct zones"
             )
+    # Off unless asked for, and then only for the sources named: the API server admits anyone
+    # holding the kubeconfig, so its public endpoint is a surface to keep small.
+    public_api_server = section.get("publicApiServer", False, _bool)
+    allowed = section.get("apiServerAllowedCidrs", [], _list_of(_network))
+    if public_api_server and not allowed:
+        raise ConfigError(
+            "ackone.apiServerAllowedCidrs: required with ackone.publicApiServer true: the "
+            "CIDRs that may reach the public API server, e.g. your egress address as "
+            "203.0.113.7/32 (0.0.0.0/0 admits everyone)"
+        )
+    if allowed and not public_api_server:
+        raise ConfigError(
+            "ackone.apiServerAllowedCidrs: only used with ackone.publicApiServer true"
+        )
     schedule_mode = section.get("scheduleMode", "stock-optimized", _one_of(SCHEDULE_MODES))
     price_limit = section.get("priceLimit", None, _positive_decimal)
     if price_limit is not None and schedule_mode != "cost-optimized":
@@ -513,7 +616,9 @@ def _ackone(raw: Mapping[str, Any], stack: str, production: bool) -> AckOneConfi
         schedule_mode=schedule_mode,
         price_limit=price_limit,
         argo_server=section.get("argoServer", False, _bool),
-        public_api_server=section.get("publicApiServer", True, _bool),
+        public_api_server=public_api_server,
+        api_server_allowed_cidrs=tuple(allowed),
+        audit_log=section.get("auditLog", True, _bool),
         deletion_protection=section.get("deletionProtection", production, _bool),
     )
 
@@ -547,11 +652,18 @@ def _argo(raw: Mapping[str, Any], target: str) -> ArgoConfig:
             "argo.install: true is not allowed with target ackone, where Argo is "
             "managed by the workflow cluster; remove it or set it to false"
         )
+    server_auth_mode = section.get("serverAuthMode", "client", _one_of(SERVER_AUTH_MODES))
+    if server_auth_mode == "server" and target != "kind":
+        raise ConfigError(
+            f"argo.serverAuthMode: 'server' is only allowed with target kind, not {target!r}: "
+            "it serves anyone who reaches the server as the server's own account; allowed: client"
+        )
     return ArgoConfig(
         install=install,
         chart_version=section.get("chartVersion", ARGO_CHART_VERSION, _semver),
-        namespace=section.get("namespace", "argo", _dns_label),
+        namespace=section.get("namespace", "argo", _namespace),
         create_namespace=section.get("createNamespace", True, _bool),
+        server_auth_mode=server_auth_mode,
         values=section.get("values", {}, _mapping),
     )
 
@@ -585,7 +697,7 @@ def _storage(raw: Mapping[str, Any], target: str, production: bool) -> StorageCo
 
 def _host_path(raw: Any) -> HostPathStorage:
     section = _Section("storage.hostPath", raw)
-    return HostPathStorage(path=section.get("path", NODE_DATA_PATH, _absolute_path))
+    return HostPathStorage(path=section.get("path", NODE_DATA_PATH, _volume_path))
 
 
 def _oss(raw: Any, production: bool) -> OssStorage:
@@ -599,9 +711,7 @@ def _oss(raw: Any, production: bool) -> OssStorage:
         expire_runs_after_days=section.get("expireRunsAfterDays", 7, _int_at_least(1)),
         fuse_type=section.get("fuseType", "ossfs", _one_of(FUSE_TYPES)),
         other_opts=section.get("otherOpts", DEFAULT_OSS_OTHER_OPTS, _string),
-        sample_input_size=(
-            parse_byte_size("storage.oss.sampleInputSize", sample) if sample is not None else None
-        ),
+        sample_input_size=_sample_input_size(sample) if sample is not None else None,
     )
 
 
@@ -615,8 +725,8 @@ def _nas(raw: Any, target: str) -> NasStorage:
         )
     if target == "ackone" and server is not None:
         raise ConfigError(
-            f"storage.nas.server: {server!r} cannot be set with target ackone; "
-            "the program creates the file system and fills it in"
+            f"storage.nas.server: {_shown('storage.nas.server', server)} cannot be set with "
+            "target ackone; the program creates the file system and fills it in"
         )
     return NasStorage(
         server=server,
@@ -637,7 +747,7 @@ def _workload(raw: Mapping[str, Any], target: str, storage: StorageConfig) -> Wo
     # must stay the stack's, or the next `pulumi up` deletes it, claim included.
     claim_in_existing_namespace = target == "existing" and storage.type == "existingClaim"
     return WorkloadConfig(
-        namespace=section.get("namespace", PROJECT, _dns_label),
+        namespace=section.get("namespace", PROJECT, _namespace),
         create_namespace=section.get("createNamespace", not claim_in_existing_namespace, _bool),
         num_parts=section.get("numParts", 5, _int_at_least(1)),
         part_size=part_size,
@@ -707,7 +817,7 @@ def _eci(raw: Any) -> EciConfig:
     use_specs = section.get("useSpecs", [], _list_of(_string))
     if len(use_specs) > MAX_ECI_SPECS:
         raise ConfigError(
-            f"{key}.useSpecs: {use_specs} lists {len(use_specs)} specs; ECI "
+            f"{key}.useSpecs: {_shown(key, use_specs)} lists {len(use_specs)} specs; ECI "
             f"accepts at most {MAX_ECI_SPECS}"
         )
     spot_strategy = section.get("spotStrategy", None, _one_of(SPOT_STRATEGIES))
@@ -792,12 +902,12 @@ def _object(reader: ConfigReader, key: str) -> Any:
             value = json.loads(value)
         except json.JSONDecodeError:
             raise ConfigError(
-                f"{key}: {value!r} is not an object; set its fields with "
+                f"{key}: {_shown(key, value)} is not an object; set its fields with "
                 f"`pulumi config set --path {key}.<field> <value>`"
             ) from None
     if value is not None and not isinstance(value, Mapping):
         raise ConfigError(
-            f"{key}: {value!r} is not an object; set its fields with "
+            f"{key}: {_shown(key, value)} is not an object; set its fields with "
             f"`pulumi config set --path {key}.<field> <value>`"
         )
     return value if value else None
@@ -805,13 +915,13 @@ def _object(reader: ConfigReader, key: str) -> Any:
 
 def _mapping(key: str, value: Any) -> dict[str, Any]:
     if not isinstance(value, Mapping):
-        raise ConfigError(f"{key}: {value!r} is not an object (a map of keys to values)")
+        raise ConfigError(f"{key}: {_shown(key, value)} is not an object (a map of keys to values)")
     return dict(value)
 
 
 def _string(key: str, value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"{key}: {value!r} is not a non-empty string")
+        raise ConfigError(f"{key}: {_shown(key, value)} is not a non-empty string")
     return value
 
 
@@ -821,7 +931,7 @@ def _bool(key: str, value: Any) -> bool:
         return value
     if value in ("true", "false"):
         return value == "true"
-    raise ConfigError(f"{key}: {value!r} is not a boolean; allowed: true, false")
+    raise ConfigError(f"{key}: {_shown(key, value)} is not a boolean; allowed: true, false")
 
 
 def _int_at_least(minimum: int) -> Parser[int]:
@@ -830,7 +940,7 @@ def _int_at_least(minimum: int) -> Parser[int]:
         if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value):
             number = int(value)
         if isinstance(number, bool) or not isinstance(number, int) or number < minimum:
-            raise ConfigError(f"{key}: {value!r} is not an integer >= {minimum}")
+            raise ConfigError(f"{key}: {_shown(key, value)} is not an integer >= {minimum}")
         return number
 
     return parse
@@ -846,14 +956,16 @@ def _one_of(allowed: tuple[str, ...], where: str = "") -> Parser[str]:
 def _choice(key: str, value: Any, allowed: tuple[str, ...], where: str = "") -> str:
     if value not in allowed:
         suffix = f" {where}" if where else ""
-        raise ConfigError(f"{key}: {value!r} is not allowed{suffix}; allowed: {', '.join(allowed)}")
+        raise ConfigError(
+            f"{key}: {_shown(key, value)} is not allowed{suffix}; allowed: {', '.join(allowed)}"
+        )
     return value
 
 
 def _list_of(item: Parser[T]) -> Parser[list[T]]:
     def parse(key: str, value: Any) -> list[T]:
         if not isinstance(value, list):
-            raise ConfigError(f"{key}: {value!r} is not a list")
+            raise ConfigError(f"{key}: {_shown(key, value)} is not a list")
         return [item(f"{key}[{index}]", element) for index, element in enumerate(value)]
 
     return parse
@@ -867,14 +979,15 @@ def _keywords(key: str, value: Any) -> list[str]:
         # The workflow parameter carries them comma-separated.
         if "," in keyword:
             raise ConfigError(
-                f"{key}: {keyword!r} contains a comma; keywords are passed "
+                f"{key}: {_shown(key, keyword)} contains a comma; keywords are passed "
                 "comma-separated, so each must be free of commas"
             )
     job = _job_module()
     try:
         job.parse_keywords(",".join(keywords), key)
     except job.UsageError as err:
-        raise ConfigError(str(err)) from None
+        allowed = "a list of distinct keywords without newlines"
+        raise ConfigError(_job_error(key, keywords, err, allowed)) from None
     return keywords
 
 
@@ -882,7 +995,7 @@ def _quantity(key: str, value: Any) -> str:
     text = str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
     if not isinstance(text, str) or not _QUANTITY.match(text):
         raise ConfigError(
-            f"{key}: {value!r} is not a Kubernetes quantity (e.g. 100Gi, 512Mi, 500m, 2)"
+            f"{key}: {_shown(key, value)} is not a Kubernetes quantity (e.g. 100Gi, 512Mi, 500m, 2)"
         )
     return text
 
@@ -895,7 +1008,8 @@ def _positive_decimal(key: str, value: Any) -> str:
         valid = False
     if not valid:
         raise ConfigError(
-            f'{key}: {value!r} is not a decimal number > 0 written as a string, e.g. "0.5"'
+            f"{key}: {_shown(key, value)} is not a decimal number > 0 written as a string, "
+            'e.g. "0.5"'
         )
     return text
 
@@ -904,28 +1018,31 @@ def _network(key: str, value: Any) -> str:
     try:
         network = ipaddress.IPv4Network(_string(key, value))
     except ValueError as err:
+        reason = f" ({err})" if _echoable(key, value) else ""  # the reason quotes the value
         raise ConfigError(
-            f"{key}: {value!r} is not an IPv4 CIDR such as 10.0.0.0/16 ({err})"
+            f"{key}: {_shown(key, value)} is not an IPv4 CIDR such as 10.0.0.0/16{reason}"
         ) from None
     return str(network)
 
 
 def _zone_id(key: str, value: Any) -> str:
     if not isinstance(value, str) or not _ZONE_ID.match(value):
-        raise ConfigError(f"{key}: {value!r} is not a zone id such as cn-hangzhou-h")
+        raise ConfigError(f"{key}: {_shown(key, value)} is not a zone id such as cn-hangzhou-h")
     return value
 
 
 def _semver(key: str, value: Any) -> str:
     if not isinstance(value, str) or not _SEMVER.match(value):
-        raise ConfigError(f"{key}: {value!r} is not a chart version such as {ARGO_CHART_VERSION}")
+        raise ConfigError(
+            f"{key}: {_shown(key, value)} is not a chart version such as {ARGO_CHART_VERSION}"
+        )
     return value
 
 
 def _dns_label(key: str, value: Any) -> str:
     if not isinstance(value, str) or not _DNS_LABEL.match(value):
         raise ConfigError(
-            f"{key}: {value!r} is not a Kubernetes name (lowercase letters, digits "
+            f"{key}: {_shown(key, value)} is not a Kubernetes name (lowercase letters, digits "
             "and '-', at most 63, starting and ending alphanumeric)"
         )
     return value
@@ -934,32 +1051,88 @@ def _dns_label(key: str, value: Any) -> str:
 def _dns_subdomain(key: str, value: Any) -> str:
     if not isinstance(value, str) or not _DNS_SUBDOMAIN.match(value):
         raise ConfigError(
-            f"{key}: {value!r} is not a Kubernetes object name (lowercase letters, "
+            f"{key}: {_shown(key, value)} is not a Kubernetes object name (lowercase letters, "
             "digits, '-' and '.')"
         )
     return value
 
 
 def _cluster_name(key: str, value: Any) -> str:
-    # kind and ACK One both accept DNS labels; kind prefixes node containers with the name.
-    if not isinstance(value, str) or not _DNS_LABEL.match(value) or len(value) > 50:
+    # A DNS label starting with a letter: ACK One refuses a leading digit, and so does the NAS
+    # access group named after the cluster; kind prefixes node containers with the name.
+    if (
+        not isinstance(value, str)
+        or not _DNS_LABEL.match(value)
+        or not value[0].isalpha()
+        or len(value) > 50
+    ):
         raise ConfigError(
-            f"{key}: {value!r} is not a cluster name (lowercase letters, digits "
-            "and '-', at most 50)"
+            f"{key}: {_shown(key, value)} is not a cluster name (lowercase letters, digits "
+            "and '-', starting with a letter, at most 50)"
         )
     return value
 
 
 def _absolute_path(key: str, value: Any) -> str:
     if not isinstance(value, str) or not value.startswith("/"):
-        raise ConfigError(f"{key}: {value!r} is not an absolute path (it must start with '/')")
+        raise ConfigError(
+            f"{key}: {_shown(key, value)} is not an absolute path (it must start with '/')"
+        )
     return value
+
+
+def _volume_path(key: str, value: Any) -> str:
+    """An absolute path a volume may expose: not /, nor a system directory, inside or around one."""
+    path = "/" + posixpath.normpath(_absolute_path(key, value)).lstrip("/")
+    for system in SYSTEM_PATHS:
+        inside = path == system or path.startswith(f"{system}/")
+        around = path == "/" or system.startswith(f"{path}/")
+        if inside or around:
+            raise ConfigError(
+                f"{key}: {_shown(key, value)} is, contains or is inside the system directory "
+                f"{system}; use a directory of its own such as {NODE_DATA_PATH}"
+            )
+    return value
+
+
+def _data_dir(key: str, value: Any) -> str:
+    """kind.dataDir: a volume path (above) that is not the home directory or one around it."""
+    path = Path(posixpath.normpath(_volume_path(key, value)))
+    # Path.home() reads $HOME, like the ~ of every other path the program is given.
+    home = Path.home()
+    if path == home or path in home.parents:
+        raise ConfigError(
+            f"{key}: {_shown(key, value)} is your home directory or contains it; every "
+            "step could write there: use a directory of its own, e.g. <repo>/.data/<stack>"
+        )
+    return value
+
+
+def _namespace(key: str, value: Any) -> str:
+    name = _dns_label(key, value)
+    if name in RESERVED_NAMESPACES:
+        raise ConfigError(
+            f"{key}: {name!r} is reserved; allowed: a namespace of its own, not "
+            f"{', '.join(RESERVED_NAMESPACES)}"
+        )
+    return name
+
+
+def _sample_input_size(value: Any) -> int:
+    key = "storage.oss.sampleInputSize"
+    size = parse_byte_size(key, value)
+    if size > MAX_SAMPLE_INPUT_SIZE:
+        raise ConfigError(
+            f"{key}: {_shown(key, value)} is above 1GiB, the most `pulumi up` generates and "
+            "uploads; upload bigger input with `python -m workflows submit --input`"
+        )
+    return size
 
 
 def _oss_bucket(key: str, value: Any) -> str:
     if not isinstance(value, str) or not _OSS_BUCKET.match(value):
         raise ConfigError(
-            f"{key}: {value!r} is not an OSS bucket name (3-63 lowercase letters, "
+            f"{key}: {_shown(key, value)} is not an OSS bucket name (3-63 lowercase letters, "
             "digits and '-', starting and ending alphanumeric)"
         )
     return value
@@ -968,15 +1141,17 @@ def _oss_bucket(key: str, value: Any) -> str:
 def _cron(key: str, value: Any) -> str:
     fields = value.split() if isinstance(value, str) else []
     if len(fields) != 5 or not all(_CRON_FIELD.match(field) for field in fields):
-        raise ConfigError(f"{key}: {value!r} is not a 5-field cron expression such as '0 2 * * *'")
+        raise ConfigError(
+            f"{key}: {_shown(key, value)} is not a 5-field cron expression such as '0 2 * * *'"
+        )
     return value
 
 
 def _timezone(key: str, value: Any) -> str:
     try:
         zoneinfo.ZoneInfo(_string(key, value))
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long
         raise ConfigError(
-            f"{key}: {value!r} is not an IANA time zone such as Asia/Shanghai"
+            f"{key}: {_shown(key, value)} is not an IANA time zone such as Asia/Shanghai"
         ) from None
     return value

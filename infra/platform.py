@@ -62,7 +62,6 @@ class Platform(pulumi.ComponentResource):
                 ArgoInstallArgs(
                     config=cfg.argo,
                     workload_namespace=cfg.workload.namespace,
-                    local=cfg.target == "kind",
                     provider=cluster.provider,
                 ),
                 opts=child,
@@ -74,7 +73,17 @@ class Platform(pulumi.ComponentResource):
                 provider=cluster.provider,
                 storage_values=storage.values,
                 depends_on=[argo.release] if argo is not None else [],
-                prerequisites=storage.prerequisites,
+                prerequisites=[
+                    make
+                    for make in (
+                        argo.workload_access if argo is not None else None,
+                        storage.prerequisites,
+                    )
+                    if make is not None
+                ],
+                # Restricted where the step pods' init/wait containers are our executor's
+                # (infra/podsecurity.py says why not elsewhere).
+                pod_security="restricted" if cfg.argo.install else "baseline",
             ),
             opts=child,
         )

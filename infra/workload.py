@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -11,9 +12,11 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+import yaml
 
 from infra.compute import compute_values, set_only
 from infra.config import WorkloadConfig
+from infra.podsecurity import pod_security_labels
 from workflows.chart import LOG_COUNT_CHART, REPO_ROOT, merge_values
 
 RELEASE_NAME = "log-count"
@@ -79,11 +82,41 @@ def template_name(values: Mapping[str, Any]) -> str:
 
 
 def claim_name(values: Mapping[str, Any]) -> str:
-    """The PersistentVolumeClaim the steps mount, as the chart names it: "<fullname>-data"."""
-    storage = values["storage"]
+    """The PersistentVolumeClaim the steps mount, as the chart names it (log-count.claimName):
+    storage.existingClaim, else "<fullname>-data-<volume identity>"."""
+    storage = merge_values(chart_defaults(), values)["storage"]
     if storage["type"] == "existingClaim":
         return storage["existingClaim"]
-    return f"{values['fullnameOverride']}-data"
+    suffix = f"data-{volume_identity(values)}"
+    prefix = values["fullnameOverride"][:63][: 62 - len(suffix)].rstrip("-")
+    return f"{prefix}-{suffix}"
+
+
+def volume_identity(values: Mapping[str, Any]) -> str:
+    """The chart's log-count.volumeIdentity for `values` (over the chart's defaults): 8 hex digits
+    of a SHA-256 over the storage type, size and volume source, which a PV and its claim cannot
+    change once created; their names carry it, so changing any of them replaces the pair."""
+    full = merge_values(chart_defaults(), values)
+    storage, security = full["storage"], full["podSecurityContext"]
+    parts = [storage["type"], str(storage["size"])]
+    if storage["type"] == "hostPath":
+        parts.append(storage["hostPath"]["path"])
+    elif storage["type"] == "oss":
+        oss = storage["oss"]
+        other_opts = (
+            f"{oss['otherOpts']} -o uid={int(security['runAsUser'])} "
+            f"-o gid={int(security['runAsGroup'])}"
+        ).strip()
+        parts += [oss["bucket"], oss["url"], oss["path"], other_opts, oss["fuseType"]]
+        parts.append(oss["secretName"])
+    elif storage["type"] == "nas":
+        parts += [storage["nas"]["server"], storage["nas"]["path"]]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:8]
+
+
+@functools.cache
+def chart_defaults() -> dict[str, Any]:
+    return yaml.safe_load((LOG_COUNT_CHART / "values.yaml").read_text())
 
 
 def submit_command(namespace: str, template: str, num_parts: int) -> str:
@@ -107,7 +140,8 @@ class WorkloadArgs:
     provider: k8s.Provider
     storage_values: Mapping[str, Any]  # the chart's storage.* values (Inputs allowed)
     depends_on: Sequence[pulumi.Resource] = ()  # e.g. the Argo release: CRDs before templates
-    prerequisites: NamespacePrerequisites | None = None
+    prerequisites: Sequence[NamespacePrerequisites] = ()
+    pod_security: str = "restricted"  # the Pod Security level a namespace we create enforces
 
 
 class Workload(pulumi.ComponentResource):
@@ -128,12 +162,17 @@ class Workload(pulumi.ComponentResource):
             # namespace are cleaned up while the controller still runs to handle their finalizers.
             namespace = k8s.core.v1.Namespace(
                 f"{name}-namespace",
-                metadata={"name": workload.namespace},
+                metadata={
+                    "name": workload.namespace,
+                    "labels": pod_security_labels(args.pod_security),
+                },
                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=ready)),
             )
             ready, namespace_name = [namespace], namespace.metadata["name"]
         inside = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=ready))
-        prerequisites = args.prerequisites(namespace_name, inside) if args.prerequisites else []
+        prerequisites = [
+            resource for make in args.prerequisites for resource in make(namespace_name, inside)
+        ]
         values = workload_values(workload, args.storage_values)
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
@@ -147,7 +186,8 @@ class Workload(pulumi.ComponentResource):
         )
         self.namespace: pulumi.Output[str] = self.release.namespace
         self.template_name = template_name(values)
-        self.claim_name: str = claim_name(values)
+        # An Output: the volume source may hold values known only at deploy time (the bucket).
+        self.claim_name: pulumi.Output[str] = pulumi.Output.from_input(values).apply(claim_name)
         # From the final values: workload.values may override job.numParts.
         self.submit_command = submit_command(
             workload.namespace, self.template_name, values["job"]["numParts"]

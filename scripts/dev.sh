@@ -73,7 +73,7 @@ case "$ACTION" in
     echo "  mkdir -p .data && .venv/bin/python workflows/log-count/generate.py --output .data/sample.log --size 64MiB"
     echo "  .venv/bin/python -m workflows submit -s $STACK --input .data/sample.log --wait"
     echo "Or with the argo CLI and the input already on the volume${data_dir:+ (at $data_dir/log-count-data.txt)}:"
-    echo "  mkdir -p .data && pulumi stack output kubeconfig --show-secrets --stack $STACK > .data/$STACK.kubeconfig"
+    echo "  (umask 077 && mkdir -p .data && pulumi stack output kubeconfig --show-secrets --stack $STACK > .data/$STACK.kubeconfig)"
     echo "  KUBECONFIG=.data/$STACK.kubeconfig $(pulumi stack output submitCommand --stack "$STACK")"
     ;;
   destroy)

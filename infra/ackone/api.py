@@ -68,6 +68,8 @@ class FeatureUpdate:
     public_api_server: bool | None = None
     deletion_protection: bool | None = None
     vswitches: tuple[str, ...] | None = None
+    audit_log: bool | None = None
+    access_control_list: tuple[str, ...] | None = None
 
     def is_empty(self) -> bool:
         return all(getattr(self, name) is None for name in self.__dataclass_fields__)
@@ -152,6 +154,10 @@ class HubApi:
             argo_server_enabled=update.argo_server,
             public_api_server_enabled=update.public_api_server,
             deletion_protection=update.deletion_protection,
+            audit_log_enabled=update.audit_log,
+            access_control_list=(
+                list(update.access_control_list) if update.access_control_list is not None else None
+            ),
             v_switches=list(update.vswitches) if update.vswitches is not None else None,
         )
         self._call(

@@ -74,6 +74,8 @@ class AckOneCluster(pulumi.ComponentResource):
             argo_server=config.argo_server,
             public_api_server=config.public_api_server,
             deletion_protection=config.deletion_protection,
+            audit_log=config.audit_log,
+            api_server_allowed_cidrs=list(config.api_server_allowed_cidrs),
             vswitches=network.vswitch_ids,
             opts=pulumi.ResourceOptions(parent=self),
             api_factory=api_factory,

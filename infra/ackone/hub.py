@@ -43,7 +43,11 @@ _FEATURES = (
     "publicApiServer",
     "deletionProtection",
     "vswitches",
+    "auditLog",
+    "apiServerAllowedCidrs",
 )
+# Features DescribeHubClusterDetails does not report: their last value set is kept.
+_WRITE_ONLY = ("deletionProtection", "auditLog", "apiServerAllowedCidrs")
 
 
 def _normalized(props: Mapping[str, Any]) -> dict[str, Any]:
@@ -81,17 +85,24 @@ def _update_for(current: Mapping[str, Any], desired: Mapping[str, Any]) -> Featu
             desired["deletionProtection"] if "deletionProtection" in changed else None
         ),
         vswitches=tuple(desired["vswitches"]) if "vswitches" in changed else None,
+        audit_log=desired["auditLog"] if "auditLog" in changed else None,
+        access_control_list=(
+            tuple(desired["apiServerAllowedCidrs"] or ())
+            if "apiServerAllowedCidrs" in changed
+            else None
+        ),
     )
 
 
-def _live_props(live: HubFeatures, deletion_protection: bool) -> dict[str, Any]:
+def _live_props(live: HubFeatures, write_only: Mapping[str, Any]) -> dict[str, Any]:
+    """The features as the API reports them, plus the unreported ones from `write_only`."""
     return {
         "scheduleMode": live.schedule_mode,
         "priceLimit": live.price_limit,
         "argoServer": live.argo_server,
         "publicApiServer": live.public_api_server,
-        "deletionProtection": deletion_protection,
         "vswitches": list(live.vswitches),
+        **{key: write_only.get(key) for key in _WRITE_ONLY},
     }
 
 
@@ -148,8 +159,11 @@ class HubClusterFeaturesProvider(ResourceProvider):
         props = _inputs(props)
         api = self._api_factory(props["region"])
         live = api.describe(props["clusterId"])
-        # A new cluster has deletion protection off (the API default), and it cannot be read.
-        current = _live_props(live, deletion_protection=False)
+        # A new cluster has deletion protection and the audit log off, no allowlist (the API
+        # defaults), and none of them can be read.
+        current = _live_props(
+            live, {"deletionProtection": False, "auditLog": False, "apiServerAllowedCidrs": []}
+        )
         self._apply(api, props["clusterId"], _update_for(current, props))
         return CreateResult(props["clusterId"], _normalized_outs(props))
 
@@ -170,8 +184,8 @@ class HubClusterFeaturesProvider(ResourceProvider):
             live = self._api_factory(props["region"]).describe(id_)
         except ClusterNotFound:
             return ReadResult(None, {})
-        # Deletion protection is not reported by the API: keep the last value set.
-        live_props = _live_props(live, deletion_protection=props.get("deletionProtection"))
+        # Deletion protection, audit log, allowlist are not reported: keep the last values set.
+        live_props = _live_props(live, props)
         return ReadResult(id_, _normalized_outs({**props, **live_props}))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
@@ -217,6 +231,8 @@ class HubClusterFeatures(Resource, module="ackone", name="HubClusterFeatures"):
         public_api_server: bool,
         deletion_protection: bool,
         vswitches: pulumi.Input[list[str]],
+        audit_log: bool,
+        api_server_allowed_cidrs: list[str],
         opts: pulumi.ResourceOptions | None = None,
         api_factory: ApiFactory = HubApi.for_region,
     ) -> None:
@@ -232,6 +248,8 @@ class HubClusterFeatures(Resource, module="ackone", name="HubClusterFeatures"):
                 "publicApiServer": public_api_server,
                 "deletionProtection": deletion_protection,
                 "vswitches": vswitches,
+                "auditLog": audit_log,
+                "apiServerAllowedCidrs": api_server_allowed_cidrs,
             },
             opts,
         )

@@ -17,6 +17,7 @@ import pulumi
 import pulumi_alicloud as alicloud
 import pulumi_kubernetes as kubernetes
 
+from infra.ackone.emptier import BucketContents
 from infra.ackone.sample import SampleInput
 from infra.config import OssStorage
 
@@ -62,14 +63,44 @@ def object_prefix(mount_path: str, *parts: str) -> str:
     return f"{joined}/" if joined else ""
 
 
-def bucket_policy_document(bucket: str, account_id: str) -> str:
-    """A RAM policy allowing the ossfs actions on `bucket` and its objects, nothing else."""
+def internal_url(region: str) -> str:
+    """The URL ossfs mounts through: the internal endpoint, over TLS (the bucket refuses HTTP)."""
+    return f"https://{internal_endpoint(region)}"
+
+
+def bucket_policy_document(bucket: str, account_id: str, mount_path: str, vpc_id: str) -> str:
+    """The mount user's RAM policy: the ossfs actions on the mounted directory of `bucket` only,
+    and only from the cluster's VPC (`acs:SourceVpc`), so a leaked key is useless elsewhere."""
     arn = f"acs:oss:*:{account_id}:{bucket}"
+    prefix = object_prefix(mount_path)
+    from_vpc = {"StringEquals": {"acs:SourceVpc": [vpc_id]}}
+    listing: dict = {"Effect": "Allow", "Action": list(BUCKET_ACTIONS), "Resource": [arn]}
+    listing["Condition"] = (
+        {**from_vpc, "StringLike": {"oss:Prefix": [f"{prefix}*"]}} if prefix else from_vpc
+    )
     statements = [
-        {"Effect": "Allow", "Action": list(BUCKET_ACTIONS), "Resource": [arn]},
-        {"Effect": "Allow", "Action": list(OBJECT_ACTIONS), "Resource": [f"{arn}/*"]},
+        listing,
+        {
+            "Effect": "Allow",
+            "Action": list(OBJECT_ACTIONS),
+            "Resource": [f"{arn}/{prefix}*"],
+            "Condition": from_vpc,
+        },
     ]
     return json.dumps({"Version": "1", "Statement": statements}, sort_keys=True)
+
+
+def tls_only_bucket_policy(bucket: str, account_id: str) -> str:
+    """A bucket policy denying every request that does not come over TLS."""
+    arn = f"acs:oss:*:{account_id}:{bucket}"
+    statement = {
+        "Effect": "Deny",
+        "Principal": ["*"],
+        "Action": ["oss:*"],
+        "Resource": [arn, f"{arn}/*"],
+        "Condition": {"Bool": {"acs:SecureTransport": ["false"]}},
+    }
+    return json.dumps({"Version": "1", "Statement": [statement]}, sort_keys=True)
 
 
 @dataclass(frozen=True)
@@ -78,6 +109,7 @@ class OssVolumeArgs:
     region: str
     cluster_name: str
     sample_input: SampleInput | None
+    vpc_id: pulumi.Input[str]  # the only VPC the mount user's key works from
     protect: bool  # production stacks: Pulumi refuses to delete or replace the bucket
 
 
@@ -120,7 +152,23 @@ class OssVolume(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         self.bucket_name = self.bucket.bucket
-        self.endpoint = internal_endpoint(region)
+        self.endpoint = internal_url(region)
+        alicloud.oss.BucketPolicy(
+            f"{name}-tls-only",
+            bucket=self.bucket.bucket,
+            policy=pulumi.Output.all(self.bucket.bucket, account_id).apply(
+                lambda args: tls_only_bucket_policy(*args)
+            ),
+            opts=child,
+        )
+        # Created after the bucket, so deleted before it: empties it when forceDestroy is set.
+        BucketContents(
+            f"{name}-contents",
+            region=region,
+            bucket=self.bucket.bucket,
+            force_destroy=config.force_destroy,
+            opts=child,
+        )
         alicloud.oss.BucketAcl(f"{name}-acl", bucket=self.bucket.bucket, acl="private", opts=child)
         alicloud.oss.BucketPublicAccessBlock(
             f"{name}-public-access-block",
@@ -139,10 +187,13 @@ class OssVolume(pulumi.ComponentResource):
         policy = alicloud.ram.Policy(
             f"{name}-policy",
             policy_name=ram_name,
-            policy_document=pulumi.Output.all(self.bucket.bucket, account_id).apply(
-                lambda args: bucket_policy_document(*args)
+            policy_document=pulumi.Output.all(self.bucket.bucket, account_id, args.vpc_id).apply(
+                lambda values: bucket_policy_document(values[0], values[1], config.path, values[2])
             ),
-            description=f"ossfs access to the bucket of argo-fanout cluster {cluster_name} only",
+            description=(
+                f"ossfs access to the mounted directory of the bucket of argo-fanout cluster "
+                f"{cluster_name}, from its VPC only"
+            ),
             force=True,
             opts=child,
         )

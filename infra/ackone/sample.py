@@ -2,8 +2,9 @@
 
 The log is made by the job's own generator (workflows/log-count/generate.py, run as the CLI it
 is), with a fixed seed, so the same size always gives the same bytes and the same expected
-counts. Both are kept under the stack's data directory and reused, so `pulumi preview` and `up`
-generate at most once per size.
+counts. Both are kept under the stack's data directory and reused, so they are generated at most
+once per size, and only by `pulumi up`: a preview writes nothing (the counts show as unknown until
+the update), and infra/config.py bounds the size.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+import pulumi
+from pulumi.output import UNKNOWN
 
 from infra.config import REPO_ROOT
-from workflows.chart import LOG_COUNT_CHART, merge_values
+from infra.workload import chart_defaults
+from workflows.chart import merge_values
 
 GENERATE = REPO_ROOT / "workflows" / "log-count" / "generate.py"
 SEED = 1
@@ -29,24 +32,34 @@ SEED = 1
 class SampleInput:
     """A generated log (local file) and the object key it is uploaded as, with its counts."""
 
-    source: str
+    source: str  # relative to the project directory, where Pulumi runs the providers
     key: str
-    expected_counts: str  # generate.py's JSON: exact counts in both match modes, bytes, lines
+    # generate.py's JSON: exact counts in both match modes, bytes, lines (unknown in a preview
+    # that has not generated the file yet)
+    expected_counts: pulumi.Input[str]
 
 
 def input_key(workload_values: Mapping[str, Any]) -> str:
     """The chart's default input path (`job.input`), after the stack's workload.values."""
-    defaults = yaml.safe_load((LOG_COUNT_CHART / "values.yaml").read_text())
-    return merge_values(defaults, workload_values)["job"]["input"]
+    return merge_values(chart_defaults(), workload_values)["job"]["input"]
 
 
-def sample_input(data_dir: Path, size: int, key: str) -> SampleInput:
-    """Generate (or reuse) a `size`-byte sample log under `data_dir` for object `key`."""
+def sample_input(data_dir: Path, size: int, key: str, *, dry_run: bool) -> SampleInput:
+    """Generate (or reuse) a `size`-byte sample log under `data_dir` for object `key`.
+
+    With `dry_run` (`pulumi preview`, `pulumi.runtime.is_dry_run()`) nothing is generated.
+    """
     log = data_dir / f"sample-input-{size}-seed{SEED}.log"
     expected = log.with_suffix(".expected.json")
+    # Relative: an absolute path would differ per checkout and show as a change of the object.
+    source = os.path.relpath(log, REPO_ROOT)
     if not (log.is_file() and expected.is_file()):
+        if dry_run:
+            return SampleInput(
+                source=source, key=key, expected_counts=pulumi.Output.from_input(UNKNOWN)
+            )
         _generate(log, expected, size)
-    return SampleInput(source=str(log), key=key, expected_counts=expected.read_text())
+    return SampleInput(source=source, key=key, expected_counts=expected.read_text())
 
 
 def _generate(log: Path, expected: Path, size: int) -> None:

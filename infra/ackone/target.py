@@ -83,6 +83,7 @@ class AckOne(pulumi.ComponentResource):
                     config.data_dir,
                     storage.oss.sample_input_size,
                     input_key(config.workload.values),
+                    dry_run=pulumi.runtime.is_dry_run(),
                 )
             volume = OssVolume(
                 f"{name}-oss",
@@ -91,6 +92,7 @@ class AckOne(pulumi.ComponentResource):
                     region=region,
                     cluster_name=ackone.cluster_name,
                     sample_input=sample,
+                    vpc_id=network.vpc.id,
                     protect=config.production,
                 ),
                 opts=child,
@@ -122,7 +124,7 @@ class AckOne(pulumi.ComponentResource):
                     config=storage.nas,
                     cluster_name=ackone.cluster_name,
                     network=network,
-                    vpc_cidr=ackone.vpc_cidr,
+                    vswitch_cidrs=ackone.vswitch_cidrs,
                     production=config.production,
                 ),
                 opts=child,

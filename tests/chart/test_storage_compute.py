@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import helm_python
@@ -9,8 +10,9 @@ import pytest
 
 from tests.chart.scenarios import NAMESPACE, RELEASE, kinds, only, render, scenario_values
 
-VOLUME_NAME = f"{NAMESPACE}-{RELEASE}-data"
-CLAIM_NAME = f"{RELEASE}-data"
+# The names carry 8 hex digits of the volume's identity (tests/chart/test_volume_identity.py).
+VOLUME_NAME = re.compile(rf"^{NAMESPACE}-{RELEASE}-data-[0-9a-f]{{8}}$")
+CLAIM_NAME = re.compile(rf"^{RELEASE}-data-[0-9a-f]{{8}}$")
 OSS = {
     "type": "oss",
     "oss": {"bucket": "logs", "url": "oss-cn-beijing-internal.aliyuncs.com", "secretName": "ak"},
@@ -35,12 +37,13 @@ def step_metadata(values: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_claim_is_pre_bound_to_its_volume():
     volume, claim = storage_objects({"type": "hostPath"})
-    assert volume["metadata"]["name"] == VOLUME_NAME
-    assert claim["metadata"]["name"] == CLAIM_NAME
+    name = volume["metadata"]["name"]
+    assert VOLUME_NAME.match(name) and CLAIM_NAME.match(claim["metadata"]["name"])
+    assert claim["metadata"]["name"].rsplit("-", 1)[1] == name.rsplit("-", 1)[1]
     assert claim["metadata"]["namespace"] == NAMESPACE
-    assert claim["spec"]["volumeName"] == VOLUME_NAME
-    assert claim["spec"]["selector"] == {"matchLabels": {"argo-fanout.io/volume": VOLUME_NAME}}
-    assert volume["metadata"]["labels"]["argo-fanout.io/volume"] == VOLUME_NAME
+    assert claim["spec"]["volumeName"] == name
+    assert claim["spec"]["selector"] == {"matchLabels": {"argo-fanout.io/volume": name}}
+    assert volume["metadata"]["labels"]["argo-fanout.io/volume"] == name
     for obj in (volume, claim):
         assert obj["spec"]["accessModes"] == ["ReadWriteMany"]
         assert obj["spec"]["storageClassName"] == ""
@@ -67,7 +70,7 @@ def test_oss_volume_mounts_the_bucket_for_the_step_user():
     assert volume["spec"]["persistentVolumeReclaimPolicy"] == "Delete"
     assert volume["spec"]["csi"] == {
         "driver": "ossplugin.csi.alibabacloud.com",
-        "volumeHandle": VOLUME_NAME,
+        "volumeHandle": volume["metadata"]["name"],
         "nodePublishSecretRef": {"name": "ak", "namespace": NAMESPACE},
         "volumeAttributes": {
             "bucket": "logs",
@@ -90,7 +93,7 @@ def test_nas_volume_uses_nfs_v3():
     volume, _ = storage_objects(NAS)
     assert volume["spec"]["csi"] == {
         "driver": "nasplugin.csi.alibabacloud.com",
-        "volumeHandle": VOLUME_NAME,
+        "volumeHandle": volume["metadata"]["name"],
         "volumeAttributes": {"server": "abc.cn-beijing.nas.aliyuncs.com", "path": "/share"},
     }
     assert volume["spec"]["mountOptions"] == ["nolock,tcp,noresvport", "vers=3"]

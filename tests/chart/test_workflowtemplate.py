@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -158,7 +159,8 @@ def test_every_step_runs_its_script_from_the_code_volume(step):
     volumes = {v["name"]: v for v in template["spec"]["volumes"]}
     assert volumes["code"] == {"name": "code", "configMap": {"name": f"{RELEASE}-code"}}
     assert volumes["tmp"] == {"name": "tmp", "emptyDir": {}}
-    assert volumes["data"]["persistentVolumeClaim"] == {"claimName": f"{RELEASE}-data"}
+    claim = volumes["data"]["persistentVolumeClaim"]["claimName"]
+    assert re.fullmatch(rf"{RELEASE}-data-[0-9a-f]{{8}}", claim)
 
 
 def test_image_without_registry():

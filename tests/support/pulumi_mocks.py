@@ -141,8 +141,20 @@ class ProgramRun:
 class RecordingMocks(mocks.Mocks):
     """Mocks whose resources echo their inputs plus realistic computed outputs."""
 
-    def __init__(self, region: str | None = None) -> None:
+    def __init__(
+        self,
+        region: str | None = None,
+        vswitches: Mapping[str, str | tuple[str, str]] | None = None,
+        file_systems: Iterable[Mapping[str, Any]] = (),
+    ) -> None:
         self.region = region
+        # The vSwitches the VPC already has, name -> zone or (zone, CIDR) (none: a first up).
+        self.vswitches = {
+            name: value if isinstance(value, tuple) else (value, "")
+            for name, value in (vswitches or {}).items()
+        }
+        # The NAS file systems the account already has (none: a first `pulumi up`).
+        self.file_systems = [dict(system) for system in file_systems]
         self.calls: list[mocks.MockCallArgs] = []
 
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
@@ -178,6 +190,44 @@ class RecordingMocks(mocks.Mocks):
             ids = ZONES.get(region, tuple(f"{region}-{suffix}" for suffix in "abc"))
             zones = [{"id": zone, "localName": zone, "multi": False} for zone in ids]
             return {"id": region, "ids": list(ids), "zones": zones}, []
+        if args.token == "alicloud:vpc/getSwitches:getSwitches":
+            found = [
+                {
+                    "id": f"{name}-id",
+                    "vswitchId": f"{name}-id",
+                    "vswitchName": name,
+                    "name": name,
+                    "zoneId": zone,
+                    "vpcId": args.args.get("vpcId"),
+                    "cidrBlock": cidr,
+                    "availableIpAddressCount": 0,
+                    "creationTime": "",
+                    "description": "",
+                    "enableIpv6": False,
+                    "ipv6CidrBlock": "",
+                    "isDefault": False,
+                    "resourceGroupId": "",
+                    "routeTableId": "",
+                    "status": "Available",
+                    "tags": {},
+                }
+                for name, (zone, cidr) in self.vswitches.items()
+            ]
+            return {
+                "id": "vswitches",
+                "ids": [v["id"] for v in found],
+                "names": list(self.vswitches),
+                "vswitches": found,
+                "totalCount": len(found),
+            }, []
+        if args.token == "alicloud:nas/getFileSystems:getFileSystems":
+            systems = [dict(system) for system in self.file_systems]
+            return {
+                "id": "file-systems",
+                "ids": [s["id"] for s in systems],
+                "descriptions": [s["description"] for s in systems],
+                "systems": systems,
+            }, []
         if args.token == "alicloud:index/getCallerIdentity:getCallerIdentity":
             return {
                 "id": ACCOUNT_ID,
@@ -295,20 +345,25 @@ def run_program(
     *,
     tools: Iterable[str] = DEFAULT_TOOLS,
     env: Mapping[str, str] | None = None,
+    preview: bool = False,
+    vswitches: Mapping[str, str | tuple[str, str]] | None = None,
+    file_systems: Iterable[Mapping[str, Any]] = (),
 ) -> ProgramRun:
     """Run __main__.py for ``stack`` under mocks; see the module docstring.
 
     ``tools`` are fake executables placed on a PATH that holds nothing else; ``env`` sets extra
-    environment variables for the run (e.g. HOME).
+    environment variables for the run (e.g. HOME); ``preview`` runs it as `pulumi preview` does
+    (``pulumi.runtime.is_dry_run()`` is true); ``vswitches`` (name -> zone, or (zone, CIDR)) and
+    ``file_systems`` are what the data sources of a later `pulumi up` find in the cloud.
     """
     config, secret_keys = stack_config(stack, overrides)
     region = config.get("alicloud:region")
-    recorder = RecordingMocks(region=region)
+    recorder = RecordingMocks(region=region, vswitches=vswitches, file_systems=file_systems)
     monitor = RecordingMonitor(recorder)
     with _fake_path(tools), _environment(env or {}):
         settings.set_root_resource(None)
         set_all_config(config, secret_keys)
-        mocks.set_mocks(recorder, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+        mocks.set_mocks(recorder, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
         root = settings.get_root_resource()
         _sync_await(run_pulumi_func(lambda: runpy.run_path(str(PROGRAM), run_name="__main__")))
     run = ProgramRun(stack=stack, resources=list(monitor.registered))

@@ -28,7 +28,12 @@ def test_defaults_for_kind_follow_the_stack_name():
         node_data_path=config.NODE_DATA_PATH,
     )
     assert cfg.argo == config.ArgoConfig(
-        install=True, chart_version="1.0.18", namespace="argo", create_namespace=True, values={}
+        install=True,
+        chart_version="1.0.18",
+        namespace="argo",
+        create_namespace=True,
+        server_auth_mode="client",
+        values={},
     )
     assert cfg.storage.type == "hostPath" and cfg.storage.size == "100Gi"
     assert cfg.storage.reclaim_policy == "Retain"
@@ -78,7 +83,9 @@ def test_defaults_for_ackone():
         schedule_mode="stock-optimized",
         price_limit=None,
         argo_server=False,
-        public_api_server=True,
+        public_api_server=False,
+        api_server_allowed_cidrs=(),
+        audit_log=True,
         deletion_protection=False,
     )
     assert cfg.argo.install is False
@@ -611,3 +618,184 @@ def test_data_dir_default_is_under_the_repo():
     cfg = load({}, "qa")
     assert cfg.data_dir == cfg.kind.data_dir == Path(config.REPO_ROOT, ".data", "qa")
     assert ack().data_dir == Path(config.REPO_ROOT, ".data", "ack")
+
+
+# --------------------------------------------------------------------------- no value echoed
+
+# What a kubeconfig pasted into the wrong key, or without `--path`, looks like.
+PASTED = "apiVersion: v1\nusers:\n- name: admin\n  user:\n    client-key-data: S3CRETKEYDATA\n"
+
+
+def _contexts() -> dict[str, dict]:
+    """For each object key, a stack on which its fields are read (not refused as misplaced)."""
+    existing = {
+        "target": "existing",
+        "existing": {"context": "c"},
+        "storage": {"existingClaim": "data"},
+    }
+    return {
+        "kind": {},
+        "existing": existing,
+        "ackone": ACK,
+        "argo": {},
+        "storage": {},
+        "storage.hostPath": {},
+        "storage.oss": ACK,
+        "storage.nas": {**existing, "storage": {"type": "nas", "nas": {"server": "s"}}},
+        "storage.existingClaim": existing,
+        "workload": {},
+        "workload.image": {},
+        "workload.resources": {},
+        "workload.compute": ACK,
+        "workload.compute.eci": ACK,
+        "workload.compute.acs": {**ACK, "workload": {"compute": {"profile": "acs"}}},
+        "workload.schedule": {"workload": {"schedule": {"cron": "0 2 * * *"}}},
+    }
+
+
+def _with_field(base: dict, path: list[str], value) -> dict:
+    keys = json.loads(json.dumps(base))
+    node = keys
+    for part in path[:-1]:
+        node = node.setdefault(part, {})
+    node[path[-1]] = value
+    return keys
+
+
+FIELD_PATHS = [
+    f"{section}.{field}"
+    for section, fields in config.FIELDS.items()
+    for field in fields
+    if f"{section}.{field}" not in config.FIELDS
+] + [key for key in config.FIELDS if "." not in key]
+
+
+@pytest.mark.parametrize("field", FIELD_PATHS)
+@pytest.mark.parametrize("value", [PASTED, [PASTED], "x" * 5000], ids=["pasted", "list", "long"])
+def test_no_error_echoes_a_long_or_secret_value(monkeypatch, tmp_path, field, value):
+    """Every key: a refused value is named by its key and described, never quoted."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    path = field.split(".")
+    section = ".".join(path[:-1]) if len(path) > 1 else field
+    base = _contexts()[section]
+    keys = _with_field(base, path, value)
+    try:
+        load(keys, "x", region="cn-hangzhou")
+    except ConfigError as err:
+        message = str(err)
+        assert "S3CRETKEYDATA" not in message and "x" * 200 not in message, message
+        named = message.split(":")[0]
+        assert named.split("[")[0] in (field, section, *config.FIELDS), message
+
+
+def test_a_kubeconfig_pasted_as_the_existing_object_is_not_echoed():
+    with pytest.raises(ConfigError) as err:
+        load({"target": "existing", "existing": PASTED}, "x")
+    assert str(err.value).startswith("existing: (the value, a secret, is not shown)")
+    assert "S3CRETKEYDATA" not in str(err.value)
+
+
+def test_a_short_bad_value_is_still_quoted():
+    with pytest.raises(ConfigError, match=r"^kind\.workers: 'many' is not an integer >= 0$"):
+        load({"kind": {"workers": "many"}}, "dev")
+
+
+# --------------------------------------------------------------------------- paths, names
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/etc",
+        "/etc/kubernetes",
+        "/var/lib/kubelet",
+        "/var/lib/kubelet/pods",
+        "/proc/1",
+        "/sys",
+        "/dev/shm",
+        "/boot",
+        "/usr/local",
+        "/bin",
+        "/var",  # holds /var/lib
+        "//etc",
+        "/srv/../etc/kubernetes",
+        "/root",
+        "/run/containerd",
+    ],
+)
+def test_host_path_and_data_dir_refuse_system_directories(path):
+    with pytest.raises(ConfigError, match=r"^storage\.hostPath\.path: .* system directory"):
+        load({"storage": {"hostPath": {"path": path}}}, "dev")
+    with pytest.raises(ConfigError, match=r"^kind\.dataDir: .* system directory"):
+        load({"kind": {"dataDir": path}}, "dev")
+
+
+@pytest.mark.parametrize("path", ["/var/local/argo-fanout", "/srv/logs", "/data", "/opt/x"])
+def test_host_path_accepts_a_directory_of_its_own(path):
+    cfg = load({"storage": {"hostPath": {"path": path}}, "kind": {"dataDir": path}}, "dev")
+    assert cfg.storage.host_path.path == path and str(cfg.kind.data_dir) == path
+
+
+def test_data_dir_refuses_the_home_directory_and_what_contains_it(monkeypatch, tmp_path):
+    home = tmp_path / "home" / "me"
+    monkeypatch.setenv("HOME", str(home))
+    for path in (home, home.parent, tmp_path):
+        with pytest.raises(ConfigError, match=r"^kind\.dataDir: .* home directory"):
+            load({"kind": {"dataDir": str(path)}}, "dev")
+    assert load({"kind": {"dataDir": str(home / "argo")}}, "dev").kind.data_dir == home / "argo"
+
+
+@pytest.mark.parametrize("name", config.RESERVED_NAMESPACES)
+@pytest.mark.parametrize("key", ["argo", "workload"])
+def test_reserved_namespaces_are_refused(key, name):
+    with pytest.raises(ConfigError, match=rf"^{key}\.namespace: '{name}' is reserved"):
+        load({key: {"namespace": name}}, "dev")
+
+
+@pytest.mark.parametrize("region", ["cn hangzhou", "CN-HANGZHOU", "cn-hangzhou.evil/x", "cn"])
+def test_region_must_be_a_region_id(region):
+    with pytest.raises(ConfigError, match=r"^alicloud:region: .* is not an Alibaba Cloud region"):
+        load(ACK, "ack", region=region)
+
+
+@pytest.mark.parametrize("region", ["cn-hangzhou", "ap-southeast-1", "cn-shanghai-finance-1"])
+def test_region_ids_are_accepted(region):
+    assert load(ACK, "ack", region=region).region == region
+
+
+def test_zones_must_be_in_the_region():
+    with pytest.raises(ConfigError, match=r"^ackone\.zones: \['cn-beijing-g'\] not in"):
+        ack(ackone={"zones": ["cn-hangzhou-h", "cn-beijing-g"]})
+
+
+@pytest.mark.parametrize("key", ["kind", "ackone"])
+def test_cluster_names_start_with_a_letter(key):
+    target = {"target": "ackone"} if key == "ackone" else {}
+    with pytest.raises(ConfigError, match=rf"^{key}\.clusterName: '1lab' is not a cluster name"):
+        load({**target, key: {"clusterName": "1lab"}}, "x", region="cn-hangzhou")
+
+
+def test_sample_input_size_is_bounded():
+    assert ack(storage={"oss": {"sampleInputSize": "1GiB"}}).storage.oss.sample_input_size == 2**30
+    with pytest.raises(ConfigError, match=r"^storage\.oss\.sampleInputSize: '1TiB' is above 1GiB"):
+        ack(storage={"oss": {"sampleInputSize": "1TiB"}})
+
+
+@pytest.mark.parametrize("target", ["existing", "ackone"])
+def test_an_unauthenticated_argo_server_is_for_kind_only(target):
+    keys = {"target": target, "argo": {"serverAuthMode": "server"}}
+    if target == "existing":
+        keys |= {"existing": {"context": "c"}, "storage": {"existingClaim": "data"}}
+    with pytest.raises(ConfigError, match=r"^argo\.serverAuthMode: 'server' is only allowed with"):
+        load(keys, "x", region="cn-hangzhou")
+
+
+def test_a_public_api_server_names_who_may_reach_it():
+    with pytest.raises(ConfigError, match=r"^ackone\.apiServerAllowedCidrs: required with"):
+        ack(ackone={"publicApiServer": True})
+    with pytest.raises(ConfigError, match=r"^ackone\.apiServerAllowedCidrs: only used with"):
+        ack(ackone={"apiServerAllowedCidrs": ["203.0.113.7/32"]})
+    cfg = ack(ackone={"publicApiServer": True, "apiServerAllowedCidrs": ["203.0.113.7/32"]})
+    assert cfg.ackone.api_server_allowed_cidrs == ("203.0.113.7/32",)
+    assert cfg.ackone.audit_log is True and ack().ackone.public_api_server is False

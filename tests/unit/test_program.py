@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from infra import exports
-from infra.cluster import MissingToolError
+from infra.argo import CONTROLLER_ACCOUNT, SERVER_ACCOUNT
+from infra.cluster import MissingToolError, kind_create_script, kind_delete_script
 from infra.config import ConfigError
 from tests.support.pulumi_mocks import ProgramRun, Registered, fake_kubeconfig, run_program
 from tests.support.schemas import requires_argo_crds, validate_kubernetes, validate_object
@@ -20,6 +21,8 @@ RELEASE = "kubernetes:helm.sh/v3:Release"
 PROVIDER = "pulumi:providers:kubernetes"
 COMMAND = "command:local:Command"
 NAMESPACE = "kubernetes:core/v1:Namespace"
+ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
+ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
 STACKS = ("dev", "existing")
 
 
@@ -66,12 +69,13 @@ def test_dev_inventory(runs):
     assert namespace_names(run) == ["argo", "argo-fanout"]
     commands = {r.name: r for r in run.of_type(COMMAND)}
     cluster = commands["argo-fanout-kind-cluster"]
-    assert "kind create cluster --name argo-fanout-dev --config -" in cluster.inputs["create"]
-    assert cluster.inputs["delete"] == "kind delete cluster --name argo-fanout-dev"
-    assert 'chmod 1777 "$DATA_DIR"' in cluster.inputs["create"]
-    assert commands["argo-fanout-kind-kubeconfig"].inputs["create"] == (
-        "kind get kubeconfig --name argo-fanout-dev"
-    )
+    assert cluster.inputs["create"] == kind_create_script("argo-fanout-dev")
+    assert cluster.inputs["delete"] == kind_delete_script("argo-fanout-dev")
+    kubeconfig = commands["argo-fanout-kind-kubeconfig"]
+    assert kubeconfig.inputs["create"] == "kind get kubeconfig --name argo-fanout-dev"
+    # Its stdout is the admin kubeconfig: a secret output, never logged.
+    assert kubeconfig.inputs["logging"] == "stderr"
+    assert "stdout" in kubeconfig.additional_secret_outputs
     kind_config = yaml.safe_load(cluster.inputs["stdin"])
     assert kind_config["nodes"][0]["role"] == "control-plane"
     assert kind_config["nodes"][0]["extraMounts"] == [
@@ -162,13 +166,15 @@ def test_outputs(runs, stack):
         exports.ARGO_NAMESPACE: "argo",
         exports.WORKLOAD_NAMESPACE: namespace,
         exports.WORKFLOW_TEMPLATE: "log-count",
-        exports.VOLUME_CLAIM: "log-count-data",
         exports.SUBMIT_COMMAND: (
             f"argo submit -n {namespace} --from workflowtemplate/log-count "
             f"-p numParts={5 if stack == 'dev' else 8} --watch"
         ),
     }
     assert {key: run.outputs[key] for key in expected} == expected
+    # dev: the chart's claim, named after its volume's identity; existing: the configured claim.
+    claim = r"log-count-data-[0-9a-f]{8}" if stack == "dev" else "log-count-data"
+    assert re.fullmatch(claim, run.outputs[exports.VOLUME_CLAIM])
     if stack == "dev":
         assert run.outputs[exports.DATA_DIR].endswith("/.data/dev")
 
@@ -206,7 +212,10 @@ def test_existing_namespaces_are_deployed_into_by_name(overrides, workload_names
     assert argo.inputs["namespace"] == run.outputs[exports.ARGO_NAMESPACE] == "argo"
     assert workload.inputs["namespace"] == workload_namespace
     assert run.outputs[exports.WORKLOAD_NAMESPACE] == workload_namespace
-    assert argo.inputs["values"]["controller"]["workflowNamespaces"] == [workload_namespace]
+    managed = ["--managed-namespace", workload_namespace]
+    assert argo.inputs["values"]["controller"]["extraArgs"] == managed
+    roles = run.of_type("kubernetes:rbac.authorization.k8s.io/v1:Role")
+    assert {role.inputs["metadata"]["namespace"] for role in roles} == {workload_namespace}
     # Without its namespace to wait for, the workload still waits for Argo's CRDs.
     assert run.depends_on(workload, argo)
 
@@ -244,18 +253,98 @@ def test_log_count_release_renders_valid_objects(runs, stack):
 
 
 def test_argo_values_per_target(runs):
-    for stack, auth in (("dev", ["server"]), ("existing", ["client"])):
+    # Every caller brings a token, on kind too, unless the stack opts into local-only `server`.
+    for stack, auth in (("dev", ["client"]), ("existing", ["client"])):
         (release,) = releases(runs[stack], "argo-workflows")
         values = release.inputs["values"]
         assert release.inputs["version"] == "1.0.18"
         assert release.inputs["repositoryOpts"] == {"repo": "https://argoproj.github.io/argo-helm"}
         assert values["server"]["authModes"] == auth
-        assert values["controller"]["workflowNamespaces"] == ["argo-fanout"]
+        # A namespaced controller and server (Roles, --namespaced) managing the workload's.
+        assert values["singleNamespace"] is True
+        for component in ("controller", "server"):
+            assert values[component]["extraArgs"] == ["--managed-namespace", "argo-fanout"]
+            assert values[component]["clusterWorkflowTemplates"] == {"enabled": False}
         assert values["workflow"] == {
             "serviceAccount": {"create": False},
             "rbac": {"create": False},
         }
         assert values["crds"]["install"] is True
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_namespace_we_create_enforces_restricted_pod_security(runs, stack):
+    namespaces = runs[stack].of_type(NAMESPACE)
+    assert namespaces
+    for namespace in namespaces:
+        labels = namespace.inputs["metadata"]["labels"]
+        for mode in ("enforce", "warn", "audit"):
+            assert labels[f"pod-security.kubernetes.io/{mode}"] == "restricted"
+            assert labels[f"pod-security.kubernetes.io/{mode}-version"] == "v1.34"
+
+
+def test_workload_namespace_enforces_baseline_where_argo_is_not_ours():
+    """Someone else's executor adds the init/wait containers: restricted would reject them."""
+    run = run_program("dev", {"argo": {"install": False}})
+    (namespace,) = run.of_type(NAMESPACE)
+    labels = namespace.inputs["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "baseline"
+    assert labels["pod-security.kubernetes.io/warn"] == "restricted"
+
+
+def test_argo_pods_and_executor_get_restricted_security_contexts(runs):
+    (release,) = releases(runs["dev"], "argo-workflows")
+    values = release.inputs["values"]
+    runtime_default = {"type": "RuntimeDefault"}
+    for component in ("controller", "server"):
+        pod = values[component]["podSecurityContext"]
+        assert pod == {"runAsNonRoot": True, "seccompProfile": runtime_default}
+    executor = values["executor"]["securityContext"]
+    assert executor["allowPrivilegeEscalation"] is False
+    assert executor["capabilities"] == {"drop": ["ALL"]}
+    assert executor["seccompProfile"] == runtime_default and executor["runAsNonRoot"] is True
+
+
+def test_an_unauthenticated_argo_server_admits_no_in_cluster_traffic(runs):
+    assert runs["dev"].of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy") == []
+    run = run_program("dev", {"argo": {"serverAuthMode": "server"}})
+    (release,) = releases(run, "argo-workflows")
+    assert release.inputs["values"]["server"]["authModes"] == ["server"]
+    (policy,) = run.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    assert policy.inputs["metadata"]["namespace"] == "argo"
+    assert policy.inputs["spec"] == {
+        "podSelector": {
+            "matchLabels": {
+                "app.kubernetes.io/name": "argo-workflows-server",
+                "app.kubernetes.io/instance": "argo-workflows",
+            }
+        },
+        "policyTypes": ["Ingress"],
+        "ingress": [],
+    }
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_argo_acts_in_the_workload_namespace_through_roles_there(runs, stack):
+    run = runs[stack]
+    roles = {r.inputs["metadata"]["name"]: r for r in run.of_type(ROLE)}
+    bindings = {r.inputs["metadata"]["name"]: r for r in run.of_type(ROLE_BINDING)}
+    assert set(roles) == set(bindings) == {CONTROLLER_ACCOUNT, SERVER_ACCOUNT}
+    (workload,) = releases(run, "log-count")
+    (argo,) = releases(run, "argo-workflows")
+    for name, role in roles.items():
+        assert role.inputs["metadata"]["namespace"] == "argo-fanout"
+        binding = bindings[name]
+        assert binding.inputs["subjects"] == [
+            {"kind": "ServiceAccount", "name": name, "namespace": "argo"}
+        ]
+        assert binding.inputs["roleRef"]["name"] == name
+        assert run.depends_on(workload, binding) and run.depends_on(role, argo)
+    controller_rules = roles[CONTROLLER_ACCOUNT].inputs["rules"]
+    assert any(
+        rule["resources"] == ["pods"] and "create" in rule["verbs"] for rule in controller_rules
+    )
+    assert run.of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole") == []
 
 
 def test_missing_tools_fail_early_with_their_names():
@@ -274,8 +363,8 @@ def test_kind_cluster_is_replaced_on_any_change():
     # The old cluster goes first (its state's delete names it), then the new one is created.
     assert cluster.delete_before_replace
     # What a replacement runs: each state's delete removes exactly the cluster its create made.
-    assert "kind create cluster --name lab --config -" in cluster.inputs["create"]
-    assert cluster.inputs["delete"] == "kind delete cluster --name lab"
+    assert cluster.inputs["create"] == kind_create_script("lab")
+    assert cluster.inputs["delete"] == kind_delete_script("lab")
     assert commands["argo-fanout-kind-kubeconfig"].inputs["create"] == (
         "kind get kubeconfig --name lab"
     )

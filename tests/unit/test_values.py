@@ -16,6 +16,7 @@ from infra.workload import (
     claim_name,
     submit_command,
     template_name,
+    volume_identity,
     workload_values,
 )
 from tests.support.schemas import requires_argo_crds, validate_object
@@ -142,7 +143,7 @@ def test_workload_values_override_ours():
     cfg = load({"workload": {"values": {"templateName": "counts", "fullnameOverride": "lc"}}}, "d")
     values = values_for(cfg)
     assert template_name(values) == "counts"
-    assert claim_name(values) == "lc-data"
+    assert claim_name(values) == f"lc-data-{volume_identity(values)}"
     empty = load({"workload": {"values": {"templateName": ""}}}, "d")
     assert template_name(values_for(empty)) == "log-count"
 
@@ -200,14 +201,17 @@ def test_argo_values_merge_config_over_ours():
         {"argo": {"values": {"server": {"authModes": ["sso"]}, "controller": {"parallelism": 4}}}},
         "dev",
     )
-    values = argo_values(cfg.argo, workload_namespace="jobs", local=True)
+    values = argo_values(cfg.argo, workload_namespace="jobs")
     assert values["server"]["authModes"] == ["sso"]
     assert values["controller"]["parallelism"] == 4
-    assert values["controller"]["workflowNamespaces"] == ["jobs"]
+    assert values["controller"]["extraArgs"] == ["--managed-namespace", "jobs"]
     assert values["controller"]["workflowDefaults"]["spec"]["podGC"] == {"strategy": "OnPodSuccess"}
-    assert argo_values(load({}, "dev").argo, workload_namespace="j", local=False)["server"] == {
-        "authModes": ["client"]
-    }
+    # A token per caller on every target, kind included, unless the stack opts into `server`.
+    assert argo_values(load({}, "dev").argo, workload_namespace="j")["server"]["authModes"] == [
+        "client"
+    ]
+    local = load({"argo": {"serverAuthMode": "server"}}, "dev").argo
+    assert argo_values(local, workload_namespace="j")["server"]["authModes"] == ["server"]
 
 
 def test_kind_cluster_config_mounts_data_dir_on_every_node():

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import kubernetes
 import urllib3
 
+from workflows.runs.credentials import private_kubeconfig
 from workflows.runs.errors import EXIT_USAGE, RunError
 
 GROUP = "argoproj.io"
@@ -52,8 +53,10 @@ class KubernetesArgoApi:
 
     def __init__(self, kubeconfig: Mapping[str, Any], stack: str) -> None:
         self._stack = stack
+        # Its credentials live in memory files for as long as this object (the process) does.
+        document, self._credentials = private_kubeconfig(kubeconfig)
         try:
-            client = kubernetes.config.new_client_from_config_dict(dict(kubeconfig))
+            client = kubernetes.config.new_client_from_config_dict(document)
         except kubernetes.config.ConfigException as err:
             raise RunError(f"stack {stack!r}: its kubeconfig output is unusable: {err}") from None
         self._server = client.configuration.host

@@ -99,29 +99,61 @@ log-count.codeConfigMapName: the ConfigMap that ships the job scripts.
 {{- end }}
 
 {{/*
+log-count.ossOtherOpts: the ossfs options the OSS PV mounts with: storage.oss.otherOpts plus the
+steps' uid and gid (ossfs shows files as root-owned 0640 unless told otherwise).
+*/}}
+{{- define "log-count.ossOtherOpts" -}}
+{{- printf "%s -o uid=%d -o gid=%d" .Values.storage.oss.otherOpts (int .Values.podSecurityContext.runAsUser) (int .Values.podSecurityContext.runAsGroup) | trim }}
+{{- end }}
+
+{{/*
+log-count.volumeIdentity: 8 hex digits of a SHA-256 over what the PV and its claim cannot change
+once created: the storage type, the size the claim requests, and the PV's volume source (hostPath
+path; OSS bucket, endpoint, path, mount options with the steps' uid/gid, fuse type and Secret;
+NAS server and path), one per line. The PV and claim names carry it, so a change of any of these
+makes `helm upgrade` create a new pair and delete the old one instead of failing on an immutable
+field. infra/workload.py computes the same (volume_identity) for the claim name it exports.
+*/}}
+{{- define "log-count.volumeIdentity" -}}
+{{- $storage := .Values.storage }}
+{{- $parts := list $storage.type (toString $storage.size) }}
+{{- if eq $storage.type "hostPath" }}
+{{- $parts = append $parts $storage.hostPath.path }}
+{{- else if eq $storage.type "oss" }}
+{{- with $storage.oss }}
+{{- $parts = concat $parts (list .bucket .url .path (include "log-count.ossOtherOpts" $) .fuseType .secretName) }}
+{{- end }}
+{{- else if eq $storage.type "nas" }}
+{{- $parts = concat $parts (list $storage.nas.server $storage.nas.path) }}
+{{- end }}
+{{- join "\n" $parts | sha256sum | trunc 8 }}
+{{- end }}
+
+{{/*
 log-count.volumeName: the PersistentVolume's name. PVs are cluster-scoped, so the name joins
-namespace and fullname; when that is too long it is cut and a hash of both keeps it unique.
-(helm lint renders with an empty namespace, hence the trimPrefix.)
+namespace, fullname and the volume identity; when that is too long it is cut and a hash of all
+three keeps it unique. (helm lint renders with an empty namespace, hence the trimPrefix.)
 */}}
 {{- define "log-count.volumeName" -}}
-{{- $full := printf "%s-%s-data" .Release.Namespace (include "log-count.fullname" .) | trimPrefix "-" }}
+{{- $identity := include "log-count.volumeIdentity" . }}
+{{- $full := printf "%s-%s-data-%s" .Release.Namespace (include "log-count.fullname" .) $identity | trimPrefix "-" }}
 {{- if le (len $full) 63 }}
 {{- $full }}
 {{- else }}
-{{- $hash := printf "%s/%s" .Release.Namespace (include "log-count.fullname" .) | sha256sum | trunc 8 }}
+{{- $hash := printf "%s/%s/%s" .Release.Namespace (include "log-count.fullname" .) $identity | sha256sum | trunc 8 }}
 {{- printf "%s-%s" ($full | trunc 54 | trimSuffix "-") $hash }}
 {{- end }}
 {{- end }}
 
 {{/*
 log-count.claimName: the PersistentVolumeClaim the steps mount: storage.existingClaim with
-type existingClaim, else the one the chart renders.
+type existingClaim, else the one the chart renders, "<fullname>-data-<volume identity>".
 */}}
 {{- define "log-count.claimName" -}}
 {{- if eq .Values.storage.type "existingClaim" }}
 {{- .Values.storage.existingClaim }}
 {{- else }}
-{{- include "log-count.resourceName" (list . "data") }}
+{{- include "log-count.resourceName" (list . (printf "data-%s" (include "log-count.volumeIdentity" .))) }}
 {{- end }}
 {{- end }}
 

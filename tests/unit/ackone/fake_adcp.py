@@ -20,6 +20,8 @@ class FakeCluster:
     price_limit: str = ""
     argo_server: bool = False
     public_api_server: bool = False
+    audit_log: bool = False  # write-only in the API: DescribeHubClusterDetails omits it
+    access_control_list: list[str] = field(default_factory=list)  # write-only too
     deletion_protection: bool = False
 
 
@@ -127,6 +129,10 @@ class FakeAdcp:
             cluster.public_api_server = request.public_api_server_enabled
         if request.deletion_protection is not None:
             cluster.deletion_protection = request.deletion_protection
+        if request.audit_log_enabled is not None:
+            cluster.audit_log = request.audit_log_enabled
+        if request.access_control_list is not None:
+            cluster.access_control_list = list(request.access_control_list)
         if request.v_switches is not None:
             known = dict(cluster.vswitches)
             cluster.vswitches = {v: known.get(v, "cn-hangzhou-k") for v in request.v_switches}

@@ -64,11 +64,23 @@ def desired(**changes) -> dict:
         "publicApiServer": True,
         "deletionProtection": False,
         "vswitches": ["vsw-b", "vsw-a"],
+        "auditLog": False,
+        "apiServerAllowedCidrs": [],
     }
     return {**props, **changes}
 
 
 # --------------------------------------------------------------------------- features: create
+
+
+def test_create_restricts_the_public_endpoint_and_turns_on_the_audit_log(features, adcp):
+    result = features.create(desired(auditLog=True, apiServerAllowedCidrs=["203.0.113.10/32"]))
+    cluster = adcp.clusters[CLUSTER]
+    assert cluster.audit_log is True and cluster.access_control_list == ["203.0.113.10/32"]
+    # Neither is reported by DescribeHubClusterDetails: a refresh keeps what was set.
+    read = features.read(CLUSTER, result.outs)
+    assert read.outs["auditLog"] is True
+    assert read.outs["apiServerAllowedCidrs"] == ["203.0.113.10/32"]
 
 
 def test_create_sends_only_what_differs_from_the_new_cluster(features, adcp):

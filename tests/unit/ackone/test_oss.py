@@ -12,6 +12,7 @@ from infra.ackone.oss import (
     bucket_policy_document,
     default_bucket_name,
     object_prefix,
+    tls_only_bucket_policy,
 )
 
 ACCOUNT = "1234567890123456"
@@ -38,8 +39,9 @@ def test_object_prefix(mount_path, parts, prefix):
     assert object_prefix(mount_path, *parts) == prefix
 
 
-def test_policy_names_the_bucket_and_its_objects_only():
-    document = json.loads(bucket_policy_document("logs-1", ACCOUNT))
+def test_policy_names_the_mounted_directory_and_the_vpc_only():
+    document = json.loads(bucket_policy_document("logs-1", ACCOUNT, "/team-a", "vpc-1"))
+    from_vpc = {"StringEquals": {"acs:SourceVpc": ["vpc-1"]}}
 
     assert document["Version"] == "1"
     assert document["Statement"] == [
@@ -47,10 +49,30 @@ def test_policy_names_the_bucket_and_its_objects_only():
             "Effect": "Allow",
             "Action": list(BUCKET_ACTIONS),
             "Resource": [f"acs:oss:*:{ACCOUNT}:logs-1"],
+            "Condition": {**from_vpc, "StringLike": {"oss:Prefix": ["team-a/*"]}},
         },
         {
             "Effect": "Allow",
             "Action": list(OBJECT_ACTIONS),
-            "Resource": [f"acs:oss:*:{ACCOUNT}:logs-1/*"],
+            "Resource": [f"acs:oss:*:{ACCOUNT}:logs-1/team-a/*"],
+            "Condition": from_vpc,
         },
     ]
+
+
+def test_policy_for_the_whole_bucket_still_needs_the_vpc():
+    document = json.loads(bucket_policy_document("logs-1", ACCOUNT, "/", "vpc-1"))
+    listing, objects = document["Statement"]
+    assert listing["Condition"] == {"StringEquals": {"acs:SourceVpc": ["vpc-1"]}}
+    assert objects["Resource"] == [f"acs:oss:*:{ACCOUNT}:logs-1/*"]
+
+
+def test_bucket_policy_refuses_every_request_without_tls():
+    (deny,) = json.loads(tls_only_bucket_policy("logs-1", ACCOUNT))["Statement"]
+    assert deny == {
+        "Effect": "Deny",
+        "Principal": ["*"],
+        "Action": ["oss:*"],
+        "Resource": [f"acs:oss:*:{ACCOUNT}:logs-1", f"acs:oss:*:{ACCOUNT}:logs-1/*"],
+        "Condition": {"Bool": {"acs:SecureTransport": ["false"]}},
+    }

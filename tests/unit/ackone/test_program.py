@@ -5,14 +5,17 @@ from __future__ import annotations
 import functools
 import ipaddress
 import json
+import re
 from pathlib import Path
 
 import pytest
 import yaml
+from pulumi.output import Unknown
 
 from infra import exports
-from infra.ackone.network import pick_zones
-from infra.ackone.oss import SECRET_NAME, internal_endpoint, public_endpoint
+from infra.ackone.nas import check_file_system
+from infra.ackone.network import check_cidrs, resolve_zones
+from infra.ackone.oss import SECRET_NAME, internal_url, public_endpoint
 from infra.config import ConfigError
 from tests.support.pulumi_mocks import ACCOUNT_ID, REPO_ROOT, ZONES, ProgramRun, run_program
 from tests.support.schemas import requires_argo_crds, validate_object
@@ -109,9 +112,54 @@ def test_configured_zones_are_used_in_order():
 def test_too_few_zones_in_the_region_is_a_config_error():
     # Checked on the data source's answer; a failed program run would leave the mocks' event
     # loop unusable for the other tests of this worker, so the check is called directly.
+    names = ["c-0", "c-1", "c-2", "c-3"]
     with pytest.raises(ConfigError, match=r"ackone.zones: unset, and region cn-beijing offers"):
-        pick_zones(ZONES["cn-beijing"], 4, "cn-beijing")
-    assert pick_zones(ZONES["cn-beijing"], 2, "cn-beijing") == ["cn-beijing-g", "cn-beijing-h"]
+        resolve_zones(names, None, {}, ZONES["cn-beijing"], "cn-beijing")
+    assert resolve_zones(names[:2], None, {}, ZONES["cn-beijing"], "cn-beijing") == [
+        "cn-beijing-g",
+        "cn-beijing-h",
+    ]
+
+
+def test_existing_vswitches_keep_their_zones_whatever_the_data_source_says():
+    """The data source's order or content may change; a vSwitch's zone must not (ForceNew)."""
+    existing = {"c-0": "cn-beijing-i", "c-1": "cn-beijing-g"}
+    # Reordered and partly gone from the data source, a new third vSwitch takes a free zone.
+    available = ["cn-beijing-h", "cn-beijing-g"]
+    zones = resolve_zones(["c-0", "c-1", "c-2"], None, existing, available, "cn-beijing")
+    assert zones == ["cn-beijing-i", "cn-beijing-g", "cn-beijing-h"]
+
+
+def test_moving_an_existing_vswitch_to_another_zone_is_refused():
+    existing = {"c-0": "cn-beijing-g", "c-1": "cn-beijing-h"}
+    with pytest.raises(
+        ConfigError, match=r"^ackone\.zones: c-1 is in cn-beijing-h, not cn-beijing-i"
+    ):
+        resolve_zones(["c-0", "c-1"], ["cn-beijing-g", "cn-beijing-i"], existing, [], "cn-beijing")
+    # Naming the zones they are in, and a new one for a new CIDR, is fine.
+    zones = ["cn-beijing-g", "cn-beijing-h", "cn-beijing-i"]
+    assert resolve_zones(["c-0", "c-1", "c-2"], zones, existing, [], "cn-beijing") == zones
+
+
+def test_an_existing_vswitch_keeps_its_cidr():
+    existing = {"c-0": "10.0.0.0/18", "c-1": "10.0.64.0/18"}
+    check_cidrs(["c-0", "c-1", "c-2"], ["10.0.0.0/18", "10.0.64.0/18", "10.0.128.0/18"], existing)
+    with pytest.raises(ConfigError, match=r"^ackone\.vswitchCidrs: c-1 is 10\.0\.64\.0/18, not"):
+        check_cidrs(["c-0", "c-1"], ["10.0.0.0/18", "10.0.128.0/18"], existing)
+
+
+def test_a_later_up_pins_the_zones_the_vswitches_are_in():
+    first = vswitches(run())
+    pinned = {
+        v.inputs["vswitchName"]: (
+            "cn-hangzhou-k" if i == 0 else "cn-hangzhou-j",
+            v.inputs["cidrBlock"],
+        )
+        for i, v in enumerate(first)
+    }
+    later = vswitches(run_program(STACK, vswitches=pinned))
+    assert [v.inputs["zoneId"] for v in later] == ["cn-hangzhou-k", "cn-hangzhou-j"]
+    assert [v.inputs["zoneId"] for v in first] == list(ZONES["cn-hangzhou"][:2])
 
 
 def test_xflow_cluster_on_the_network_without_argocd():
@@ -146,6 +194,9 @@ def test_features_resource_carries_the_stack_settings():
     assert "priceLimit" not in features.inputs  # unset: None is not sent
     assert features.inputs["argoServer"] is False
     assert features.inputs["publicApiServer"] is True
+    # Pulumi.ack.yaml opens the public endpoint to one address only; the audit log is on.
+    assert features.inputs["apiServerAllowedCidrs"] == ["203.0.113.10/32"]
+    assert features.inputs["auditLog"] is True
     assert features.inputs["deletionProtection"] is False
     assert features.inputs["vswitches"] == [v.id for v in vswitches(program)]
     assert "__provider" in features.secret_inputs  # the serialized provider stays encrypted
@@ -250,7 +301,7 @@ def test_mount_path_prefixes_lifecycle_and_sample_keys_on_a_versioned_bucket():
     assert keys == ["team-a/log-count-data.txt", "team-a/log-count-data.txt.expected.json"]
 
 
-def test_ram_policy_allows_only_this_bucket():
+def test_ram_policy_allows_only_this_bucket_from_the_vpc():
     program = run()
     bucket = program.one(BUCKET).inputs["bucket"]
     document = json.loads(program.one(POLICY).inputs["policyDocument"])
@@ -259,6 +310,8 @@ def test_ram_policy_allows_only_this_bucket():
     resources = {resource for s in document["Statement"] for resource in s["Resource"]}
     actions = [action for s in document["Statement"] for action in s["Action"]]
     assert resources == {arn, f"{arn}/*"}
+    for statement in document["Statement"]:
+        assert statement["Condition"]["StringEquals"] == {"acs:SourceVpc": [program.one(VPC).id]}
     assert all(s["Effect"] == "Allow" for s in document["Statement"])
     assert all(a.startswith("oss:") and "*" not in a for a in actions)
     attachment = program.one("alicloud:ram/userPolicyAttachment:UserPolicyAttachment")
@@ -290,13 +343,32 @@ def test_credentials_secret_in_the_workload_namespace_before_the_chart(create_na
     assert program.depends_on(program.one(RELEASE), secret)
 
 
+def test_bucket_is_tls_only_and_emptied_before_destroy():
+    program = run()
+    bucket = program.one(BUCKET)
+    policy = program.one("alicloud:oss/bucketPolicy:BucketPolicy")
+    (deny,) = json.loads(policy.inputs["policy"])["Statement"]
+    assert policy.inputs["bucket"] == bucket.inputs["bucket"]
+    assert deny["Condition"] == {"Bool": {"acs:SecureTransport": ["false"]}}
+    contents = program.one("pulumi-python:dynamic/ackone:BucketContents")
+    assert contents.inputs["bucket"] == bucket.inputs["bucket"]
+    assert contents.inputs["forceDestroy"] is True  # Pulumi.ack.yaml: not production
+    # Created after the bucket, so Pulumi deletes it (emptying the bucket) before the bucket.
+    assert program.depends_on(contents, bucket)
+    production = run(PRODUCTION).one("pulumi-python:dynamic/ackone:BucketContents")
+    assert production.inputs["forceDestroy"] is False
+
+
 def test_oss_chart_values_and_stack_outputs():
     program = run()
     oss = release_values(program)["storage"]["oss"]
     bucket = program.one(BUCKET).inputs["bucket"]
 
     assert oss["bucket"] == bucket
-    assert oss["url"] == internal_endpoint("cn-hangzhou") == "oss-cn-hangzhou-internal.aliyuncs.com"
+    # Over TLS: the bucket policy refuses plain HTTP.
+    assert (
+        oss["url"] == internal_url("cn-hangzhou") == "https://oss-cn-hangzhou-internal.aliyuncs.com"
+    )
     assert oss["fuseType"] == ""  # ossfs 1.0
     assert program.outputs[exports.OSS_BUCKET] == bucket
     assert program.outputs[exports.OSS_ENDPOINT] == public_endpoint("cn-hangzhou")
@@ -306,11 +378,14 @@ def test_oss_chart_values_and_stack_outputs():
 # --------------------------------------------------------------------------- NAS
 
 
-def test_nas_file_system_reachable_from_the_vpc_only():
+def test_nas_file_system_reachable_from_the_pods_vswitches_only():
     program = run(NAS)
     file_system = program.one("alicloud:nas/fileSystem:FileSystem")
     group = program.one("alicloud:nas/accessGroup:AccessGroup")
-    rule = program.one("alicloud:nas/accessRule:AccessRule")
+    # Registration order may vary; the rules' priority follows the vSwitches' order.
+    rules = sorted(
+        program.of_type("alicloud:nas/accessRule:AccessRule"), key=lambda r: r.inputs["priority"]
+    )
     mount = program.one("alicloud:nas/mountTarget:MountTarget")
     first_vswitch = vswitches(program)[0]
 
@@ -318,14 +393,37 @@ def test_nas_file_system_reachable_from_the_vpc_only():
     assert file_system.inputs["storageType"] == "Performance"
     assert file_system.inputs["zoneId"] == first_vswitch.inputs["zoneId"]
     assert group.inputs["accessGroupName"] == "argo-fanout-ack-vpc"
-    assert rule.inputs["accessGroupName"] == group.inputs["accessGroupName"]
-    assert rule.inputs["sourceCidrIp"] == "10.0.0.0/16"
+    # One read-write rule per vSwitch CIDR (not the whole VPC), root squashed.
+    assert [r.inputs["sourceCidrIp"] for r in rules] == ["10.0.0.0/18", "10.0.64.0/18"]
+    for index, rule in enumerate(rules):
+        assert rule.inputs["accessGroupName"] == group.inputs["accessGroupName"]
+        assert rule.inputs["userAccessType"] == "root_squash"
+        assert rule.inputs["rwAccessType"] == "RDWR" and rule.inputs["priority"] == index + 1
+    # The NAS API's description charset: a letter first, then letters, digits, ':', '_', '-'.
+    for description in (file_system.inputs["description"], group.inputs["description"]):
+        assert re.fullmatch(r"[A-Za-z][A-Za-z0-9:_-]{1,127}", description), description
     assert mount.inputs["vpcId"] == program.one(VPC).id
     assert mount.inputs["vswitchId"] == first_vswitch.id
     assert mount.inputs["accessGroupName"] == group.inputs["accessGroupName"]
-    assert program.depends_on(mount, rule)
+    assert all(program.depends_on(mount, rule) for rule in rules)
     assert not program.of_type(BUCKET) and not program.of_type(SECRET)
     assert exports.OSS_BUCKET not in program.outputs
+
+
+def test_nas_file_system_is_never_replaced():
+    file_system = run(NAS).one("alicloud:nas/fileSystem:FileSystem")
+    # Its ForceNew inputs are not applied after creation.
+    assert set(file_system.ignore_changes) >= {"storageType", "zoneId", "protocolType"}
+
+
+def test_changing_the_nas_storage_type_is_refused():
+    # Checked on the data source's answer (a failed program run would leave the mocks' event
+    # loop unusable for the other tests of this worker, so the check is called directly).
+    existing = [{"id": "fs-1", "description": "argo-fanout_c", "storageType": "Capacity"}]
+    check_file_system(existing, "argo-fanout_c", "Capacity")
+    check_file_system(existing, "argo-fanout_other", "Performance")
+    with pytest.raises(ConfigError, match=r"^storage\.nas\.storageType: 'Performance', but the"):
+        check_file_system(existing, "argo-fanout_c", "Performance")
 
 
 def test_nas_data_is_kept_on_destroy_only_on_production_stacks():
@@ -386,10 +484,39 @@ def test_sample_input_and_its_expected_counts_are_uploaded():
     assert set(objects) == {"log-count-data.txt", "log-count-data.txt.expected.json"}
     log = objects["log-count-data.txt"]
     assert log.inputs["bucket"] == bucket
-    assert Path(log.inputs["source"]).stat().st_size == 4 * 2**20  # Pulumi.ack.yaml: 4MiB
+    # Relative to the project directory (where Pulumi runs providers), the same in every checkout.
+    assert not Path(log.inputs["source"]).is_absolute()
+    assert (REPO_ROOT / log.inputs["source"]).stat().st_size == 4 * 2**20  # Pulumi.ack.yaml: 4MiB
     expected = json.loads(objects["log-count-data.txt.expected.json"].inputs["content"])
     assert expected["bytes"] == 4 * 2**20
     assert set(expected["counts"]["substring"]) == {"INFO", "WARN", "ERROR", "DEBUG"}
+
+
+def test_a_preview_writes_no_sample_input():
+    """`pulumi preview` must not start writing a (possibly large) file; `up` generates it."""
+    size = 12_345  # a size no other test generates
+    overrides = {"argo-fanout:storage": {"type": "oss", "oss": {"sampleInputSize": str(size)}}}
+    log = REPO_ROOT / ".data" / STACK / f"sample-input-{size}-seed1.log"
+    log.unlink(missing_ok=True)
+    log.with_suffix(".expected.json").unlink(missing_ok=True)
+    try:
+        preview = run_program(STACK, overrides, preview=True)
+        assert not log.exists()
+        objects = {o.inputs["key"]: o for o in preview.of_type(BUCKET_OBJECT)}
+        assert objects["log-count-data.txt"].inputs["source"] == str(log.relative_to(REPO_ROOT))
+        content = objects["log-count-data.txt.expected.json"].inputs["content"]
+        assert isinstance(content, Unknown)  # known after the update has generated the file
+
+        update = run_program(STACK, overrides)
+        assert log.stat().st_size == size
+        objects = {o.inputs["key"]: o for o in update.of_type(BUCKET_OBJECT)}
+        assert (
+            json.loads(objects["log-count-data.txt.expected.json"].inputs["content"])["bytes"]
+            == size
+        )
+    finally:
+        log.unlink(missing_ok=True)
+        log.with_suffix(".expected.json").unlink(missing_ok=True)
 
 
 def test_no_sample_input_unless_configured():

@@ -8,17 +8,19 @@ import pytest
 
 from infra.ackone import sample
 from infra.ackone.sample import input_key, sample_input
+from infra.config import REPO_ROOT
 
 
 def test_generates_the_exact_size_with_its_counts_then_reuses_it(tmp_path):
-    first = sample_input(tmp_path, 10_000, "log-count-data.txt")
+    first = sample_input(tmp_path, 10_000, "log-count-data.txt", dry_run=False)
     log = tmp_path / "sample-input-10000-seed1.log"
     modified = log.stat().st_mtime_ns
 
-    second = sample_input(tmp_path, 10_000, "log-count-data.txt")
+    second = sample_input(tmp_path, 10_000, "log-count-data.txt", dry_run=False)
 
     assert first == second
-    assert first.source == str(log) and log.stat().st_size == 10_000
+    assert (REPO_ROOT / first.source).resolve() == log.resolve()
+    assert log.stat().st_size == 10_000
     assert log.stat().st_mtime_ns == modified  # reused, not generated again
     counts = json.loads(first.expected_counts)
     assert counts["bytes"] == 10_000
@@ -36,7 +38,7 @@ def test_a_failed_generation_leaves_nothing_and_names_the_key(tmp_path, monkeypa
     data_dir = tmp_path / "data"
 
     with pytest.raises(RuntimeError, match=r"storage.oss.sampleInputSize: .*exit 2.*disk full"):
-        sample_input(data_dir, 1_000, "log-count-data.txt")
+        sample_input(data_dir, 1_000, "log-count-data.txt", dry_run=False)
     assert list(data_dir.iterdir()) == []
 
 

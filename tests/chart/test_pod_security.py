@@ -1,0 +1,42 @@
+"""The chart's step pods, as Argo builds them with our executor settings, pass Pod Security
+"restricted" (the level infra/podsecurity.py enforces on the namespaces we create)."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.argo import EXECUTOR_SECURITY_CONTEXT
+from tests.chart.scenarios import render_scenario, scenario_names
+from tests.support.pod_security import step_pod, violations
+
+
+def step_pods(objects, executor_security_context):
+    """(where, pod) for every container template of the WorkflowTemplate and CronWorkflow."""
+    for obj in objects:
+        if obj["kind"] == "WorkflowTemplate":
+            spec = obj["spec"]
+        elif obj["kind"] == "CronWorkflow":
+            spec = obj["spec"]["workflowSpec"]
+        else:
+            continue
+        for template in spec.get("templates", []):
+            if "container" in template:
+                where = f"{obj['kind']} {template['name']}"
+                yield where, step_pod(spec, template, executor_security_context)
+
+
+@pytest.mark.parametrize("scenario", scenario_names())
+def test_step_pods_pass_restricted_with_our_executor(scenario):
+    pods = list(step_pods(render_scenario(scenario), EXECUTOR_SECURITY_CONTEXT))
+    assert len(pods) >= 3
+    for where, pod in pods:
+        assert violations(pod, "restricted") == [], where
+
+
+def test_an_unconfigured_executor_fails_restricted():
+    """What argo-helm's default (empty executor.securityContext) gives: init/wait are refused."""
+    (_where, pod), *_ = step_pods(render_scenario("defaults"), None)
+    found = violations(pod, "restricted")
+    assert any("initContainers[init]" in v and v.startswith("Privilege Escalation") for v in found)
+    assert any("containers[wait]" in v and v.startswith("Capabilities") for v in found)
+    assert violations(pod, "baseline") == []  # what the workload namespace enforces elsewhere
