@@ -34,6 +34,7 @@ e2e: $(STAMP) ## Run only the kind end-to-end test; fails (not skips) when a too
 	ARGO_FANOUT_E2E_REQUIRED=1 $(PY) -m pytest -m e2e -rs -p no:xdist tests/e2e
 
 cluster: ## Start the local real cluster (Kubernetes + Argo built from Go modules; needs root)
+	bash e2e/localcluster/install-deps.sh
 	python3 e2e/localcluster/cluster.py up
 
 cluster-down: ## Stop the local real cluster and undo every host change it made

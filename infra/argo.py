@@ -9,7 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.config import ArgoConfig
-from infra.podsecurity import pod_security_labels
+from infra.podsecurity import EXECUTOR_SECURITY_CONTEXT, pod_security_labels
 from workflows.chart import merge_values
 
 ARGO_HELM_REPO = "https://argoproj.github.io/argo-helm"
@@ -102,14 +102,6 @@ WORKFLOW_DEFAULTS = {
 # capability and forbid privilege escalation; the seccomp profile is what they lack).
 RESTRICTED_POD_SECURITY_CONTEXT = {
     "runAsNonRoot": True,
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
-# The `init` and `wait` containers Argo adds to every step pod; they run as the step's user (the
-# log-count chart's pod-level runAsUser), like its main container.
-EXECUTOR_SECURITY_CONTEXT = {
-    "runAsNonRoot": True,
-    "allowPrivilegeEscalation": False,
-    "capabilities": {"drop": ["ALL"]},
     "seccompProfile": {"type": "RuntimeDefault"},
 }
 

@@ -31,13 +31,16 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
+sys.path.insert(1, str(REPO_ROOT))
 
 import images  # noqa: E402  (the sibling module; this file also runs as a script)
+from infra.podsecurity import EXECUTOR_SECURITY_CONTEXT, pod_security_labels  # noqa: E402
 
 # --- The facts of the local cluster, in one place --------------------------------------------
 K8S_VERSION = "v1.34.4"
@@ -63,7 +66,6 @@ ARGO_NAMESPACE = "argo"
 ARGO_CONFIGMAP = "workflow-controller-configmap"
 # The Debian packages the cluster runs on, by the command each provides.
 DEBIAN_TOOLS = {
-    "etcd": "etcd-server",
     "containerd": "containerd",
     "containerd-shim-runc-v2": "containerd",
     "ctr": "containerd",
@@ -75,15 +77,23 @@ DEBIAN_TOOLS = {
 }
 CNI_PLUGINS = ("bridge", "host-local", "loopback")
 CNI_DIR = Path("/usr/lib/cni")
-# Commands built from the Go module proxy: (module directory, package, binary).
-K8S_COMMANDS = (
-    "kube-apiserver",
-    "kube-controller-manager",
-    "kube-scheduler",
-    "kubelet",
-    "kube-proxy",
-    "kubectl",
-)
+# Commands built from the Go module proxy in the k8s module: binary -> package. etcd is built
+# too, at the v3.6.4 Kubernetes 1.34.4 itself requires: Debian's 3.4.23 predates the watch
+# progress fix the 1.34 API server relies on (watches then fail with "Too large resource version").
+K8S_COMMANDS = {
+    **{
+        name: f"k8s.io/kubernetes/cmd/{name}"
+        for name in (
+            "kube-apiserver",
+            "kube-controller-manager",
+            "kube-scheduler",
+            "kubelet",
+            "kube-proxy",
+            "kubectl",
+        )
+    },
+    "etcd": "go.etcd.io/etcd/server/v3",
+}
 ARGO_COMMANDS = ("workflow-controller", "argoexec")
 # Host settings `up` changes and `down` restores.
 SYSCTLS = ("net/ipv4/conf/all/route_localnet", "net/ipv4/ip_forward")
@@ -166,7 +176,9 @@ def run(args, *, check=True, capture=False, env=None, cwd=None, input_text=None)
     )
     if check and result.returncode != 0:
         tail = (result.stderr or result.stdout).strip().splitlines()[-5:]
-        raise ClusterError(f"`{' '.join(str(a) for a in args)}` exited {result.returncode}: " + " | ".join(tail))
+        raise ClusterError(
+            f"`{' '.join(str(a) for a in args)}` exited {result.returncode}: " + " | ".join(tail)
+        )
     return result.stdout if capture else result
 
 
@@ -177,7 +189,9 @@ def preflight() -> None:
     """Names every missing prerequisite at once, with how to get it."""
     missing = []
     if os.geteuid() != 0:
-        missing.append("root (the cluster creates cgroups, mounts, network namespaces and iptables rules): run as root")
+        missing.append(
+            "root (the cluster creates cgroups, mounts, network namespaces and iptables rules)"
+        )
     for tool, package in DEBIAN_TOOLS.items():
         if shutil.which(tool) is None:
             missing.append(f"{tool} (apt-get install {package})")
@@ -185,10 +199,14 @@ def preflight() -> None:
         if not (CNI_DIR / plugin).exists():
             missing.append(f"{CNI_DIR / plugin} (apt-get install containernetworking-plugins)")
     if shutil.which("go") is None:
-        missing.append("go (Go 1.24 or newer on PATH, to build Kubernetes and Argo from the Go module proxy)")
+        missing.append(
+            "go (Go 1.24 or newer on PATH, to build Kubernetes and Argo from the Go module proxy)"
+        )
     for controller in ("cpu", "cpuacct", "cpuset", "memory", "pids"):
         if not (CGROUP_ROOT / controller / "cgroup.procs").exists():
-            missing.append(f"the cgroup v1 hierarchy {CGROUP_ROOT / controller} (the kubelet runs on cgroup v1 here)")
+            missing.append(
+                f"the cgroup v1 hierarchy {CGROUP_ROOT / controller} (the kubelet uses cgroup v1)"
+            )
     if "overlay" not in Path("/proc/filesystems").read_text():
         missing.append("the overlay filesystem (containerd's snapshotter)")
     missing.extend(images.missing_tools())
@@ -199,7 +217,9 @@ def preflight() -> None:
 # --- Building -------------------------------------------------------------------------------
 
 
-def go_build(module_dir: Path, package: str, output: Path, ldflags: str, progress: Progress) -> None:
+def go_build(
+    module_dir: Path, package: str, output: Path, ldflags: str, progress: Progress
+) -> None:
     name = output.name
     progress(f"building {name} (go build {package})")
     started = time.monotonic()
@@ -240,8 +260,8 @@ def argo_module_path() -> str:
 
 def build(layout: Layout, progress: Progress) -> None:
     layout.bin.mkdir(parents=True, exist_ok=True)
-    for command in K8S_COMMANDS:
-        go_build(HERE / "k8s", f"k8s.io/kubernetes/cmd/{command}", layout.bin / command, k8s_ldflags(), progress)
+    for command, package in K8S_COMMANDS.items():
+        go_build(HERE / "k8s", package, layout.bin / command, k8s_ldflags(), progress)
     go_build(HERE / "k8s", "./pause", layout.bin / "pause", "-s -w", progress)
     # argoexec needs one file the module zip lacks (argo/build.sh says why and puts it back).
     progress(f"building {' and '.join(ARGO_COMMANDS)} (argo/build.sh, {argo_version()})")
@@ -260,7 +280,9 @@ def build(layout: Layout, progress: Progress) -> None:
 
 def argo_source_dir() -> Path:
     """The argo-workflows module's directory in the Go module cache (for its CRD manifests)."""
-    out = run(["go", "list", "-m", "-json", argo_module_path()], capture=True, cwd=argo_module_dir())
+    out = run(
+        ["go", "list", "-m", "-json", argo_module_path()], capture=True, cwd=argo_module_dir()
+    )
     return Path(json.loads(out)["Dir"])
 
 
@@ -286,8 +308,10 @@ def make_pki(layout: Layout, progress: Progress) -> None:
     os.chmod(pki, 0o700)
     run(["openssl", "genrsa", "-out", pki / "ca.key", "2048"])
     run(
-        ["openssl", "req", "-x509", "-new", "-key", pki / "ca.key", "-sha256", "-days", "30"]
-        + ["-subj", "/CN=argo-fanout-localcluster-ca", "-out", pki / "ca.crt"]
+        [
+            *("openssl", "req", "-x509", "-new", "-key", pki / "ca.key", "-sha256", "-days", "30"),
+            *("-subj", "/CN=argo-fanout-localcluster-ca", "-out", pki / "ca.crt"),
+        ]
     )
     apiserver_sans = [
         f"IP:{NODE_IP}",
@@ -303,7 +327,11 @@ def make_pki(layout: Layout, progress: Progress) -> None:
         "apiserver": ("/CN=kube-apiserver", "serverAuth", apiserver_sans),
         "admin": ("/O=system:masters/CN=argo-fanout-localcluster-admin", "clientAuth", []),
         "kubelet-client": (f"/O=system:nodes/CN=system:node:{NODE_NAME}", "clientAuth", []),
-        "kubelet-serving": (f"/CN={NODE_NAME}", "serverAuth", [f"IP:{NODE_IP}", f"DNS:{NODE_NAME}"]),
+        "kubelet-serving": (
+            f"/CN={NODE_NAME}",
+            "serverAuth",
+            [f"IP:{NODE_IP}", f"DNS:{NODE_NAME}"],
+        ),
     }
     for name, (subject, usage, sans) in leaves.items():
         key, csr, crt = pki / f"{name}.key", pki / f"{name}.csr", pki / f"{name}.crt"
@@ -319,8 +347,11 @@ def make_pki(layout: Layout, progress: Progress) -> None:
         run(["openssl", "genrsa", "-out", key, "2048"])
         run(["openssl", "req", "-new", "-key", key, "-subj", subject, "-out", csr])
         run(
-            ["openssl", "x509", "-req", "-in", csr, "-CA", pki / "ca.crt", "-CAkey", pki / "ca.key"]
-            + ["-CAcreateserial", "-days", "30", "-sha256", "-extfile", ext, "-out", crt]
+            [
+                *("openssl", "x509", "-req", "-in", csr, "-CA", pki / "ca.crt"),
+                *("-CAkey", pki / "ca.key", "-CAcreateserial", "-days", "30", "-sha256"),
+                *("-extfile", ext, "-out", crt),
+            ]
         )
         csr.unlink()
         ext.unlink()
@@ -340,16 +371,24 @@ def kubeconfig_text(layout: Layout, user: str, cert: str) -> str:
         "clusters": [
             {
                 "name": "argo-fanout-local",
-                "cluster": {"server": f"https://{NODE_IP}:{API_PORT}", "certificate-authority-data": b64("ca.crt")},
+                "cluster": {
+                    "server": f"https://{NODE_IP}:{API_PORT}",
+                    "certificate-authority-data": b64("ca.crt"),
+                },
             }
         ],
         "users": [
             {
                 "name": user,
-                "user": {"client-certificate-data": b64(f"{cert}.crt"), "client-key-data": b64(f"{cert}.key")},
+                "user": {
+                    "client-certificate-data": b64(f"{cert}.crt"),
+                    "client-key-data": b64(f"{cert}.key"),
+                },
             }
         ],
-        "contexts": [{"name": "argo-fanout-local", "context": {"cluster": "argo-fanout-local", "user": user}}],
+        "contexts": [
+            {"name": "argo-fanout-local", "context": {"cluster": "argo-fanout-local", "user": user}}
+        ],
         "current-context": "argo-fanout-local",
     }
     return json.dumps(doc, indent=2) + "\n"  # JSON is YAML: every client reads it
@@ -357,7 +396,10 @@ def kubeconfig_text(layout: Layout, user: str, cert: str) -> str:
 
 def write_kubeconfigs(layout: Layout) -> None:
     write_private(layout.kubeconfig, kubeconfig_text(layout, "admin", "admin"))
-    write_private(layout.config / "kubelet.kubeconfig", kubeconfig_text(layout, f"system:node:{NODE_NAME}", "kubelet-client"))
+    write_private(
+        layout.config / "kubelet.kubeconfig",
+        kubeconfig_text(layout, f"system:node:{NODE_NAME}", "kubelet-client"),
+    )
 
 
 # --- Host networking ------------------------------------------------------------------------
@@ -372,7 +414,9 @@ def iptables_chains() -> dict[str, list[str]]:
     chains: dict[str, list[str]] = {}
     for table in ("filter", "nat", "mangle"):
         out = run(["iptables", "-t", table, "-S"], capture=True)
-        chains[table] = sorted({line.split()[1] for line in out.splitlines() if line.startswith("-N ")})
+        chains[table] = sorted(
+            {line.split()[1] for line in out.splitlines() if line.startswith("-N ")}
+        )
     return chains
 
 
@@ -406,6 +450,11 @@ def setup_network(layout: Layout, progress: Progress) -> None:
     routes = run(["ip", "route", "show", SERVICE_CIDR], capture=True)
     if not routes.strip():
         run(["ip", "route", "add", SERVICE_CIDR, "dev", BRIDGE, "src", NODE_IP])
+    setup_network_files(layout)
+
+
+def setup_network_files(layout: Layout) -> None:
+    """The CNI configuration and the pods' resolv.conf."""
     conf = {
         "cniVersion": "1.0.0",
         "name": "argo-fanout-local",
@@ -451,7 +500,9 @@ def pid_alive(pid: int) -> bool:
     return status.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def start(layout: Layout, component: str, argv: list, progress: Progress, env: dict | None = None) -> None:
+def start(
+    layout: Layout, component: str, argv: list, progress: Progress, env: dict | None = None
+) -> None:
     if read_pid(layout, component):
         progress(f"{component} already running")
         return
@@ -491,7 +542,9 @@ def stop(layout: Layout, component: str, progress: Progress, grace: float = 20.0
     layout.pidfile(component).unlink(missing_ok=True)
 
 
-def wait_for(what: str, probe, timeout: float, layout: Layout, component: str | None = None) -> None:
+def wait_for(
+    what: str, probe, timeout: float, layout: Layout, component: str | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline:
@@ -501,10 +554,14 @@ def wait_for(what: str, probe, timeout: float, layout: Layout, component: str | 
         except ClusterError as exc:
             last = str(exc)
         if component and read_pid(layout, component) is None:
-            raise ClusterError(f"{component} exited while waiting for {what}; see {layout.log(component)}")
+            raise ClusterError(
+                f"{component} exited while waiting for {what}; see {layout.log(component)}"
+            )
         time.sleep(1)
     where = f"; see {layout.log(component)}" if component else ""
-    raise ClusterError(f"timed out after {timeout:.0f}s waiting for {what}{where}" + (f" ({last})" if last else ""))
+    raise ClusterError(
+        f"timed out after {timeout:.0f}s waiting for {what}{where}" + (f" ({last})" if last else "")
+    )
 
 
 def kubectl(layout: Layout, *args, check=True, input_text=None):
@@ -517,7 +574,9 @@ def kubectl(layout: Layout, *args, check=True, input_text=None):
 
 def apply(layout: Layout, objects: list[dict]) -> None:
     doc = {"apiVersion": "v1", "kind": "List", "items": objects}
-    kubectl(layout, "apply", "--server-side", "--force-conflicts", "-f", "-", input_text=json.dumps(doc))
+    kubectl(
+        layout, "apply", "--server-side", "--force-conflicts", "-f", "-", input_text=json.dumps(doc)
+    )
 
 
 # --- Components -----------------------------------------------------------------------------
@@ -527,7 +586,7 @@ def start_etcd(layout: Layout, progress: Progress) -> None:
     layout.etcd.mkdir(parents=True, exist_ok=True)
     os.chmod(layout.etcd, 0o700)
     argv = [
-        "etcd",
+        layout.bin / "etcd",
         "--name=localcluster",
         f"--data-dir={layout.etcd}",
         f"--listen-client-urls=http://{ETCD_CLIENT}",
@@ -535,17 +594,19 @@ def start_etcd(layout: Layout, progress: Progress) -> None:
         f"--listen-peer-urls=http://{ETCD_PEER}",
         f"--initial-advertise-peer-urls=http://{ETCD_PEER}",
         f"--initial-cluster=localcluster=http://{ETCD_PEER}",
-        "--listen-metrics-urls=",
         "--quota-backend-bytes=4294967296",
+        "--log-level=warn",
     ]
     start(layout, "etcd", argv, progress)
 
     def healthy() -> bool:
-        out = run(["etcdctl", f"--endpoints={ETCD_CLIENT}", "endpoint", "health"], check=False)
-        return out.returncode == 0
+        try:
+            with urllib.request.urlopen(f"http://{ETCD_CLIENT}/health", timeout=2) as response:
+                return json.load(response).get("health") == "true"
+        except OSError:
+            return False
 
-    if shutil.which("etcdctl"):
-        wait_for("etcd to be healthy", healthy, 60, layout, "etcd")
+    wait_for("etcd to be healthy", healthy, 60, layout, "etcd")
 
 
 def start_apiserver(layout: Layout, progress: Progress) -> None:
@@ -631,8 +692,8 @@ def containerd_config(layout: Layout) -> str:
     c = layout.containerd
     cri = 'plugins."io.containerd.grpc.v1.cri"'
     return f"""version = 2
-root = "{c / 'root'}"
-state = "{c / 'state'}"
+root = "{c / "root"}"
+state = "{c / "state"}"
 disabled_plugins = [
   "io.containerd.snapshotter.v1.aufs",
   "io.containerd.snapshotter.v1.btrfs",
@@ -648,7 +709,7 @@ disabled_plugins = [
   address = "{layout.containerd_socket}.ttrpc"
 
 [plugins."io.containerd.internal.v1.opt"]
-  path = "{c / 'opt'}"
+  path = "{c / "opt"}"
 
 [{cri}]
   sandbox_image = "{images.PAUSE_IMAGE}"
@@ -666,7 +727,7 @@ disabled_plugins = [
         SystemdCgroup = false
   [{cri}.cni]
     bin_dir = "{CNI_DIR}"
-    conf_dir = "{layout.cni / 'net.d'}"
+    conf_dir = "{layout.cni / "net.d"}"
     max_conf_num = 1
 """
 
@@ -674,7 +735,12 @@ disabled_plugins = [
 def start_containerd(layout: Layout, progress: Progress) -> None:
     layout.containerd.mkdir(parents=True, exist_ok=True)
     (layout.config / "containerd.toml").write_text(containerd_config(layout))
-    start(layout, "containerd", ["containerd", "--config", layout.config / "containerd.toml"], progress)
+    start(
+        layout,
+        "containerd",
+        ["containerd", "--config", layout.config / "containerd.toml"],
+        progress,
+    )
 
     def serving() -> bool:
         return ctr(layout, "version", check=False).returncode == 0
@@ -683,7 +749,9 @@ def start_containerd(layout: Layout, progress: Progress) -> None:
 
 
 def ctr(layout: Layout, *args, check=True):
-    return run(["ctr", "--address", layout.containerd_socket, "--namespace", "k8s.io", *args], check=check)
+    return run(
+        ["ctr", "--address", layout.containerd_socket, "--namespace", "k8s.io", *args], check=check
+    )
 
 
 def import_images(layout: Layout, progress: Progress, archives: dict[str, Path]) -> None:
@@ -777,7 +845,12 @@ def start_kube_proxy(layout: Layout, progress: Progress) -> None:
         "conntrack": {"maxPerCore": 0, "min": 0},
     }
     (layout.config / "kube-proxy.json").write_text(json.dumps(config, indent=2))
-    start(layout, "kube-proxy", [layout.bin / "kube-proxy", f"--config={layout.config / 'kube-proxy.json'}", "--v=1"], progress)
+    start(
+        layout,
+        "kube-proxy",
+        [layout.bin / "kube-proxy", f"--config={layout.config / 'kube-proxy.json'}", "--v=1"],
+        progress,
+    )
 
 
 def node_ready(layout: Layout) -> bool:
@@ -792,18 +865,11 @@ def node_ready(layout: Layout) -> bool:
 
 
 def restricted_namespace(name: str) -> dict:
+    """A namespace enforcing Pod Security `restricted`, labelled as the Pulumi program does."""
     return {
         "apiVersion": "v1",
         "kind": "Namespace",
-        "metadata": {
-            "name": name,
-            "labels": {
-                "pod-security.kubernetes.io/enforce": "restricted",
-                "pod-security.kubernetes.io/enforce-version": "latest",
-                "pod-security.kubernetes.io/warn": "restricted",
-                "pod-security.kubernetes.io/audit": "restricted",
-            },
-        },
+        "metadata": {"name": name, "labels": pod_security_labels("restricted")},
     }
 
 
@@ -814,7 +880,10 @@ def workload_objects(layout: Layout) -> list[dict]:
         {
             "apiVersion": "v1",
             "kind": "PersistentVolume",
-            "metadata": {"name": VOLUME_NAME, "labels": {"app.kubernetes.io/part-of": "argo-fanout-localcluster"}},
+            "metadata": {
+                "name": VOLUME_NAME,
+                "labels": {"app.kubernetes.io/part-of": "argo-fanout-localcluster"},
+            },
             "spec": {
                 "capacity": {"storage": VOLUME_SIZE},
                 "accessModes": ["ReadWriteMany"],
@@ -862,13 +931,21 @@ def smoke_pod() -> dict:
         "spec": {
             "restartPolicy": "Never",
             "automountServiceAccountToken": False,
-            "securityContext": {"runAsNonRoot": True, "runAsUser": STEP_UID, "seccompProfile": {"type": "RuntimeDefault"}},
+            "securityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": STEP_UID,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
             "containers": [
                 {
                     "name": "python",
                     "image": images.STEP_IMAGE,
                     "imagePullPolicy": "Never",
-                    "command": ["python", "-c", "import sys; print('smoke ok', sys.version.split()[0])"],
+                    "command": [
+                        "python",
+                        "-c",
+                        "import sys; print('smoke ok', sys.version.split()[0])",
+                    ],
                     "securityContext": {
                         "allowPrivilegeEscalation": False,
                         "readOnlyRootFilesystem": True,
@@ -883,13 +960,20 @@ def smoke_pod() -> dict:
 def run_smoke_pod(layout: Layout, progress: Progress) -> None:
     progress("running a test pod (restricted Pod Security, the step image)")
     apply(layout, [restricted_namespace(SMOKE_NAMESPACE)])
-    kubectl(layout, "delete", "pod", "-n", SMOKE_NAMESPACE, "smoke", "--ignore-not-found", "--wait=true")
+    kubectl(
+        layout, "delete", "pod", "-n", SMOKE_NAMESPACE, "smoke", "--ignore-not-found", "--wait=true"
+    )
     apply(layout, [smoke_pod()])
 
     def done() -> bool:
-        phase = kubectl(layout, "get", "pod", "-n", SMOKE_NAMESPACE, "smoke", "-o", "jsonpath={.status.phase}").stdout
+        phase = kubectl(
+            layout, "get", "pod", "-n", SMOKE_NAMESPACE, "smoke", "-o", "jsonpath={.status.phase}"
+        ).stdout
         if phase == "Failed":
-            raise ClusterError("the test pod failed: " + kubectl(layout, "describe", "pod", "-n", SMOKE_NAMESPACE, "smoke").stdout[-800:])
+            raise ClusterError(
+                "the test pod failed: "
+                + kubectl(layout, "describe", "pod", "-n", SMOKE_NAMESPACE, "smoke").stdout[-800:]
+            )
         return phase == "Succeeded"
 
     wait_for("the test pod to succeed", done, 180, layout, "kubelet")
@@ -912,24 +996,15 @@ def argo_crd_files() -> list[Path]:
     return files
 
 
-def executor_security_context() -> dict:
-    """Argo's injected init/wait containers, restricted like our steps (Argo's image runs as 8737)."""
-    return {
-        "runAsNonRoot": True,
-        "runAsUser": 8737,
-        "allowPrivilegeEscalation": False,
-        "readOnlyRootFilesystem": True,
-        "capabilities": {"drop": ["ALL"]},
-        "seccompProfile": {"type": "RuntimeDefault"},
-    }
-
-
 def argo_configmap() -> dict:
     config = {
         "executor": {
             "imagePullPolicy": "Never",
-            "securityContext": executor_security_context(),
-            "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "256Mi"}},
+            "securityContext": EXECUTOR_SECURITY_CONTEXT,
+            "resources": {
+                "requests": {"cpu": "10m", "memory": "32Mi"},
+                "limits": {"memory": "256Mi"},
+            },
         },
         # Its metrics listener binds every interface and cannot be moved: off.
         "metricsConfig": {"enabled": False},
@@ -943,10 +1018,18 @@ def argo_configmap() -> dict:
 
 
 def start_argo(layout: Layout, progress: Progress) -> None:
-    progress(f"installing Argo's CRDs ({argo_version()}, from the module the controller is built from)")
+    progress(
+        f"installing Argo's CRDs ({argo_version()}, from the module the controller is built from)"
+    )
     for crd in argo_crd_files():
         kubectl(layout, "apply", "--server-side", "--force-conflicts", "-f", crd)
-    apply(layout, [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ARGO_NAMESPACE}}, argo_configmap()])
+    apply(
+        layout,
+        [
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ARGO_NAMESPACE}},
+            argo_configmap(),
+        ],
+    )
     start(
         layout,
         "workflow-controller",
@@ -966,7 +1049,10 @@ def start_argo(layout: Layout, progress: Progress) -> None:
         progress,
         # A single host process: no leader election (there is no flag for it), and no stray
         # ARGO_* variable may override a flag.
-        env={**{k: v for k, v in os.environ.items() if not k.startswith("ARGO_")}, "LEADER_ELECTION_DISABLE": "true"},
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("ARGO_")},
+            "LEADER_ELECTION_DISABLE": "true",
+        },
     )
 
 
@@ -1005,7 +1091,16 @@ def drain_pods(layout: Layout, progress: Progress) -> None:
     if read_pid(layout, "kube-apiserver") is None or read_pid(layout, "kubelet") is None:
         return
     progress("deleting every pod (the kubelet tears down their containers, network and mounts)")
-    kubectl(layout, "delete", "pods", "--all", "--all-namespaces", "--grace-period=5", "--wait=false", check=False)
+    kubectl(
+        layout,
+        "delete",
+        "pods",
+        "--all",
+        "--all-namespaces",
+        "--grace-period=5",
+        "--wait=false",
+        check=False,
+    )
 
     def no_tasks() -> bool:
         if read_pid(layout, "containerd") is None:
@@ -1020,17 +1115,35 @@ def drain_pods(layout: Layout, progress: Progress) -> None:
 
 
 def our_processes(layout: Layout) -> list[tuple[int, str]]:
-    """Processes that belong to this cluster: our binaries, or anything naming our state dir."""
+    """Processes of this cluster: our binaries, containerd and its shims (by our socket or
+    config), and whatever runs in the kubelet's pod cgroups. Nothing else, however it is named:
+    a build writing into bin/ is not the cluster's."""
+    in_pods = set()
+    for cgroup in our_cgroups():
+        with contextlib.suppress(OSError):
+            in_pods.update(int(pid) for pid in (cgroup / "cgroup.procs").read_text().split())
+    markers = (str(layout.containerd_socket), str(layout.config / "containerd.toml"))
     mine = []
-    marker = str(layout.root)
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            cmdline = (
+                (entry / "cmdline")
+                .read_bytes()
+                .replace(b"\0", b" ")
+                .decode(errors="replace")
+                .strip()
+            )
+            exe = os.readlink(entry / "exe")
+        except OSError:
             continue
-        if marker in cmdline and "cluster.py" not in cmdline and "pytest" not in cmdline:
+        ours = (
+            Path(exe).parent == layout.bin
+            or any(marker in cmdline for marker in markers)
+            or int(entry.name) in in_pods
+        )
+        if ours:
             mine.append((int(entry.name), cmdline))
     return mine
 
@@ -1039,9 +1152,9 @@ def our_mounts(layout: Layout) -> list[str]:
     mounts = []
     for line in Path("/proc/self/mountinfo").read_text().splitlines():
         point = line.split()[4].replace("\\040", " ")
-        if point == str(layout.root) or point.startswith(str(layout.root) + "/"):
-            mounts.append(point)
-        elif point.startswith("/run/netns/cni-") or point.startswith("/var/run/netns/cni-"):
+        if point == str(layout.root) or point.startswith(
+            (str(layout.root) + "/", "/run/netns/cni-", "/var/run/netns/cni-")
+        ):
             mounts.append(point)
     return mounts
 
@@ -1051,7 +1164,9 @@ def our_cgroups() -> list[Path]:
     for hierarchy in CGROUP_ROOT.iterdir():
         top = hierarchy / CGROUP_TOP
         if top.is_dir():
-            found.extend(sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)))
+            found.extend(
+                sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts))
+            )
             found.append(top)
     return found
 
@@ -1072,13 +1187,19 @@ def restore_host(layout: Layout, progress: Progress) -> None:
     state = json.loads(layout.host_state.read_text()) if layout.host_state.exists() else None
     before = state["chains"] if state else {}
     for table, chains in iptables_chains().items():
-        new = [c for c in chains if c not in before.get(table, []) and (state or c.startswith("KUBE-"))]
+        new = [
+            c for c in chains if c not in before.get(table, []) and (state or c.startswith("KUBE-"))
+        ]
         if not new:
             continue
         rules = run(["iptables", "-t", table, "-S"], capture=True).splitlines()
         for rule in rules:
             words = rule.split()
-            if words[:1] == ["-A"] and ("-j" in words and words[words.index("-j") + 1] in new) and words[1] not in new:
+            if (
+                words[:1] == ["-A"]
+                and ("-j" in words and words[words.index("-j") + 1] in new)
+                and words[1] not in new
+            ):
                 run(["iptables", "-t", table, "-D", *words[1:]], check=False)
         for chain in new:
             run(["iptables", "-t", table, "-F", chain], check=False)

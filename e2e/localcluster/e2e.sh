@@ -12,6 +12,9 @@ started=$(date +%s)
 stage() { echo "== e2e-local: $1 ($(( $(date +%s) - started ))s)" >&2; }
 fail() { echo "e2e-local: FAILED at: $1" >&2; }
 
+stage "Debian packages"
+bash e2e/localcluster/install-deps.sh || { fail "installing the Debian packages"; exit 1; }
+
 stage "clean state (down, then an empty volume)"
 $CLUSTER down || { fail "cluster down before starting"; exit 1; }
 rm -rf "$state_dir/volume"

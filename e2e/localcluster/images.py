@@ -349,7 +349,7 @@ def debian_mirror(suite: str = "bookworm", sources: Iterable[Path] = APT_SOURCES
                 return uri.rstrip("/")
     raise ImageError(
         f"no apt source for Debian {suite} in {', '.join(map(str, sources))}: the step image is "
-        "debootstrapped from the mirror apt uses (add one, e.g. /etc/apt/sources.list.d/debian.sources)"
+        "debootstrapped from the mirror apt uses (add one to /etc/apt/sources.list.d/)"
     )
 
 

@@ -20,7 +20,11 @@ def skip_reason(layout: lc.Layout) -> str | None:
     if not layout.kubeconfig.exists():
         return f"the local real cluster is not up ({layout.kubeconfig} is missing): `make cluster`"
     if lc.status_of(layout) != "running":
-        return "the local real cluster is not fully running: `make cluster` (status: " + lc.status_of(layout) + ")"
+        return (
+            "the local real cluster is not fully running: `make cluster` (status: "
+            + lc.status_of(layout)
+            + ")"
+        )
     return None
 
 

@@ -23,7 +23,7 @@ from e2e.localcluster import cluster as lc
 from workflows.chart import load_chart
 
 GROUP, VERSION = "argoproj.io", "v1alpha1"
-MAP_ITEM = re.compile(r"^map\(\d+:.*\)$")
+MAP_ITEM = re.compile(r"^map\(\d+:[^()]*\)$")
 RUN_TIMEOUT_SECONDS = 900
 POD_LABEL = "workflows.argoproj.io/workflow"
 NODE_NAME_ANNOTATION = "workflows.argoproj.io/node-name"
@@ -110,7 +110,12 @@ class LocalCluster:
         small = {"requests": {"cpu": "20m", "memory": "48Mi"}, "limits": {"memory": "256Mi"}}
         values: dict[str, Any] = {
             "fullnameOverride": "log-count",
-            "image": {"registry": registry, "repository": repository, "tag": tag, "pullPolicy": "Never"},
+            "image": {
+                "registry": registry,
+                "repository": repository,
+                "tag": tag,
+                "pullPolicy": "Never",
+            },
             "storage": {"type": "existingClaim", "existingClaim": lc.CLAIM_NAME},
             "workflow": {"retry": {"backoff": {"duration": "1s"}}},
             "resources": {"split": small, "count": small, "merge": small},
@@ -153,10 +158,14 @@ class LocalCluster:
             "metadata": {"generateName": f"{template}-", "namespace": self.namespace},
             "spec": {
                 "workflowTemplateRef": {"name": template},
-                "arguments": {"parameters": [{"name": k, "value": v} for k, v in parameters.items()]},
+                "arguments": {
+                    "parameters": [{"name": k, "value": v} for k, v in parameters.items()]
+                },
             },
         }
-        created = self.objects.create_namespaced_custom_object(GROUP, VERSION, self.namespace, "workflows", body)
+        created = self.objects.create_namespaced_custom_object(
+            GROUP, VERSION, self.namespace, "workflows", body
+        )
         return created["metadata"]["name"]
 
     def run(
@@ -172,6 +181,27 @@ class LocalCluster:
         if on_pod_running is not None:
             self._watch_pods(name, on_pod_running, deadline)
         return Run(self._wait_finished(name, deadline))
+
+    def create_workflow(self, body: Mapping[str, Any]) -> str:
+        """Create a Workflow as given (its spec inline); returns its name."""
+        created = self.objects.create_namespaced_custom_object(
+            GROUP, VERSION, self.namespace, "workflows", dict(body)
+        )
+        return created["metadata"]["name"]
+
+    def wait(self, name: str, timeout: float = RUN_TIMEOUT_SECONDS) -> Run:
+        """The Workflow once the controller has marked it completed (watched, not polled)."""
+        return Run(self._wait_finished(name, time.monotonic() + timeout))
+
+    def delete_workflow(self, name: str) -> None:
+        """Delete a Workflow (its pods and task results go with it); gone already is fine."""
+        try:
+            self.objects.delete_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, "workflows", name
+            )
+        except kubernetes.client.ApiException as err:
+            if err.status != 404:
+                raise
 
     def _remaining(self, deadline: float, what: str) -> int:
         remaining = int(deadline - time.monotonic())
@@ -198,10 +228,16 @@ class LocalCluster:
                     stream.stop()
                     return workflow
             if time.monotonic() >= deadline:
-                current = self.objects.get_namespaced_custom_object(GROUP, VERSION, self.namespace, "workflows", name)
-                raise AssertionError(f"workflow {name} did not finish in time: {Run(current).describe()}")
+                current = self.objects.get_namespaced_custom_object(
+                    GROUP, VERSION, self.namespace, "workflows", name
+                )
+                raise AssertionError(
+                    f"workflow {name} did not finish in time: {Run(current).describe()}"
+                )
 
-    def _watch_pods(self, name: str, on_running: Callable[[dict[str, Any]], None], deadline: float) -> None:
+    def _watch_pods(
+        self, name: str, on_running: Callable[[dict[str, Any]], None], deadline: float
+    ) -> None:
         """Calls on_running with the first pod of the run seen Running, then returns."""
         while True:
             stream = watch.Watch()
@@ -235,7 +271,11 @@ class LocalCluster:
             "apiVersion": "v1",
             "kind": "Pod",
             "metadata": {"name": "not-restricted"},
-            "spec": {"containers": [{"name": "c", "image": lc.images.STEP_IMAGE, "imagePullPolicy": "Never"}]},
+            "spec": {
+                "containers": [
+                    {"name": "c", "image": lc.images.STEP_IMAGE, "imagePullPolicy": "Never"}
+                ]
+            },
         }
         try:
             self.core.create_namespaced_pod(self.namespace, pod, dry_run="All")

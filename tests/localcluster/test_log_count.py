@@ -67,7 +67,12 @@ def check_totals(run: Run, input_path: Path, match: str, shards: int) -> None:
 def test_exact_totals_for_each_fan_out_width(cluster, release, data, parts):
     # 300 shards of a 6 MiB file: 300 count pods through a 2-core node, queued by the template's
     # parallelism and by the scheduler: the controller's bookkeeping at real width.
-    run = cluster.run(release, {"input": cluster.in_volume(data["file"]), "numParts": str(parts)})
+    # About 20 pods a minute go through this node, so the widest run gets half an hour.
+    run = cluster.run(
+        release,
+        {"input": cluster.in_volume(data["file"]), "numParts": str(parts)},
+        timeout=1800,
+    )
     check_totals(run, data["file"], "substring", parts)
 
 
@@ -94,7 +99,11 @@ def test_count_pod_deleted_while_running_is_retried(cluster, release, data):
         )
         assert cluster.deleted_pods, "no count pod was seen running, so none was deleted"
         check_totals(run, big, "substring", 2)
-        retried = [n for n in run.count_nodes() if n.get("type") == "Retry" and len(n.get("children", [])) > 1]
+        retried = [
+            n
+            for n in run.count_nodes()
+            if n.get("type") == "Retry" and len(n.get("children", [])) > 1
+        ]
         assert retried, "the deleted pod's shard was not retried: " + run.describe()
     finally:
         big.unlink(missing_ok=True)

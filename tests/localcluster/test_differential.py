@@ -1,0 +1,706 @@
+"""run-local measured against the real controller: the same templates must give the same answers.
+
+Each case is a template run twice: in-process by run-local (workflows.runlocal, through
+tests/runlocal/templates.run), and by the local real cluster's Argo controller as a Workflow with
+the spec inline, adapted only as the cluster needs (the step image, imagePullPolicy Never, a
+restricted securityContext, the claim, a ServiceAccount with the executor's RBAC, and a subPath
+of the claim per run so concurrent runs never share /data). Compared, by display name: every
+node's phase, the outputs of every step (exit code, parameters, result) and the number of
+attempts of a retried one; the workflow's phase, its entrypoint's outputs and its global outputs
+(globalName); and, where a case names them, files the steps wrote (their order shows the order
+the steps ran in).
+
+One normalisation: Argo records a step's outputs.result only when its DAG references it
+(`includeScriptOutput`); run-local always does, so a result the controller did not record is not
+compared. The cluster's workflow name is replaced by run-local's.
+
+All the cases' Workflows are created at once when the module starts (the node has two cores:
+they queue together rather than one after another), and each test then watches its own one.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from e2e.localcluster import cluster as lc
+from tests.localcluster.support import GROUP, VERSION, LocalCluster, Run
+from tests.runlocal import templates
+from tests.runlocal.templates import CLAIM, container, task, workflow
+from tests.runlocal.test_semantics import (
+    ECHO,
+    FAIL,
+    MISSING_TOOL,
+    fan_out,
+    fan_out_with_one_failure,
+    flaky,
+)
+from workflows.chart import LOG_COUNT_CHART
+from workflows.runlocal.engine import RunResult
+from workflows.runlocal.local import render_job, run_local
+from workflows.runlocal.progress import Reporter
+
+pytestmark = pytest.mark.localcluster
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+GENERATE = REPO_ROOT / "workflows" / "log-count" / "generate.py"
+LOCAL_NAME = "semantics-abcde"  # the workflow name templates.run gives run-local
+RELEASE = "log-count-differential"  # the chart release: its ServiceAccount runs every case
+LABEL = "argo-fanout.test/differential"
+POD_SECURITY = {
+    "runAsNonRoot": True,
+    "runAsUser": lc.STEP_UID,
+    "runAsGroup": lc.STEP_UID,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+CONTAINER_SECURITY = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "readOnlyRootFilesystem": True,
+}
+SMALL = {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "128Mi"}}
+
+
+@dataclass(frozen=True)
+class Case:
+    template: dict[str, Any]
+    parameters: dict[str, str] = field(default_factory=dict)
+    files: tuple[str, ...] = ()  # files under /data to compare after the run
+
+
+def echo_result_outputs(*tasks: str) -> dict[str, Any]:
+    """DAG outputs referencing each task's result, so Argo records the results (and exports)."""
+    return {
+        "outputs": {
+            "parameters": [
+                {
+                    "name": f"{name}-result",
+                    "valueFrom": {"parameter": f"{{{{tasks.{name}.outputs.result}}}}"},
+                }
+                for name in tasks
+            ]
+        }
+    }
+
+
+def _with_items() -> dict[str, Any]:
+    return workflow(
+        [
+            task("plain", "echo", withItems=["a", 2, True], params={"x": "{{item}}"}),
+            task(
+                "maps", "echo", withItems=[{"k": "v", "n": 1}], params={"x": "{{item.k}}-{{item}}"}
+            ),
+        ],
+        [ECHO],
+    )
+
+
+def _with_sequence() -> dict[str, Any]:
+    return workflow(
+        [
+            task("down", "echo", withSequence={"start": "5", "end": "3"}, params={"x": "{{item}}"}),
+            task(
+                "fmt",
+                "echo",
+                withSequence={"start": "1", "count": 2, "format": "part-%02d"},
+                params={"x": "{{item}}"},
+            ),
+        ],
+        [ECHO],
+    )
+
+
+def _failure_handler() -> dict[str, Any]:
+    return workflow(
+        [
+            task("a", "fail"),
+            task("on-failure", "echo", depends="a.Failed", params={"x": "handled"}),
+            task("on-success", "echo", depends="a", params={"x": "never"}),
+        ],
+        [FAIL, ECHO],
+    )
+
+
+def _failure_handled() -> dict[str, Any]:
+    return workflow(
+        [
+            task("a", "fail"),
+            task("cleanup", "echo", depends="a.Failed || a.Succeeded", params={"x": "done"}),
+        ],
+        [FAIL, ECHO],
+    )
+
+
+def _omission_cascades() -> dict[str, Any]:
+    return workflow(
+        [
+            task("a", "echo", params={"x": "1"}),
+            task("b", "echo", depends="a.Failed", params={"x": "2"}),
+            task("c", "echo", depends="b.Omitted", params={"x": "3"}),
+            task("d", "echo", depends="b", params={"x": "4"}),
+        ],
+        [ECHO],
+    )
+
+
+def _parameters() -> dict[str, Any]:
+    direct = container("direct", "import sys; print(' '.join(sys.argv[1:]))")
+    direct["container"]["args"] = ["{{workflow.parameters.p}}", "{{workflow.parameters.greeting}}"]
+    return workflow(
+        [
+            task("a", "echo", params={"x": "{{workflow.parameters.greeting}}-{{workflow.name}}"}),
+            task("b", "direct"),
+        ],
+        [ECHO, direct],
+        parameters={"greeting": "hello", "p": "{{workflow.name}}"},
+        dag_extra=echo_result_outputs("a", "b"),
+    )
+
+
+def _entrypoint_inputs() -> dict[str, Any]:
+    echo_default = container("echo-default", "import sys; print(sys.argv[1])", ("x",))
+    echo_default["inputs"]["parameters"][0]["default"] = "fallback"
+    outputs = echo_result_outputs("a", "b")["outputs"]
+    outputs["parameters"].append(
+        {"name": "out", "valueFrom": {"parameter": "{{inputs.parameters.extra}}"}}
+    )
+    return workflow(
+        [
+            task("a", "echo", params={"x": "{{inputs.parameters.greeting}}"}),
+            task("b", "echo-default"),
+        ],
+        [ECHO, echo_default],
+        parameters={"greeting": "hello"},
+        dag_extra={
+            "inputs": {"parameters": [{"name": "greeting"}, {"name": "extra", "default": "d"}]},
+            "outputs": outputs,
+        },
+    )
+
+
+def _container_entrypoint() -> dict[str, Any]:
+    template = workflow([], [ECHO], parameters={"x": "solo"})
+    template["spec"]["templates"].pop(0)
+    template["spec"]["entrypoint"] = "echo"
+    return template
+
+
+def _output_parameters() -> dict[str, Any]:
+    writer = container(
+        "writer",
+        "import sys; open('/data/out.txt', 'w').write(sys.argv[1] + '\\n')",
+        ("x",),
+        outputs={"parameters": [{"name": "value", "valueFrom": {"path": "/data/out.txt"}}]},
+    )
+    return workflow(
+        [
+            task("write", "writer", params={"x": "42"}),
+            task(
+                "read",
+                "echo",
+                depends="write",
+                params={"x": "got {{tasks.write.outputs.parameters.value}}"},
+            ),
+        ],
+        [writer, ECHO],
+        dag_extra={
+            "outputs": {
+                "parameters": [
+                    {
+                        "name": "final",
+                        "valueFrom": {"parameter": "{{tasks.write.outputs.parameters.value}}"},
+                    },
+                    {"name": "read", "valueFrom": {"parameter": "{{tasks.read.outputs.result}}"}},
+                ]
+            }
+        },
+    )
+
+
+EXPORTED = {
+    "parameters": [
+        {"name": "value", "globalName": "answer", "valueFrom": {"path": "/data/out.txt"}}
+    ]
+}
+
+
+def _global_names() -> dict[str, Any]:
+    writer = container(
+        "writer",
+        "import sys; open('/data/out.txt', 'w').write(sys.argv[1])",
+        ("x",),
+        outputs=EXPORTED,
+    )
+    return workflow(
+        [
+            task("first", "writer", params={"x": "1"}),
+            task("second", "writer", depends="first", params={"x": "2"}),
+        ],
+        [writer],
+    )
+
+
+def _failed_step_outputs() -> dict[str, Any]:
+    # Known divergence (2): what a failed step leaves behind (its parameters, its result, its
+    # globalName) and whether a handler of the failure can use them.
+    failing = container(
+        "writer",
+        "open('/data/out.txt', 'w').write('x'); print('partial'); raise SystemExit(1)",
+        outputs=copy.deepcopy(EXPORTED),
+    )
+    return workflow(
+        [
+            task("write", "writer"),
+            task(
+                "handle",
+                "echo",
+                depends="write.Failed",
+                params={
+                    "x": "{{tasks.write.outputs.parameters.value}}/{{tasks.write.outputs.result}}"
+                },
+            ),
+        ],
+        [failing, ECHO],
+        dag_extra=echo_result_outputs("handle"),
+    )
+
+
+def _retried_failure_outputs() -> dict[str, Any]:
+    # A retried step that fails every attempt: its outputs are its last attempt's.
+    code = (
+        "import os; p = '/data/n'; n = len(open(p).read()) if os.path.exists(p) else 0; "
+        "open(p, 'a').write('x'); open('/data/out.txt', 'w').write(str(n)); print(n); "
+        "raise SystemExit(1)"
+    )
+    flaky_writer = container(
+        "writer", code, outputs=copy.deepcopy(EXPORTED), retryStrategy={"limit": 1}
+    )
+    return workflow(
+        [task("write", "writer")], [flaky_writer], dag_extra=echo_result_outputs("write")
+    )
+
+
+def _null_with_param() -> dict[str, Any]:
+    # Known divergence (3): `null` is what json.dumps(None) prints.
+    split = container("split", "print('null')")
+    return fan_out(split, task("after", "echo", depends="map", params={"x": "ran"}))
+
+
+def _trailing_newlines() -> dict[str, Any]:
+    # Known divergence (4): Argo trims exactly one trailing newline of a result or a parameter.
+    printer = container(
+        "printer",
+        "open('/data/out.txt', 'w').write('v \\n\\n'); print('a\\n')",
+        outputs={"parameters": [{"name": "value", "valueFrom": {"path": "/data/out.txt"}}]},
+    )
+    return workflow(
+        [task("print", "printer")],
+        [printer],
+        dag_extra={
+            "outputs": {
+                "parameters": [
+                    {
+                        "name": "result",
+                        "valueFrom": {"parameter": "{{tasks.print.outputs.result}}"},
+                    },
+                    {
+                        "name": "value",
+                        "valueFrom": {"parameter": "{{tasks.print.outputs.parameters.value}}"},
+                    },
+                ]
+            }
+        },
+    )
+
+
+def _retry_under_parallelism() -> dict[str, Any]:
+    # Known divergence (1): item f fails its first attempt; with parallelism 1 its retry runs
+    # before the items still queued (Argo does not count a retry against the DAG's parallelism).
+    code = (
+        "import os, sys; x = sys.argv[1]; open('/data/log', 'a').write(x + '\\n'); "
+        "m = '/data/failed-' + x; first = x == 'f' and not os.path.exists(m); "
+        "open(m, 'w').close(); sys.exit(1 if first else 0)"
+    )
+    record = container("record", code, ("x",), retryStrategy={"limit": 1})
+    return workflow(
+        [task("t", "record", withItems=["f", "b", "c"], params={"x": "{{item}}"})],
+        [record],
+        dag_extra={"parallelism": 1},
+    )
+
+
+def _leaf_order(tasks: list[dict[str, Any]]) -> dict[str, Any]:
+    # Known divergence (5): which failed leaf decides the DAG's phase. "e" exits 0 without its
+    # output file (Error), FAIL exits 3 (Failed).
+    errors = container(
+        "errors",
+        "pass",
+        outputs={"parameters": [{"name": "v", "valueFrom": {"path": "/data/absent"}}]},
+    )
+    return workflow(tasks, [errors, FAIL])
+
+
+def _omitted_inherits(items: list[str]) -> dict[str, Any]:
+    item = container(
+        "item",
+        "import sys; sys.exit(0 if sys.argv[1] == 'e' else 1)",
+        ("x",),
+        outputs={"parameters": [{"name": "v", "valueFrom": {"path": "/data/absent"}}]},
+    )
+    return workflow(
+        [
+            task("fan", "item", withItems=items, params={"x": "{{item}}"}),
+            task("after", "echo", depends="fan", params={"x": "never"}),
+        ],
+        [item, ECHO],
+    )
+
+
+def _missing_output() -> dict[str, Any]:
+    outputs = {"parameters": [{"name": "value", "valueFrom": {"path": "/data/absent"}}]}
+    defaulted = copy.deepcopy(outputs)
+    defaulted["parameters"][0]["valueFrom"]["default"] = "none"
+    return workflow(
+        [task("missing", "quiet"), task("defaulted", "quiet-default")],
+        [
+            container("quiet", "pass", outputs=outputs),
+            container("quiet-default", "pass", outputs=defaulted),
+        ],
+    )
+
+
+def _parallelism() -> dict[str, Any]:
+    return workflow(
+        [task("t", "echo", withItems=["a", "b", "c"], params={"x": "{{item}}"})],
+        [ECHO],
+        dag_extra={"parallelism": 1},
+    )
+
+
+def _template_deadline() -> dict[str, Any]:
+    sleeper = container("sleeper", "import time; time.sleep(120)", activeDeadlineSeconds=3)
+    return workflow([task("slow", "sleeper")], [sleeper])
+
+
+CASES: dict[str, Case] = {
+    "with-items": Case(_with_items()),
+    "with-sequence": Case(_with_sequence()),
+    "with-param": Case(fan_out(container("split", "import json; print(json.dumps(['3', '1']))"))),
+    "with-param-empty": Case(
+        fan_out(
+            container("split", "print('[]')"),
+            task("after", "echo", depends="map", params={"x": "ran"}),
+        )
+    ),
+    "with-param-null": Case(_null_with_param()),
+    "failure-handler": Case(_failure_handler()),
+    "failure-handled": Case(_failure_handled()),
+    "omission-cascades": Case(_omission_cascades()),
+    "one-item-fails": Case(fan_out_with_one_failure("map")),
+    "any-succeeded": Case(fan_out_with_one_failure("map.AnySucceeded")),
+    "all-failed": Case(fan_out_with_one_failure("map.AllFailed")),
+    "retry-succeeds": Case(flaky(limit=2, failures=1)),
+    "retry-limit": Case(flaky(limit=1, failures=5)),
+    "retry-on-error-only": Case(flaky(limit=2, failures=1, policy="OnError")),
+    "retry-expression": Case(
+        flaky(limit=3, failures=5, exit_code=2, expression='lastRetry.exitCode != "2"')
+    ),
+    "parameters": Case(_parameters()),
+    "parameters-overridden": Case(_parameters(), parameters={"greeting": "bye"}),
+    "entrypoint-inputs": Case(_entrypoint_inputs(), parameters={"greeting": "hi"}),
+    "container-entrypoint": Case(_container_entrypoint()),
+    "output-parameters": Case(_output_parameters()),
+    "global-names": Case(_global_names()),
+    "failed-step-outputs": Case(_failed_step_outputs()),
+    "retried-failure-outputs": Case(_retried_failure_outputs()),
+    "trailing-newlines": Case(_trailing_newlines()),
+    "retry-under-parallelism": Case(_retry_under_parallelism(), files=("log",)),
+    "leaf-order-ab": Case(_leaf_order([task("a", "errors"), task("b", "fail")])),
+    "leaf-order-ba": Case(_leaf_order([task("b", "fail"), task("a", "errors")])),
+    "leaf-order-names": Case(_leaf_order([task("z", "errors"), task("y", "fail")])),
+    "omitted-inherits-ef": Case(_omitted_inherits(["e", "f"])),
+    "omitted-inherits-fe": Case(_omitted_inherits(["f", "e"])),
+    "missing-output": Case(_missing_output()),
+    "missing-executable": Case(workflow([task("a", "missing")], [MISSING_TOOL])),
+    "parallelism": Case(_parallelism()),
+    "template-deadline": Case(_template_deadline()),
+}
+
+
+# ---- the cluster's side ---------------------------------------------------------------------
+
+
+def for_cluster(case: str, spec_case: Case, subpath: str, account: str) -> dict[str, Any]:
+    """The case's template as a Workflow this cluster runs, changed only as the cluster needs."""
+    spec = copy.deepcopy(spec_case.template["spec"])
+    for volume in spec.get("volumes") or []:
+        claim = volume.get("persistentVolumeClaim")
+        if claim is not None and claim["claimName"] == CLAIM:
+            claim["claimName"] = lc.CLAIM_NAME
+    for entry in spec["templates"]:
+        if "container" not in entry:
+            continue
+        main = entry["container"]
+        main.update(
+            image=lc.images.STEP_IMAGE,
+            imagePullPolicy="Never",
+            securityContext=CONTAINER_SECURITY,
+            resources=SMALL,
+        )
+        for mount in main.get("volumeMounts") or []:
+            if mount["name"] == templates.DATA_VOLUME["name"]:
+                mount["subPath"] = subpath
+    spec.update(
+        securityContext=POD_SECURITY,
+        serviceAccountName=account,
+        automountServiceAccountToken=False,
+        executor={"serviceAccountName": account},
+    )
+    for parameter in (spec.get("arguments") or {}).get("parameters") or []:
+        if parameter["name"] in spec_case.parameters:
+            parameter["value"] = spec_case.parameters[parameter["name"]]
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "Workflow",
+        "metadata": {
+            "generateName": f"diff-{case}-",
+            "namespace": lc.WORKLOAD_NAMESPACE,
+            "labels": {LABEL: "true"},
+        },
+        "spec": spec,
+    }
+
+
+def _parameters_of(outputs: Mapping[str, Any] | None) -> dict[str, str]:
+    return {
+        parameter["name"]: parameter["value"]
+        for parameter in (outputs or {}).get("parameters") or []
+        if "value" in parameter
+    }
+
+
+def observe_cluster(run: Run, entrypoint: str) -> dict[str, Any]:
+    """What the controller reported, in the comparison's shape (see observe_local)."""
+    status = run.workflow.get("status", {})
+    nodes = status.get("nodes", {})
+    root = run.name
+    attempts_of = {
+        child: node
+        for node in nodes.values()
+        if node["type"] == "Retry"
+        for child in node.get("children", [])
+    }
+    phases, steps, attempts = {}, {}, {}
+    for node_id, node in nodes.items():
+        if node_id in attempts_of:
+            continue  # an attempt of a retried step: its Retry node stands for it
+        if node_id == root and node["type"] == "DAG":
+            continue  # the entrypoint DAG: the workflow's own phase
+        name = entrypoint if node_id == root else node["displayName"]
+        phases[name] = node["phase"]
+        if node["type"] in ("Pod", "Retry"):
+            outputs = node.get("outputs") or {}
+            step: dict[str, Any] = {"parameters": _parameters_of(outputs)}
+            if "exitCode" in outputs:
+                step["exitCode"] = outputs["exitCode"]
+            if "result" in outputs:
+                step["result"] = outputs["result"]
+            steps[name] = step
+        if node["type"] == "Retry":
+            attempts[name] = len(node.get("children", []))
+    root_node = nodes.get(root, {})
+    observed = {
+        "phase": status.get("phase"),
+        "nodes": phases,
+        "steps": steps,
+        "attempts": attempts,
+        "outputs": _parameters_of(root_node.get("outputs"))
+        if root_node.get("type") == "DAG"
+        else {},
+        "globals": _parameters_of(status.get("outputs")),
+    }
+    return json.loads(json.dumps(observed).replace(run.name, LOCAL_NAME))
+
+
+# ---- run-local's side -----------------------------------------------------------------------
+
+
+def observe_local(result: RunResult, entry_is_dag: bool) -> dict[str, Any]:
+    """run-local's answers: phases by Argo's display names, each step's outputs and attempts."""
+    phases, steps, attempts = {}, {}, {}
+    for task_state in result.tasks.values():
+        phases[task_state.name] = task_state.phase.value
+        for node in task_state.nodes:
+            phases[node.name] = node.phase.value
+            if node.phase.value in ("Pending", "Running"):
+                continue
+            step: dict[str, Any] = {"parameters": dict(node.outputs)}
+            if node.exit_code is not None:
+                step["exitCode"] = str(node.exit_code)
+            if node.result is not None:
+                step["result"] = node.result
+            steps[node.name] = step
+            if "retryStrategy" in node.template:
+                attempts[node.name] = node.attempt + 1
+    observed = {
+        "phase": result.phase.value,
+        "nodes": phases,
+        "steps": steps,
+        "attempts": attempts,
+        "outputs": dict(result.outputs) if entry_is_dag else {},
+        "globals": dict(result.global_outputs),
+    }
+    return json.loads(json.dumps(observed).replace(result.name, LOCAL_NAME))
+
+
+def normalise(local: dict[str, Any], cluster: dict[str, Any]) -> None:
+    """Drop the results Argo did not record (it records one only when its DAG references it)."""
+    for name, step in local["steps"].items():
+        if "result" not in cluster["steps"].get(name, {}):
+            step.pop("result", None)
+
+
+def assert_same(case: str, local: dict[str, Any], cluster: dict[str, Any]) -> None:
+    if local == cluster:
+        return
+    diff = difflib.unified_diff(
+        json.dumps(local, indent=2, sort_keys=True).splitlines(),
+        json.dumps(cluster, indent=2, sort_keys=True).splitlines(),
+        "run-local",
+        "argo (the real controller)",
+        lineterm="",
+    )
+    pytest.fail(f"{case}: run-local and Argo differ:\n" + "\n".join(diff), pytrace=False)
+
+
+# ---- fixtures and tests ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def account(cluster: LocalCluster):
+    """The chart installed once: its ServiceAccount (executor RBAC, token) and its template."""
+    cluster.install(LOG_COUNT_CHART, RELEASE, cluster.release_values(fullnameOverride=RELEASE))
+    yield RELEASE
+    cluster.uninstall(RELEASE)
+
+
+def _selected_cases(request: pytest.FixtureRequest) -> list[str]:
+    return sorted(
+        {
+            item.callspec.params["case"]
+            for item in request.session.items
+            if item.module is request.module
+            and hasattr(item, "callspec")
+            and "case" in item.callspec.params
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def submitted(request, cluster: LocalCluster, account: str):
+    """Every selected case's Workflow, created at once: case -> (workflow name, data dir)."""
+    root = cluster.volume / "differential" / uuid.uuid4().hex[:8]
+    created: dict[str, tuple[str, Path]] = {}
+    try:
+        for case in _selected_cases(request):
+            data = root / case
+            data.mkdir(parents=True)
+            for path in (root.parent, root, data):
+                os.chown(path, lc.STEP_UID, lc.STEP_UID)
+            body = for_cluster(case, CASES[case], cluster.in_volume(data), account)
+            created[case] = (cluster.create_workflow(body), data)
+        yield created
+    finally:
+        for name, _ in created.values():
+            cluster.delete_workflow(name)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def is_dag(template: Mapping[str, Any]) -> bool:
+    spec = template["spec"]
+    entry = next(entry for entry in spec["templates"] if entry["name"] == spec["entrypoint"])
+    return "dag" in entry
+
+
+def _files(data: Path, names: tuple[str, ...]) -> dict[str, str | None]:
+    return {name: (data / name).read_text() if (data / name).exists() else None for name in names}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_run_local_matches_the_controller(case, cluster, submitted, tmp_path):
+    spec_case = CASES[case]
+    result, _ = templates.run(spec_case.template, tmp_path, parameters=spec_case.parameters)
+    entrypoint = spec_case.template["spec"]["entrypoint"]
+    local = observe_local(result, is_dag(spec_case.template))
+    name, data = submitted[case]
+    run = cluster.wait(name)
+    argo = observe_cluster(run, entrypoint)
+    local["files"] = _files(tmp_path / "data", spec_case.files)
+    argo["files"] = _files(data, spec_case.files)
+    normalise(local, argo)
+    assert_same(case, local, argo)
+
+
+# ---- the chart's WorkflowTemplate -----------------------------------------------------------
+
+
+def test_the_chart_s_template_matches_the_controller(cluster, account, tmp_path):
+    name = f"differential-{uuid.uuid4().hex[:8]}.log"
+    cluster_input = cluster.volume / "inputs" / name
+    cluster_input.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(GENERATE),
+            "--output",
+            str(cluster_input),
+            "--size",
+            "64KiB",
+            "--seed",
+            "7",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    relative = cluster.in_volume(cluster_input)
+    try:
+        parameters = {"input": relative, "numParts": "3"}
+        run = cluster.run(account, parameters)
+        volume = tmp_path / "volume"
+        (volume / relative).parent.mkdir(parents=True)
+        shutil.copy(cluster_input, volume / relative)
+        job = render_job(LOG_COUNT_CHART, cluster.release_values(fullnameOverride=RELEASE))
+        local_run = run_local(
+            job,
+            parameters=parameters,
+            input_path=None,
+            volume_dir=volume,
+            jobs=2,
+            reporter=Reporter(io.StringIO()),
+            python=sys.executable,
+        )
+    finally:
+        cluster_input.unlink(missing_ok=True)
+    try:
+        local = observe_local(local_run.result, is_dag(job.template))
+        argo = observe_cluster(run, job.template["spec"]["entrypoint"])
+        local = json.loads(json.dumps(local).replace(LOCAL_NAME, "WORKFLOW"))
+        argo = json.loads(json.dumps(argo).replace(LOCAL_NAME, "WORKFLOW"))
+        normalise(local, argo)
+        assert_same("log-count chart", local, argo)
+    finally:
+        cluster.delete_workflow(run.name)
+        shutil.rmtree(cluster.volume / "runs" / run.name, ignore_errors=True)
