@@ -17,10 +17,10 @@ from __future__ import annotations
 
 ENFORCE = "pod-security.kubernetes.io/enforce"
 LEVELS = ("restricted", "baseline")
-# The `init` and `wait` containers Argo adds to every step pod (argo-helm `executor.securityContext`,
-# or the workflow-controller ConfigMap's `executor:` where Argo runs another way, as on the local
-# real cluster); they run as the step's user (the log-count chart's pod-level runAsUser), like
-# its main container.
+# The `init` and `wait` containers Argo adds to every step pod (argo-helm's
+# `executor.securityContext`, or the workflow-controller ConfigMap's `executor:` where Argo runs
+# another way, as on the local real cluster); they run as the step's user (the log-count chart's
+# pod-level runAsUser), like its main container.
 EXECUTOR_SECURITY_CONTEXT = {
     "runAsNonRoot": True,
     "allowPrivilegeEscalation": False,

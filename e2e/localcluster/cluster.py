@@ -40,6 +40,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(REPO_ROOT))
 
 import images  # noqa: E402  (the sibling module; this file also runs as a script)
+
 from infra.podsecurity import EXECUTOR_SECURITY_CONTEXT, pod_security_labels  # noqa: E402
 
 # --- The facts of the local cluster, in one place --------------------------------------------
