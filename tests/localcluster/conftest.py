@@ -42,6 +42,6 @@ def cluster() -> LocalCluster:
 @pytest.fixture(scope="module")
 def release(cluster: LocalCluster):
     """log-count installed with real Helm; the WorkflowTemplate's name."""
-    name = cluster.install(LOG_COUNT_CHART, "log-count", cluster.release_values())
+    cluster.install(LOG_COUNT_CHART, "log-count", cluster.release_values())
     yield "log-count"
-    cluster.uninstall(name)
+    cluster.uninstall("log-count")

@@ -100,6 +100,7 @@ class LocalCluster:
         self.core = kubernetes.client.CoreV1Api(client)
         self.objects = kubernetes.client.CustomObjectsApi(client)
         self.deleted_pods: list[str] = []
+        self.recreated_pods: list[str] = []
 
     # --- the chart ------------------------------------------------------------------------
 
@@ -126,18 +127,20 @@ class LocalCluster:
     def helm(self) -> helm_python.Config:
         return helm_python.Config(kubeconfig_path=self.kubeconfig, namespace=self.namespace)
 
-    def install(self, chart_dir: Path, release: str, values: Mapping[str, Any]) -> str:
+    def install(self, chart_dir: Path, release: str, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Installs the chart as a new release (an earlier one of that name is removed first)."""
         config = self.helm()
         try:
             config.uninstall(release, ignore_not_found=True, wait="watcher", timeout=120)
             chart = load_chart(chart_dir)
             try:
-                config.install(chart, release, dict(values), namespace=self.namespace, timeout=120)
+                return config.install(
+                    chart, release, dict(values), namespace=self.namespace, timeout=120
+                )
             finally:
                 chart.close()
         finally:
             config.close()
-        return release
 
     def uninstall(self, release: str) -> None:
         config = self.helm()
@@ -173,13 +176,13 @@ class LocalCluster:
         template: str,
         parameters: Mapping[str, str],
         *,
-        on_pod_running: Callable[[dict[str, Any]], None] | None = None,
+        on_count_pod: Callable[[dict[str, Any]], None] | None = None,
         timeout: float = RUN_TIMEOUT_SECONDS,
     ) -> Run:
         name = self.submit(template, parameters)
         deadline = time.monotonic() + timeout
-        if on_pod_running is not None:
-            self._watch_pods(name, on_pod_running, deadline)
+        if on_count_pod is not None:
+            self._watch_pods(name, on_count_pod, deadline)
         return Run(self._wait_finished(name, deadline))
 
     def create_workflow(self, body: Mapping[str, Any]) -> str:
@@ -236,12 +239,17 @@ class LocalCluster:
                 )
 
     def _watch_pods(
-        self, name: str, on_running: Callable[[dict[str, Any]], None], deadline: float
+        self, name: str, on_pod: Callable[[dict[str, Any]], None], deadline: float
     ) -> None:
-        """Calls on_running with the first pod of the run seen Running, then returns."""
+        """Calls on_pod with the run's first count pod seen with its main container running,
+        then waits until a pod of that name appears again (with another uid) and returns.
+
+        (A pod deleted before its step ran would prove nothing; one deleted after counting has
+        already reported its result.)"""
+        target: tuple[str, str] | None = None
         while True:
             stream = watch.Watch()
-            timeout = min(self._remaining(deadline, f"a running pod of {name}"), 60)
+            timeout = min(self._remaining(deadline, f"a count pod of {name}"), 60)
             for event in stream.stream(
                 self.core.list_namespaced_pod,
                 self.namespace,
@@ -249,15 +257,25 @@ class LocalCluster:
                 timeout_seconds=timeout,
             ):
                 pod = event["object"].to_dict()
-                node = pod["metadata"].get("annotations", {}).get(NODE_NAME_ANNOTATION, "")
-                if pod["status"].get("phase") == "Running" and ".map(" in node:
-                    on_running(pod)
-                    stream.stop()
-                    return
+                meta = pod["metadata"]
+                if target is not None:
+                    if meta["name"] == target[0] and meta["uid"] != target[1]:
+                        self.recreated_pods.append(meta["name"])
+                        stream.stop()
+                        return
+                    continue
+                node = (meta.get("annotations") or {}).get(NODE_NAME_ANNOTATION, "")
+                statuses = pod["status"].get("container_statuses") or []
+                main_running = any(c["name"] == "main" and c["state"]["running"] for c in statuses)
+                if main_running and ".map(" in node:
+                    on_pod(pod)
+                    target = (meta["name"], meta["uid"])
 
     def delete_first_count_pod(self, pod: dict[str, Any]) -> None:
         name = pod["metadata"]["name"]
-        self.core.delete_namespaced_pod(name, self.namespace, grace_period_seconds=0)
+        # Graceful, as an eviction or a spot reclaim is: SIGTERM, then the pod goes. (With a
+        # grace period of 0 the object is removed at once and Argo recreates the pod in place.)
+        self.core.delete_namespaced_pod(name, self.namespace, grace_period_seconds=1)
         self.deleted_pods.append(name)
 
     # --- namespace ------------------------------------------------------------------------

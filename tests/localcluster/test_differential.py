@@ -10,9 +10,11 @@ attempts of a retried one; the workflow's phase, its entrypoint's outputs and it
 (globalName); and, where a case names them, files the steps wrote (their order shows the order
 the steps ran in).
 
-One normalisation: Argo records a step's outputs.result only when its DAG references it
+Two normalisations: Argo records a step's outputs.result only when its DAG references it
 (`includeScriptOutput`); run-local always does, so a result the controller did not record is not
-compared. The cluster's workflow name is replaced by run-local's.
+compared. The exit code of a step killed at its deadline is not compared: Argo records 137 or
+none, depending on whether the executor or the kill comes first. The cluster's workflow name is
+replaced by run-local's.
 
 All the cases' Workflows are created at once when the module starts (the node has two cores:
 they queue together rather than one after another), and each test then watches its own one.
@@ -43,7 +45,6 @@ from tests.runlocal.templates import CLAIM, container, task, workflow
 from tests.runlocal.test_semantics import (
     ECHO,
     FAIL,
-    MISSING_TOOL,
     fan_out,
     fan_out_with_one_failure,
     flaky,
@@ -71,6 +72,7 @@ CONTAINER_SECURITY = {
     "capabilities": {"drop": ["ALL"]},
     "readOnlyRootFilesystem": True,
 }
+MISSING_TOOL = {"name": "missing", "container": {"image": "x", "command": ["no-such-tool-xyz"]}}
 SMALL = {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "128Mi"}}
 
 
@@ -173,20 +175,30 @@ def _parameters() -> dict[str, Any]:
 def _entrypoint_inputs() -> dict[str, Any]:
     echo_default = container("echo-default", "import sys; print(sys.argv[1])", ("x",))
     echo_default["inputs"]["parameters"][0]["default"] = "fallback"
-    outputs = echo_result_outputs("a", "b")["outputs"]
-    outputs["parameters"].append(
-        {"name": "out", "valueFrom": {"parameter": "{{inputs.parameters.extra}}"}}
-    )
     return workflow(
         [
             task("a", "echo", params={"x": "{{inputs.parameters.greeting}}"}),
             task("b", "echo-default"),
+            task("c", "echo", params={"x": "{{inputs.parameters.extra}}"}),
         ],
         [ECHO, echo_default],
         parameters={"greeting": "hello"},
         dag_extra={
             "inputs": {"parameters": [{"name": "greeting"}, {"name": "extra", "default": "d"}]},
-            "outputs": outputs,
+            **echo_result_outputs("a", "b", "c"),
+        },
+    )
+
+
+def _dag_output(value_from: dict[str, Any]) -> dict[str, Any]:
+    # A DAG output's valueFrom.parameter is one variable of the DAG's scope (its task outputs),
+    # looked up once the template's inputs are filled in.
+    return workflow(
+        [task("a", "echo", params={"x": "1"})],
+        [ECHO],
+        dag_extra={
+            "inputs": {"parameters": [{"name": "extra", "default": "d"}]},
+            "outputs": {"parameters": [{"name": "out", "valueFrom": value_from}]},
         },
     )
 
@@ -251,6 +263,29 @@ def _global_names() -> dict[str, Any]:
         ],
         [writer],
     )
+
+
+def _global_names_racing() -> dict[str, Any]:
+    # Two independent tasks export the same globalName; "first" (first in the DAG's order)
+    # waits for "second" to finish writing, so it is the last writer.
+    def writer(name: str, code: str) -> dict[str, Any]:
+        exported = {
+            "parameters": [
+                {"name": "v", "globalName": "answer", "valueFrom": {"path": f"/data/{name}.txt"}}
+            ]
+        }
+        return container(name, code, outputs=exported)
+
+    first = writer(
+        "first",
+        "import os, time\nwhile not os.path.exists('/data/second.done'): time.sleep(0.2)\n"
+        "open('/data/first.txt', 'w').write('first')",
+    )
+    second = writer(
+        "second",
+        "open('/data/second.txt', 'w').write('second'); open('/data/second.done', 'w').close()",
+    )
+    return workflow([task("first", "first"), task("second", "second")], [first, second])
 
 
 def _failed_step_outputs() -> dict[str, Any]:
@@ -395,6 +430,32 @@ def _template_deadline() -> dict[str, Any]:
     return workflow([task("slow", "sleeper")], [sleeper])
 
 
+def _workflow_deadline() -> dict[str, Any]:
+    sleeper = container("sleeper", "import time; time.sleep(120)")
+    return workflow(
+        [
+            task("slow", "sleeper"),
+            task("after", "echo", depends="slow", params={"x": "never"}),
+            task("handler", "echo", depends="slow.Failed", params={"x": "too late"}),
+            task("fan", "echo", depends="slow.Failed", withItems=[1, 2], params={"x": "{{item}}"}),
+            task("last", "echo", depends="handler.Failed", params={"x": "too late"}),
+        ],
+        [sleeper, ECHO],
+        activeDeadlineSeconds=8,
+    )
+
+
+def _erroring(policy: str) -> dict[str, Any]:
+    # Exits 0 without its output file: an Error, retried or not by the policy.
+    errors = container(
+        "errors",
+        "open('/data/runs', 'a').write('x')",
+        outputs={"parameters": [{"name": "v", "valueFrom": {"path": "/data/absent"}}]},
+        retryStrategy={"limit": 1, "retryPolicy": policy},
+    )
+    return workflow([task("a", "errors")], [errors])
+
+
 CASES: dict[str, Case] = {
     "with-items": Case(_with_items()),
     "with-sequence": Case(_with_sequence()),
@@ -406,6 +467,13 @@ CASES: dict[str, Case] = {
         )
     ),
     "with-param-null": Case(_null_with_param()),
+    "with-param-not-a-list": Case(fan_out(container("split", "print('{\"a\": 1}')"))),
+    "with-param-mixed-items": Case(
+        fan_out(container("split", 'print(\'[{"b": 2, "a": "x"}, 3, 1.5, "s", true]\')'))
+    ),
+    "workflow-deadline": Case(_workflow_deadline()),
+    "error-retried-always": Case(_erroring("Always"), files=("runs",)),
+    "error-not-retried-on-failure": Case(_erroring("OnFailure"), files=("runs",)),
     "failure-handler": Case(_failure_handler()),
     "failure-handled": Case(_failure_handled()),
     "omission-cascades": Case(_omission_cascades()),
@@ -418,12 +486,29 @@ CASES: dict[str, Case] = {
     "retry-expression": Case(
         flaky(limit=3, failures=5, exit_code=2, expression='lastRetry.exitCode != "2"')
     ),
+    "retry-message-run-local": Case(
+        flaky(limit=1, failures=5, exit_code=3, expression='lastRetry.message == "exit code 3"')
+    ),
+    "retry-message-argo": Case(
+        flaky(
+            limit=1,
+            failures=5,
+            exit_code=3,
+            expression='lastRetry.message == "main: Error (exit code 3)"',
+        )
+    ),
     "parameters": Case(_parameters()),
     "parameters-overridden": Case(_parameters(), parameters={"greeting": "bye"}),
     "entrypoint-inputs": Case(_entrypoint_inputs(), parameters={"greeting": "hi"}),
+    "dag-output-input": Case(_dag_output({"parameter": "{{inputs.parameters.extra}}"})),
+    "dag-output-template": Case(_dag_output({"parameter": "got {{tasks.a.outputs.result}}"})),
+    "dag-output-default": Case(
+        _dag_output({"parameter": "{{inputs.parameters.extra}}", "default": "fallback"})
+    ),
     "container-entrypoint": Case(_container_entrypoint()),
     "output-parameters": Case(_output_parameters()),
     "global-names": Case(_global_names()),
+    "global-names-racing": Case(_global_names_racing()),
     "failed-step-outputs": Case(_failed_step_outputs()),
     "retried-failure-outputs": Case(_retried_failure_outputs()),
     "trailing-newlines": Case(_trailing_newlines()),
@@ -566,14 +651,25 @@ def observe_local(result: RunResult, entry_is_dag: bool) -> dict[str, Any]:
     return json.loads(json.dumps(observed).replace(result.name, LOCAL_NAME))
 
 
-def normalise(local: dict[str, Any], cluster: dict[str, Any]) -> None:
-    """Drop the results Argo did not record (it records one only when its DAG references it)."""
+def killed(result: RunResult) -> set[str]:
+    """The steps whose last attempt was killed at a deadline."""
+    return {node.name for task in result.tasks.values() for node in task.nodes if node.killed_for}
+
+
+def normalise(local: dict[str, Any], cluster: dict[str, Any], killed: set[str]) -> None:
+    """Drop the results Argo did not record (it records one only when its DAG references it),
+    and the exit codes of steps killed at a deadline (Argo records 137 or nothing, whichever
+    comes first)."""
     for name, step in local["steps"].items():
         if "result" not in cluster["steps"].get(name, {}):
             step.pop("result", None)
+    for name in killed:
+        for side in (local, cluster):
+            side["steps"].get(name, {}).pop("exitCode", None)
 
 
-def assert_same(case: str, local: dict[str, Any], cluster: dict[str, Any]) -> None:
+def assert_same(case: str, local: dict[str, Any], cluster: dict[str, Any], why: str) -> None:
+    """Fails with a unified diff of the two answers, then what each side said about its run."""
     if local == cluster:
         return
     diff = difflib.unified_diff(
@@ -583,7 +679,15 @@ def assert_same(case: str, local: dict[str, Any], cluster: dict[str, Any]) -> No
         "argo (the real controller)",
         lineterm="",
     )
-    pytest.fail(f"{case}: run-local and Argo differ:\n" + "\n".join(diff), pytrace=False)
+    pytest.fail(
+        f"{case}: run-local and Argo differ:\n" + "\n".join(diff) + "\n" + why, pytrace=False
+    )
+
+
+def messages(result: RunResult, run: Run) -> str:
+    local = [f"workflow {result.phase.value}: {result.message}"]
+    local += [f"{node.name}: {node.phase.value}: {node.message}" for node in result.failed]
+    return "run-local: " + " | ".join(local) + "\nargo: " + run.describe()
 
 
 # ---- fixtures and tests ---------------------------------------------------------------------
@@ -650,8 +754,8 @@ def test_run_local_matches_the_controller(case, cluster, submitted, tmp_path):
     argo = observe_cluster(run, entrypoint)
     local["files"] = _files(tmp_path / "data", spec_case.files)
     argo["files"] = _files(data, spec_case.files)
-    normalise(local, argo)
-    assert_same(case, local, argo)
+    normalise(local, argo, killed(result))
+    assert_same(case, local, argo, messages(result, run))
 
 
 # ---- the chart's WorkflowTemplate -----------------------------------------------------------
@@ -699,8 +803,8 @@ def test_the_chart_s_template_matches_the_controller(cluster, account, tmp_path)
         argo = observe_cluster(run, job.template["spec"]["entrypoint"])
         local = json.loads(json.dumps(local).replace(LOCAL_NAME, "WORKFLOW"))
         argo = json.loads(json.dumps(argo).replace(LOCAL_NAME, "WORKFLOW"))
-        normalise(local, argo)
-        assert_same("log-count chart", local, argo)
+        normalise(local, argo, killed(local_run.result))
+        assert_same("log-count chart", local, argo, messages(local_run.result, run))
     finally:
         cluster.delete_workflow(run.name)
         shutil.rmtree(cluster.volume / "runs" / run.name, ignore_errors=True)
