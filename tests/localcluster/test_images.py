@@ -282,7 +282,7 @@ def test_missing_argoexec_message(images, monkeypatch, tmp_path):
         images.argoexec_inputs(ctx)
     msg = str(e.value)
     assert msg.startswith(f"{tmp_path / 'state' / 'bin' / 'argoexec'} missing")
-    assert "go build" in msg and "github.com/argoproj/argo-workflows/v4/cmd/argoexec" in msg
+    assert "make cluster" in msg and "e2e/localcluster/argo/build.sh" in msg
 
 
 def test_missing_argo_module_message(images, monkeypatch, tmp_path):

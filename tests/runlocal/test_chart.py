@@ -350,7 +350,7 @@ def test_a_count_task_killed_mid_run_is_retried_and_the_result_is_exact(tmp_path
     ).result
     assert marker.exists()
     assert (
-        "map(2:2)             Failed  exit code 137; retrying (attempt 2 of 4)"
+        "map(2:2)             Failed  main: Error (exit code 137); retrying (attempt 2 of 4)"
         in progress.getvalue()
     )
     assert result.phase.value == "Succeeded", progress.getvalue()

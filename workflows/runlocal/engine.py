@@ -39,6 +39,8 @@ from workflows.runlocal.progress import Reporter
 STDERR_TAIL_LINES = 20
 # Argo keeps at most this much of a step's stdout as outputs.result (its last bytes).
 MAX_RESULT_BYTES = 256 * 1024
+# Argo's emissary exits with this when it cannot run the command (not found, not executable).
+EMISSARY_EXIT_CODE = 64
 # Kubernetes' generateName suffix alphabet (no vowels, no look-alike characters).
 _NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 # The exit status a container runtime reports for a process killed by signal N is 128 + N.
@@ -211,11 +213,19 @@ class WorkflowRun:
             f"workflow.parameters.{key}": value for key, value in self.parameters.items()
         }
         self.entry = self.templates[self.spec["entrypoint"]]
+        # Every attempt counts against --jobs and the workflow's parallelism (Argo's active
+        # pods); the entrypoint's parallelism holds back first attempts only: Argo's
+        # checkParallelism skips the DAG's limit for a node that exists and is running, so a
+        # retry starts as soon as its backoff has passed, ahead of items waiting for a slot.
         limits = [jobs]
-        for owner, where in ((self.spec, "spec"), (self.entry, "entrypoint template")):
-            if "parallelism" in owner:
-                limits.append(_positive_int(owner["parallelism"], f"{where} parallelism"))
+        if "parallelism" in self.spec:
+            limits.append(_positive_int(self.spec["parallelism"], "spec parallelism"))
         self.slots = min(limits)
+        self.dag_parallelism = (
+            _positive_int(self.entry["parallelism"], "entrypoint template parallelism")
+            if "parallelism" in self.entry
+            else None
+        )
         self.deadline_seconds = (
             _positive_int(self.spec["activeDeadlineSeconds"], "spec.activeDeadlineSeconds")
             if "activeDeadlineSeconds" in self.spec
@@ -226,6 +236,7 @@ class WorkflowRun:
         self.running: dict[int, PodNode] = {}
         self.exits: queue.Queue[tuple[PodNode, int]] = queue.Queue()
         self.stopping = False  # no retries or new attempts once the run is being stopped
+        self.past_deadline = False  # the workflow's deadline has passed: no new pods
         self.global_outputs: dict[str, str] = {}
         self.dag_scope: dict[str, str] = {}  # the entrypoint's variables, set when it runs
 
@@ -307,6 +318,9 @@ class WorkflowRun:
                         f"{self.deadline_seconds}s"
                     )
                     self._stop_all("Step exceeded its deadline")
+                    # As Argo, the DAG is still evaluated: what would start now fails at once.
+                    self.past_deadline = True
+                    self._resolve_ready_tasks()
                     break
                 self._kill_overdue(now)
         except BaseException:
@@ -373,6 +387,12 @@ class WorkflowRun:
                 nodes.append(self._new_node(task, node_name, task_spec, item_scope))
             self._set_task(task, Phase.RUNNING, f"fan-out over {len(items)} items")
         task.nodes = nodes
+        if self.past_deadline:
+            # Argo creates no pod past the workflow's deadline and fails the pending node.
+            for node in nodes:
+                node.message = "Step exceeded its deadline"
+                self._end_attempt(node, Phase.FAILED)
+            return
         self.queue += nodes
 
     def _ancestors(self, task: TaskState) -> set[str]:
@@ -394,7 +414,9 @@ class WorkflowRun:
         try:
             items = json.loads(text)
         except json.JSONDecodeError:
-            items = None
+            items = False
+        if items is None:  # `null`: Argo's json.Unmarshal into a slice leaves it empty
+            items = []
         if not isinstance(items, list):
             cut = [
                 f"{node.name} wrote {node.stdout_size} bytes to stdout"
@@ -476,11 +498,20 @@ class WorkflowRun:
         return node
 
     def _start_queued(self) -> None:
-        """Start the oldest queued nodes whose backoff has passed, while slots are free."""
+        """Start queued nodes whose backoff has passed while slots are free: retries first, then
+        first attempts, oldest first, as long as the DAG's parallelism allows one."""
         now = time.monotonic()
-        for node in [node for node in self.queue if node.not_before <= now]:
+        ready = [node for node in self.queue if node.not_before <= now]
+        ready.sort(key=lambda node: node.attempt == 0)  # stable: retries ahead, order kept
+        for node in ready:
             if len(self.running) >= self.slots:
                 break
+            if (
+                node.attempt == 0
+                and self.dag_parallelism is not None
+                and len(self.running) >= self.dag_parallelism
+            ):
+                continue
             self.queue.remove(node)
             self._start_attempt(node)
 
@@ -492,25 +523,39 @@ class WorkflowRun:
         node.stderr_path = None
         if node.first_started_at is None:
             node.first_started_at = time.monotonic()
+        node.started_at = time.monotonic()
         try:
             launch = pods.prepare(
                 node.template, self.workflow_volumes, self.volumes, pod_dir, self.python
             )
-            node.output_paths = launch.output_paths
-            node.stdout_path = launch.stdout
-            node.stderr_path = launch.stderr
-            node.process = pods.start(launch)
+        except pods.CommandNotFoundError as error:
+            self._cannot_run(node, error)
+            return
         except (OSError, ValueError) as error:
             node.message = f"could not start the container: {error}"
             self._end_attempt(node, Phase.ERROR)
             return
-        node.started_at = time.monotonic()
+        node.output_paths = launch.output_paths
+        node.stdout_path = launch.stdout
+        node.stderr_path = launch.stderr
+        try:
+            node.process = pods.start(launch)
+        except OSError as error:  # not executable, not a program
+            self._cannot_run(node, error)
+            return
         node.phase = Phase.RUNNING
         self.running[node.process.pid] = node
         if node.task.phase == Phase.PENDING:
             node.task.phase = Phase.RUNNING
         self.reporter.node(node.name, "Running", self._attempt_note(node))
         threading.Thread(target=self._wait, args=(node, node.process), daemon=True).start()
+
+    def _cannot_run(self, node: PodNode, error: OSError) -> None:
+        """The command cannot run: as Argo's emissary, which then exits 64, the step Failed."""
+        node.exit_code = EMISSARY_EXIT_CODE
+        node.result, node.outputs = None, {}
+        node.message = f"{_exit_message(EMISSARY_EXIT_CODE)}: could not run the command: {error}"
+        self._end_attempt(node, Phase.FAILED)
 
     def _wait(self, node: PodNode, process: subprocess.Popen[bytes]) -> None:
         self.exits.put((node, process.wait()))
@@ -519,29 +564,37 @@ class WorkflowRun:
         assert node.process is not None
         del self.running[node.process.pid]
         node.exit_code = _SIGNAL_EXIT_BASE - status if status < 0 else status
-        if node.killed_for:
+        node.result, node.outputs = None, {}
+        if node.killed_for:  # the whole pod is killed: nothing is captured
             node.message = node.killed_for
             self._end_attempt(node, Phase.FAILED)
         elif status != 0:
-            node.message = f"exit code {node.exit_code}"
+            # Argo's wait container captures the result and the parameters whatever the main
+            # container's exit; a missing file then only ends the capture (SaveParameters).
+            node.message = _exit_message(node.exit_code)
+            with contextlib.suppress(OSError):
+                node.stdout_size, node.result = _read_result(node.stdout_path)
+            with contextlib.suppress(RunError):
+                self._read_outputs(node)
             self._end_attempt(node, Phase.FAILED)
         else:
             try:
                 node.stdout_size, node.result = _read_result(node.stdout_path)
-                node.outputs = self._read_outputs(node)
+                self._read_outputs(node)
             except (OSError, RunError) as error:
                 node.message = str(error)
                 self._end_attempt(node, Phase.ERROR)
                 return
             self._end_attempt(node, Phase.SUCCEEDED)
 
-    def _read_outputs(self, node: PodNode) -> dict[str, str]:
-        outputs = {}
+    def _read_outputs(self, node: PodNode) -> None:
+        """Argo's SaveParameters: each file (else its default) in order, one trailing newline
+        trimmed, into node.outputs; stops at the first missing one without a default."""
         for parameter in (node.template.get("outputs") or {}).get("parameters") or []:
             name = parameter["name"]
             path = node.output_paths[name]
             try:
-                outputs[name] = path.read_text().rstrip()
+                value = path.read_text()
             except OSError as error:
                 if "default" not in parameter["valueFrom"]:
                     raise RunError(
@@ -549,14 +602,15 @@ class WorkflowRun:
                         f"{pods.unmarked(parameter['valueFrom']['path'])}"
                         f" ({path}): {error.strerror}"
                     ) from None
-                outputs[name] = str(parameter["valueFrom"]["default"])
-        return outputs
+                value = str(parameter["valueFrom"]["default"])
+            node.outputs[name] = value.removesuffix("\n")
 
     def _end_attempt(self, node: PodNode, phase: Phase) -> None:
         if phase.failed and node.stderr_path is not None and node.stderr_path.is_file():
             # Kept past the scratch directory, which goes at the end of the run.
             text = node.stderr_path.read_text(errors="replace")
             node.stderr_tail = text.splitlines()[-STDERR_TAIL_LINES:]
+        self._export_globals(node)  # Argo exports from every finished pod, failed ones too
         if phase.failed and self._retries(node, phase):
             wait = self._backoff_wait(node)
             if wait is not None:
@@ -570,8 +624,6 @@ class WorkflowRun:
                 self.queue.append(node)
                 return
         node.phase = phase
-        if phase == Phase.SUCCEEDED:
-            self._export_globals(node)
         self.reporter.node(node.name, phase.value, node.message)
         task = node.task
         if all(child.phase.done for child in task.nodes):
@@ -609,7 +661,8 @@ class WorkflowRun:
         return wait
 
     def _export_globals(self, node: PodNode) -> None:
-        """Output parameters with a globalName become workflow outputs (the last one wins)."""
+        """Output parameters with a globalName become workflow outputs (the last one wins),
+        whether the attempt succeeded or not (Argo's addOutputsToGlobalScope)."""
         for parameter in (node.template.get("outputs") or {}).get("parameters") or []:
             if "globalName" in parameter and parameter["name"] in node.outputs:
                 self.global_outputs[str(parameter["globalName"])] = node.outputs[parameter["name"]]
@@ -687,6 +740,13 @@ class WorkflowRun:
         outputs: dict[str, str] = {}
         output_files: dict[str, Path] = {}
         if phase == Phase.SUCCEEDED:
+            if "dag" in self.entry:
+                # executeDAG, once the DAG has succeeded, exports every task's outputs again in
+                # the DAG's task order (a fan-out group has none of its own): that order decides
+                # which globalName value stays, not the order the tasks finished in.
+                for task in self.tasks.values():
+                    if task.nodes and not task.group:
+                        self._export_globals(task.nodes[-1])
             try:
                 outputs, output_files = self._entry_outputs()
             except variables.VariableError as error:
@@ -709,11 +769,12 @@ class WorkflowRun:
     def _assess(self) -> Phase:
         """Argo's assessDAGPhase: the first target task whose branch failed decides the phase.
 
-        Targets are the tasks nothing depends on, in the DAG's task order (failFast: the first
-        Failed or Error one wins). A completed target has its own phase (a fan-out group: its
-        last failed item's). An omitted task inherits the phases reaching it from its parents
-        (a group passes each item's phase), the first failed or errored one preferred, in the
-        order Argo's breadth-first walk meets them: parents in task order, items in order.
+        Targets are the tasks nothing depends on, sorted by name as Argo's findLeafTaskNames
+        sorts them (failFast: the first Failed or Error one wins). A completed target has its
+        own phase (a fan-out group: its last failed item's). An omitted task inherits the
+        phases reaching it from its parents (a group passes each item's phase), the first
+        failed or errored one preferred, in the order Argo's breadth-first walk meets them:
+        parents in task order, items in order.
         """
         order = list(self.tasks)
         reaching: dict[str, list[Phase]] = {}
@@ -725,7 +786,7 @@ class WorkflowRun:
             else:
                 reaching[name] = task.outbound_phases()
         depended_on = set().union(*(task.dependencies for task in self.tasks.values()))
-        for name in order:
+        for name in sorted(order):  # findLeafTaskNames sorts the targets by name
             if name in depended_on:
                 continue
             task = self.tasks[name]
@@ -748,26 +809,46 @@ class WorkflowRun:
         if "container" in self.entry:
             node = self.tasks[self.entry["name"]].nodes[-1]
             return dict(node.outputs), dict(node.output_paths)
-        scope = self.dag_scope | self._outputs_scope(self.tasks)
+        # Argo's getTemplateOutputsFromScope: the template's inputs and the globals are already
+        # filled in; what is left, its `{{` and `}}` cut off, must name one of the DAG's task
+        # outputs (ResolveVar), else the default, else the DAG is in Error.
+        scope = self._outputs_scope(self.tasks)
         outputs, files = {}, {}
         for parameter in declared:
-            reference = parameter["valueFrom"]["parameter"]
-            outputs[parameter["name"]] = variables.substitute(
-                reference, scope, where=f"entrypoint output {parameter['name']}"
+            value_from = parameter["valueFrom"]
+            where = f"entrypoint output {parameter['name']}"
+            reference = variables.substitute(
+                str(value_from["parameter"]),
+                self.dag_scope,
+                where=where,
+                deferred=lambda name: name.startswith("tasks."),
             )
+            key = reference.removeprefix("{{").removesuffix("}}").strip()
+            if key in scope:
+                outputs[parameter["name"]] = scope[key]
+            elif "default" in value_from:
+                outputs[parameter["name"]] = str(value_from["default"])
+                continue
+            else:
+                raise variables.VariableError(
+                    f'{where}: Unable to resolve: "{key}" (Argo looks valueFrom.parameter up '
+                    "as one variable, e.g. {{tasks.NAME.outputs.parameters.P}})"
+                )
             match = _TASK_PARAMETER.fullmatch(reference.strip())
             if match:  # a plain reference: remember the file the value came from
                 files[parameter["name"]] = self.tasks[match[1]].nodes[-1].output_paths[match[2]]
         return outputs, files
 
     def _outputs_scope(self, names: Iterable[str]) -> dict[str, str]:
-        """{{tasks.X.outputs.*}} of the named tasks that succeeded without fanning out."""
+        """{{tasks.X.outputs.*}} of the named tasks that ran without fanning out: failed ones
+        too, as far as their last attempt's outputs were captured (Argo's buildLocalScope)."""
         scope = {}
         for name in names:
             task = self.tasks[name]
-            if task.phase == Phase.SUCCEEDED and not task.group:
+            if task.phase.done and task.nodes and not task.group:
                 node = task.nodes[-1]
-                scope[f"tasks.{name}.outputs.result"] = node.result or ""
+                if node.result is not None:
+                    scope[f"tasks.{name}.outputs.result"] = node.result
                 for key, value in node.outputs.items():
                     scope[f"tasks.{name}.outputs.parameters.{key}"] = value
         return scope
@@ -787,6 +868,13 @@ def _parameter_value(parameter: Mapping[str, Any], given: Mapping[str, str]) -> 
     return None
 
 
+def _exit_message(code: int) -> str:
+    """A failed main container's node message as Argo's inferFailedReason words it (the runtime's
+    reason is "Error"), which a retry expression reads as lastRetry.message. Kubernetes'
+    FallbackToLogsOnError would append the last log lines; run-local reports them apart."""
+    return f"main: Error (exit code {code})"
+
+
 def _go_float(seconds: float) -> str:
     """A float as Go's fmt.Sprint prints it (Argo's lastRetry.duration): 3.5, 12, 0.25."""
     text = repr(round(seconds, 9))
@@ -794,14 +882,16 @@ def _go_float(seconds: float) -> str:
 
 
 def _read_result(stdout: Path | None) -> tuple[int, str]:
-    """The stdout's size and outputs.result: its last 256 KiB as Argo keeps, final newline cut."""
+    """The stdout's size and outputs.result as Argo's CaptureScriptResult makes it: one
+    trailing newline trimmed, then the last 256 KiB kept."""
     assert stdout is not None
     with stdout.open("rb") as handle:
         handle.seek(0, os.SEEK_END)
         size = handle.tell()
-        handle.seek(max(0, size - MAX_RESULT_BYTES))
+        handle.seek(max(0, size - MAX_RESULT_BYTES - 1))
         data = handle.read()
-    return size, data.decode("utf-8", errors="replace").rstrip("\n")
+    data = data.removesuffix(b"\n")[-MAX_RESULT_BYTES:]
+    return size, data.decode("utf-8", errors="replace")
 
 
 def _kill_group(process: subprocess.Popen[bytes] | None) -> None:

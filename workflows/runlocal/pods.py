@@ -86,6 +86,10 @@ class Launch:
     output_paths: dict[str, Path]  # output parameter name → local file
 
 
+class CommandNotFoundError(FileNotFoundError):
+    """The container's command is not on PATH (in a cluster: Argo's emissary cannot run it)."""
+
+
 def prepare(
     template: Mapping[str, Any],
     workflow_volumes: list[Mapping[str, Any]],
@@ -122,7 +126,7 @@ def prepare(
         argv[0] = python
     elif shutil.which(argv[0]) is None:
         # As a container runtime would, fail the attempt when the command does not exist.
-        raise FileNotFoundError(f"executable {argv[0]!r} not found on this machine's PATH")
+        raise CommandNotFoundError(f"executable {argv[0]!r} not found on this machine's PATH")
     # The container sees only its own environment; PATH finds local tools, HOME and TMPDIR
     # point into the pod's scratch space as a container's writable /tmp would.
     env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(tmp), "TMPDIR": str(tmp)}
