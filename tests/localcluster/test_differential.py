@@ -51,12 +51,14 @@ from e2e.localcluster import cluster as lc
 from tests.localcluster.support import GROUP, VERSION, LocalCluster, Run
 from tests.runlocal import templates
 from tests.runlocal.templates import CLAIM, container, task, workflow
+from tests.runlocal.test_argo_parity import global_names_racing
 from tests.runlocal.test_semantics import (
     ECHO,
     FAIL,
     fan_out,
     fan_out_with_one_failure,
     flaky,
+    output_parameters_template,
 )
 from workflows.chart import LOG_COUNT_CHART
 from workflows.runlocal.engine import RunResult
@@ -220,35 +222,8 @@ def _container_entrypoint() -> dict[str, Any]:
 
 
 def _output_parameters() -> dict[str, Any]:
-    writer = container(
-        "writer",
-        "import sys; open('/data/out.txt', 'w').write(sys.argv[1] + '\\n')",
-        ("x",),
-        outputs={"parameters": [{"name": "value", "valueFrom": {"path": "/data/out.txt"}}]},
-    )
-    return workflow(
-        [
-            task("write", "writer", params={"x": "42"}),
-            task(
-                "read",
-                "echo",
-                depends="write",
-                params={"x": "got {{tasks.write.outputs.parameters.value}}"},
-            ),
-        ],
-        [writer, ECHO],
-        dag_extra={
-            "outputs": {
-                "parameters": [
-                    {
-                        "name": "final",
-                        "valueFrom": {"parameter": "{{tasks.write.outputs.parameters.value}}"},
-                    },
-                    {"name": "read", "valueFrom": {"parameter": "{{tasks.read.outputs.result}}"}},
-                ]
-            }
-        },
-    )
+    read = {"name": "read", "valueFrom": {"parameter": "{{tasks.read.outputs.result}}"}}
+    return output_parameters_template(read)
 
 
 EXPORTED = {
@@ -275,26 +250,7 @@ def _global_names() -> dict[str, Any]:
 
 
 def _global_names_racing() -> dict[str, Any]:
-    # Two independent tasks export the same globalName; "first" (first in the DAG's order)
-    # waits for "second" to finish writing, so it is the last writer.
-    def writer(name: str, code: str) -> dict[str, Any]:
-        exported = {
-            "parameters": [
-                {"name": "v", "globalName": "answer", "valueFrom": {"path": f"/data/{name}.txt"}}
-            ]
-        }
-        return container(name, code, outputs=exported)
-
-    first = writer(
-        "first",
-        "import os, time\nwhile not os.path.exists('/data/second.done'): time.sleep(0.2)\n"
-        "open('/data/first.txt', 'w').write('first')",
-    )
-    second = writer(
-        "second",
-        "open('/data/second.txt', 'w').write('second'); open('/data/second.done', 'w').close()",
-    )
-    return workflow([task("first", "first"), task("second", "second")], [first, second])
+    return global_names_racing(0.2)
 
 
 def _failed_step_outputs() -> dict[str, Any]:

@@ -222,9 +222,10 @@ def test_an_unresolvable_dag_output_takes_its_default(tmp_path):
     assert (result.phase.value, result.outputs) == ("Succeeded", {"out": "1"})
 
 
-def test_when_the_dag_succeeds_its_tasks_export_again_in_the_dag_s_order(tmp_path):
-    # executeDAG, once the DAG has succeeded, adds every task's outputs to the global scope in
-    # the DAG's task order: the last task in that order wins, not the last to finish.
+def global_names_racing(poll_seconds: float) -> dict:
+    """Two independent tasks export the same globalName; "first" (first in the DAG's order)
+    waits for "second" to finish writing, so it is the last to finish."""
+
     def writer(name: str, code: str) -> dict:
         exported = {
             "parameters": [
@@ -235,14 +236,20 @@ def test_when_the_dag_succeeds_its_tasks_export_again_in_the_dag_s_order(tmp_pat
 
     first = writer(
         "first",
-        "import os, time\nwhile not os.path.exists('/data/second.done'): time.sleep(0.05)\n"
-        "open('/data/first.txt', 'w').write('first')",
+        "import os, time\nwhile not os.path.exists('/data/second.done'): "
+        f"time.sleep({poll_seconds})\nopen('/data/first.txt', 'w').write('first')",
     )
     second = writer(
         "second",
         "open('/data/second.txt', 'w').write('second'); open('/data/second.done', 'w').close()",
     )
-    template = workflow([task("first", "first"), task("second", "second")], [first, second])
+    return workflow([task("first", "first"), task("second", "second")], [first, second])
+
+
+def test_when_the_dag_succeeds_its_tasks_export_again_in_the_dag_s_order(tmp_path):
+    # executeDAG, once the DAG has succeeded, adds every task's outputs to the global scope in
+    # the DAG's task order: the last task in that order wins, not the last to finish.
+    template = global_names_racing(0.05)
     result, _ = run(template, tmp_path)
     assert result.phase.value == "Succeeded"
     assert result.global_outputs == {"answer": "second"}

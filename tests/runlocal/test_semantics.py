@@ -430,14 +430,19 @@ def test_enum_parameter_rejects_other_values(tmp_path):
         run(template, tmp_path, parameters={"match": "regex"})
 
 
-def test_task_and_dag_output_parameters(tmp_path):
+def output_parameters_template(*extra_dag_outputs: dict) -> dict:
+    """write exports an output parameter, read uses it, the DAG exports it (and the extras)."""
     writer = container(
         "writer",
         "import sys; open('/data/out.txt', 'w').write(sys.argv[1] + '\\n')",
         ("x",),
         outputs={"parameters": [{"name": "value", "valueFrom": {"path": "/data/out.txt"}}]},
     )
-    template = workflow(
+    final = {
+        "name": "final",
+        "valueFrom": {"parameter": "{{tasks.write.outputs.parameters.value}}"},
+    }
+    return workflow(
         [
             task("write", "writer", params={"x": "42"}),
             task(
@@ -448,17 +453,12 @@ def test_task_and_dag_output_parameters(tmp_path):
             ),
         ],
         [writer, ECHO],
-        dag_extra={
-            "outputs": {
-                "parameters": [
-                    {
-                        "name": "final",
-                        "valueFrom": {"parameter": "{{tasks.write.outputs.parameters.value}}"},
-                    }
-                ]
-            }
-        },
+        dag_extra={"outputs": {"parameters": [final, *extra_dag_outputs]}},
     )
+
+
+def test_task_and_dag_output_parameters(tmp_path):
+    template = output_parameters_template()
     result, _ = run(template, tmp_path)
     assert result.tasks["read"].nodes[0].result == "got 42"
     assert result.outputs == {"final": "42"}
