@@ -99,6 +99,7 @@ ARGO_COMMANDS = ("workflow-controller", "argoexec")
 # Host settings `up` changes and `down` restores.
 SYSCTLS = ("net/ipv4/conf/all/route_localnet", "net/ipv4/ip_forward")
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+IPTABLES = ("iptables", "ip6tables")
 CGROUP_TOP = "kubepods"
 # Components in start order; `down` stops them in reverse.
 COMPONENTS = (
@@ -412,12 +413,17 @@ def read_sysctl(name: str) -> str | None:
 
 
 def iptables_chains() -> dict[str, list[str]]:
+    """The chains of each table of both families, keyed "<command> <table>" (the kubelet and
+    kube-proxy add theirs to IPv6 too)."""
     chains: dict[str, list[str]] = {}
-    for table in ("filter", "nat", "mangle"):
-        out = run(["iptables", "-t", table, "-S"], capture=True)
-        chains[table] = sorted(
-            {line.split()[1] for line in out.splitlines() if line.startswith("-N ")}
-        )
+    for command in IPTABLES:
+        if shutil.which(command) is None:
+            continue
+        for table in ("filter", "nat", "mangle"):
+            out = run([command, "-t", table, "-S"], check=False).stdout
+            chains[f"{command} {table}"] = sorted(
+                {line.split()[1] for line in out.splitlines() if line.startswith("-N ")}
+            )
     return chains
 
 
@@ -1187,13 +1193,14 @@ def restore_host(layout: Layout, progress: Progress) -> None:
         run([layout.bin / "kube-proxy", "--cleanup", "--v=0"], check=False)
     state = json.loads(layout.host_state.read_text()) if layout.host_state.exists() else None
     before = state["chains"] if state else {}
-    for table, chains in iptables_chains().items():
+    for key, chains in iptables_chains().items():
+        command, table = key.split()
         new = [
-            c for c in chains if c not in before.get(table, []) and (state or c.startswith("KUBE-"))
+            c for c in chains if c not in before.get(key, []) and (state or c.startswith("KUBE-"))
         ]
         if not new:
             continue
-        rules = run(["iptables", "-t", table, "-S"], capture=True).splitlines()
+        rules = run([command, "-t", table, "-S"], capture=True).splitlines()
         for rule in rules:
             words = rule.split()
             if (
@@ -1201,12 +1208,12 @@ def restore_host(layout: Layout, progress: Progress) -> None:
                 and ("-j" in words and words[words.index("-j") + 1] in new)
                 and words[1] not in new
             ):
-                run(["iptables", "-t", table, "-D", *words[1:]], check=False)
+                run([command, "-t", table, "-D", *words[1:]], check=False)
         for chain in new:
-            run(["iptables", "-t", table, "-F", chain], check=False)
+            run([command, "-t", table, "-F", chain], check=False)
         for chain in new:
-            run(["iptables", "-t", table, "-X", chain], check=False)
-        progress(f"removed iptables chains from {table}: {', '.join(new)}")
+            run([command, "-t", table, "-X", chain], check=False)
+        progress(f"removed {command} chains from {table}: {', '.join(new)}")
     if state:
         for name, value in state["sysctls"].items():
             if value is not None and read_sysctl(name) != value:
@@ -1257,10 +1264,10 @@ def leftover_report(layout: Layout) -> list[str]:
         problems.append(f"bridge {BRIDGE}")
     if run(["ip", "route", "show", SERVICE_CIDR], capture=True).strip():
         problems.append(f"route {SERVICE_CIDR}")
-    for table, chains in iptables_chains().items():
+    for key, chains in iptables_chains().items():
         kube = [c for c in chains if c.startswith("KUBE-")]
         if kube:
-            problems.append(f"iptables {table} chains {', '.join(kube)}")
+            problems.append(f"{key} chains {', '.join(kube)}")
     problems += [f"cgroup {c}" for c in our_cgroups()]
     problems += [f"pid file {p}" for p in layout.run.glob("*.pid")] if layout.run.exists() else []
     return problems
