@@ -59,6 +59,7 @@ from tests.runlocal.test_semantics import (
     fan_out_with_one_failure,
     flaky,
     output_parameters_template,
+    workflow_deadline_template,
 )
 from workflows.chart import LOG_COUNT_CHART
 from workflows.runlocal.engine import RunResult
@@ -432,18 +433,7 @@ def _result_at_the_limit() -> dict[str, Any]:
 
 
 def _workflow_deadline() -> dict[str, Any]:
-    sleeper = container("sleeper", "import time; time.sleep(120)")
-    return workflow(
-        [
-            task("slow", "sleeper"),
-            task("after", "echo", depends="slow", params={"x": "never"}),
-            task("handler", "echo", depends="slow.Failed", params={"x": "too late"}),
-            task("fan", "echo", depends="slow.Failed", withItems=[1, 2], params={"x": "{{item}}"}),
-            task("last", "echo", depends="handler.Failed", params={"x": "too late"}),
-        ],
-        [sleeper, ECHO],
-        activeDeadlineSeconds=8,
-    )
+    return workflow_deadline_template(8)
 
 
 def _erroring(policy: str) -> dict[str, Any]:

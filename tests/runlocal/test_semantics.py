@@ -554,9 +554,10 @@ def test_template_deadline_kills_the_process_and_fails_the_node(tmp_path):
     assert node.exit_code == 137  # SIGKILL, as a container runtime reports it
 
 
-def test_workflow_deadline_stops_everything(tmp_path):
-    sleeper = container("sleeper", "import time; time.sleep(60)")
-    template = workflow(
+def workflow_deadline_template(deadline_seconds: int) -> dict:
+    """A step that outlives the workflow's deadline, with dependants of every kind after it."""
+    sleeper = container("sleeper", "import time; time.sleep(120)")
+    return workflow(
         [
             task("slow", "sleeper"),
             task("after", "echo", depends="slow", params={"x": "never"}),
@@ -565,8 +566,12 @@ def test_workflow_deadline_stops_everything(tmp_path):
             task("last", "echo", depends="handler.Failed", params={"x": "too late"}),
         ],
         [sleeper, ECHO],
-        activeDeadlineSeconds=1,
+        activeDeadlineSeconds=deadline_seconds,
     )
+
+
+def test_workflow_deadline_stops_everything(tmp_path):
+    template = workflow_deadline_template(1)
     result, _ = run(template, tmp_path)
     assert result.phase.value == "Failed"
     assert "spec.activeDeadlineSeconds 1s" in result.message
