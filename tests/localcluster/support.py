@@ -90,7 +90,7 @@ class Run:
 class LocalCluster:
     """The cluster `make cluster` started, reached with its admin kubeconfig."""
 
-    def __init__(self, layout: lc.Layout) -> None:
+    def __init__(self, layout: lc.Layout, clock: Callable[[], float] = time.monotonic) -> None:
         self.layout = layout
         self.kubeconfig = layout.kubeconfig
         self.volume = layout.volume
@@ -99,6 +99,8 @@ class LocalCluster:
         client = kubernetes.config.new_client_from_config_dict(config)
         self.core = kubernetes.client.CoreV1Api(client)
         self.objects = kubernetes.client.CustomObjectsApi(client)
+        # Deadlines of the waits below (the waiting itself is the API's watch, never a sleep).
+        self.clock = clock
         self.deleted_pods: list[str] = []
         self.recreated_pods: list[str] = []
 
@@ -180,7 +182,7 @@ class LocalCluster:
         timeout: float = RUN_TIMEOUT_SECONDS,
     ) -> Run:
         name = self.submit(template, parameters)
-        deadline = time.monotonic() + timeout
+        deadline = self.clock() + timeout
         if on_count_pod is not None:
             self._watch_pods(name, on_count_pod, deadline)
         return Run(self._wait_finished(name, deadline))
@@ -194,7 +196,7 @@ class LocalCluster:
 
     def wait(self, name: str, timeout: float = RUN_TIMEOUT_SECONDS) -> Run:
         """The Workflow once the controller has marked it completed (watched, not polled)."""
-        return Run(self._wait_finished(name, time.monotonic() + timeout))
+        return Run(self._wait_finished(name, self.clock() + timeout))
 
     def delete_workflow(self, name: str) -> None:
         """Delete a Workflow (its pods and task results go with it); gone already is fine."""
@@ -207,7 +209,7 @@ class LocalCluster:
                 raise
 
     def _remaining(self, deadline: float, what: str) -> int:
-        remaining = int(deadline - time.monotonic())
+        remaining = int(deadline - self.clock())
         if remaining <= 0:
             raise AssertionError(f"timed out waiting for {what}")
         return max(remaining, 1)
@@ -230,7 +232,7 @@ class LocalCluster:
                 if labels.get("workflows.argoproj.io/completed") == "true":
                     stream.stop()
                     return workflow
-            if time.monotonic() >= deadline:
+            if self.clock() >= deadline:
                 current = self.objects.get_namespaced_custom_object(
                     GROUP, VERSION, self.namespace, "workflows", name
                 )

@@ -51,7 +51,7 @@ from e2e.localcluster import cluster as lc
 from tests.localcluster.support import GROUP, VERSION, LocalCluster, Run
 from tests.runlocal import templates
 from tests.runlocal.templates import CLAIM, container, task, workflow
-from tests.runlocal.test_argo_parity import global_names_racing
+from tests.runlocal.test_argo_parity import dag_output, global_names_racing
 from tests.runlocal.test_semantics import (
     ECHO,
     FAIL,
@@ -205,14 +205,7 @@ def _entrypoint_inputs() -> dict[str, Any]:
 def _dag_output(value_from: dict[str, Any]) -> dict[str, Any]:
     # A DAG output's valueFrom.parameter is one variable of the DAG's scope (its task outputs),
     # looked up once the template's inputs are filled in.
-    return workflow(
-        [task("a", "echo", params={"x": "1"})],
-        [ECHO],
-        dag_extra={
-            "inputs": {"parameters": [{"name": "extra", "default": "d"}]},
-            "outputs": {"parameters": [{"name": "out", "valueFrom": value_from}]},
-        },
-    )
+    return dag_output(value_from)
 
 
 def _container_entrypoint() -> dict[str, Any]:
