@@ -8,6 +8,7 @@ bad value raises one ConfigError that names the key, the value and what is allow
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import json
 import os
@@ -21,6 +22,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol, TypeVar
 
+import pulumi
 import yaml
 
 from workflows import job as job_modules
@@ -99,7 +101,16 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "deletionProtection",
     ),
     "argo": ("install", "chartVersion", "namespace", "createNamespace", "serverAuthMode", "values"),
-    "storage": ("type", "size", "reclaimPolicy", "existingClaim", "hostPath", "oss", "nas"),
+    "storage": (
+        "type",
+        "size",
+        "reclaimPolicy",
+        "existingClaim",
+        "hostPath",
+        "oss",
+        "nas",
+        "localDir",
+    ),
     "storage.hostPath": ("path",),
     "storage.oss": (
         "bucket",
@@ -189,12 +200,77 @@ _ZONE_ID = re.compile(r"^[a-z]{2}-[a-z0-9-]+$")
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,?LW#-]+$")
 
 
-class ConfigError(ValueError):
-    """A configuration value is missing, malformed or not allowed here."""
+class ConfigError(pulumi.RunError, ValueError):
+    """A configuration value is missing, malformed or not allowed here.
+
+    A ``pulumi.RunError``: the Pulumi CLI prints its message as one error line, where any other
+    exception, raised at the top of the program or in an apply, comes with a Python traceback.
+    """
 
 
 class ConfigReader(Protocol):
     def get(self, key: str) -> Any: ...
+
+
+# Every top-level key of the program's namespace: the two scalars and the objects of FIELDS.
+KEYS = ("target", "production", *(key for key in FIELDS if "." not in key))
+
+
+class ProjectConfig:
+    """The program's keys as the CLI passed them, under the namespace of the current project.
+
+    ``pulumi new`` from this repository into a directory named ``team-batch`` names the project
+    ``team-batch``, and the CLI stores every answer as ``team-batch:<key>``; a program reading a
+    fixed ``argo-fanout`` namespace would silently ignore them. ``values`` is every config key of
+    the stack, namespaced (``project:key``), as the CLI passes them. Keys written as
+    ``argo-fanout:<key>`` (the committed stack files, copied along by ``pulumi new``) still work
+    in a project of another name: each is read as the project's own key, unless the project's
+    key holds a value of its own too (then the two conflict and neither is guessed). A key of
+    the project's namespace the program does not know is an error naming the closest known key.
+    """
+
+    def __init__(self, project: str, values: Mapping[str, Any]) -> None:
+        self.project = project
+        own = _keys_of(values, project)
+        legacy = _keys_of(values, PROJECT) if project != PROJECT else {}
+        for namespace, keys in ((project, own), (PROJECT, legacy)):
+            for key in sorted(keys):
+                if key not in KEYS:
+                    raise ConfigError(_unknown_key(namespace, key))
+        self.aliased = tuple(sorted(legacy))
+        merged = dict(own)
+        for key in self.aliased:
+            if not _is_project_default(key, own.get(key)):
+                raise ConfigError(
+                    f"{project}:{key} and {PROJECT}:{key} are both set; this project is named "
+                    f"{project!r}, so keep {project}:{key} and remove {PROJECT}:{key}"
+                )
+            merged[key] = legacy[key]
+        self._values = merged
+
+    def get(self, key: str) -> Any:
+        return self._values.get(key)
+
+
+def _keys_of(values: Mapping[str, Any], namespace: str) -> dict[str, Any]:
+    prefix = f"{namespace}:"
+    return {key[len(prefix) :]: value for key, value in values.items() if key.startswith(prefix)}
+
+
+def _unknown_key(namespace: str, key: str) -> str:
+    close = difflib.get_close_matches(key, KEYS, n=1, cutoff=0.5)
+    hint = f"did you mean {namespace}:{close[0]}? " if close else ""
+    return f"{namespace}:{key}: unknown configuration key; {hint}known keys: {', '.join(KEYS)}"
+
+
+def _is_project_default(key: str, value: Any) -> bool:
+    """Whether ``value`` is what Pulumi.yaml declares for ``key`` (or no value at all)."""
+    if value is None:
+        return True
+    declared = {"target": DEFAULT_TARGET, "production": DEFAULT_PRODUCTION}
+    if key in declared:
+        return str(value).lower() == str(declared[key]).lower()
+    return value in ({}, "{}")
 
 
 # --------------------------------------------------------------------------- dataclasses
@@ -282,6 +358,8 @@ class StorageConfig:
     host_path: HostPathStorage | None
     oss: OssStorage | None
     nas: NasStorage | None
+    # target existing: this machine's view of the claim or NAS share (`workflows --input`).
+    local_dir: Path | None
 
 
 @dataclass(frozen=True)
@@ -684,6 +762,12 @@ def _storage(raw: Mapping[str, Any], target: str, production: bool) -> StorageCo
             "storage.existingClaim: required with storage.type existingClaim "
             "(the name of a ReadWriteMany claim in the workload namespace)"
         )
+    local_dir = section.get("localDir", None, _local_dir)
+    if local_dir is not None and target != "existing":
+        raise ConfigError(
+            f"storage.localDir: only used with target existing (kind stages inputs in "
+            f"kind.dataDir, ackone uploads them); this stack's target is {target!r}"
+        )
     return StorageConfig(
         type=storage_type,
         size=section.get("size", "100Gi", _quantity),
@@ -692,6 +776,7 @@ def _storage(raw: Mapping[str, Any], target: str, production: bool) -> StorageCo
         host_path=_host_path(_present(raw.get("hostPath"))) if storage_type == "hostPath" else None,
         oss=_oss(_present(raw.get("oss")), production) if storage_type == "oss" else None,
         nas=_nas(_present(raw.get("nas")), target) if storage_type == "nas" else None,
+        local_dir=local_dir,
     )
 
 
@@ -1093,6 +1178,21 @@ def _volume_path(key: str, value: Any) -> str:
                 f"{system}; use a directory of its own such as {NODE_DATA_PATH}"
             )
     return value
+
+
+def _local_dir(key: str, value: Any) -> Path:
+    """storage.localDir: an existing directory; relative paths are from the project directory."""
+    path = REPO_ROOT / Path(_string(key, value)).expanduser()
+    try:
+        is_dir = path.is_dir()
+    except OSError:  # e.g. a name too long for the filesystem
+        is_dir = False
+    if not is_dir:
+        raise ConfigError(
+            f"{key}: {_shown(key, value)} is not a directory on this machine; it must be where "
+            "this machine sees the volume's files (a mount of the same share)"
+        )
+    return path.resolve()
 
 
 def _data_dir(key: str, value: Any) -> str:

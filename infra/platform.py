@@ -124,7 +124,10 @@ def _target(
         existing = ExistingCluster(
             f"{name}-existing", ExistingClusterArgs(config=cfg.existing), opts=opts
         )
-        return existing, StorageBinding(values=storage_values(cfg.storage))
+        # storage.localDir: where this machine sees the volume, so `--input` is copied there.
+        local_dir = cfg.storage.local_dir
+        outputs = {exports.DATA_DIR: str(local_dir)} if local_dir is not None else {}
+        return existing, StorageBinding(values=storage_values(cfg.storage), outputs=outputs)
     # Imported only for this target: it pulls in the Alibaba Cloud SDKs.
     from infra.ackone.target import AckOne, AckOneArgs
 

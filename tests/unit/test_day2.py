@@ -108,6 +108,7 @@ CASES = [
     case("storage.oss.fuseType", "ack", "ossfs2"),
     case("storage.oss.otherOpts", "ack", "-o allow_other"),
     case("storage.oss.sampleInputSize", "ack", "64KiB"),
+    case("storage.localDir", "existing", "/tmp"),
     case("storage.nas.server", "existing-nas", "9z8y7x-xyz.cn-hangzhou.nas.aliyuncs.com"),
     case("storage.nas.path", "existing-nas", "/share"),
     case("storage.nas.path", "ack-nas", "/share"),
