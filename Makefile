@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 # Arguments passed through to the job benchmark, e.g. make bench BENCH_ARGS="--size 1GiB".
 BENCH_ARGS ?=
 
-.PHONY: help venv dev destroy test e2e cluster cluster-down e2e-local lint demo bench golden lock clean
+.PHONY: help venv dev destroy test e2e cluster cluster-down pulumi-local e2e-local lint demo bench golden lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ cluster: ## Start the local real cluster (Kubernetes + Argo built from Go module
 
 cluster-down: ## Stop the local real cluster and undo every host change it made
 	python3 e2e/localcluster/cluster.py down
+
+pulumi-local: ## Build the Pulumi CLI, Python host and Kubernetes provider from Go modules (local stack)
+	bash e2e/localcluster/pulumi/build.sh
 
 e2e-local: $(STAMP) ## From a clean state: cluster up, log-count (and Pulumi) on it for real, down
 	bash e2e/localcluster/e2e.sh

@@ -19,6 +19,9 @@ stage "clean state (down, then an empty volume)"
 $CLUSTER down || { fail "cluster down before starting"; exit 1; }
 rm -rf "$state_dir/volume"
 
+stage "Pulumi CLI, Python language host and Kubernetes provider (e2e/localcluster/pulumi/build.sh)"
+OUT="$state_dir/bin" bash e2e/localcluster/pulumi/build.sh || { fail "building Pulumi from Go modules"; exit 1; }
+
 rc=0
 stage "cluster up"
 if ! $CLUSTER up; then
@@ -26,7 +29,7 @@ if ! $CLUSTER up; then
   rc=1
 fi
 if [ "$rc" = 0 ]; then
-  stage "log-count on the real cluster (tests/localcluster)"
+  stage "log-count and the local stack's pulumi lifecycle on the real cluster (tests/localcluster)"
   if ! ARGO_FANOUT_LOCALCLUSTER_REQUIRED=1 $PY -m pytest -p no:xdist -p no:cacheprovider -m localcluster -rs tests/localcluster; then
     fail "tests/localcluster (cluster logs: $state_dir/logs/)"
     rc=1
