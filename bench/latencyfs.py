@@ -26,6 +26,7 @@ import argparse
 import errno
 import json
 import os
+import stat
 import sys
 import threading
 import time
@@ -56,6 +57,14 @@ def area(path: str) -> str:
     if len(parts) >= 2 and parts[1] == "counts":
         return f"{parts[0]}/counts"
     return parts[0] or "/"
+
+
+def _type_bits(entry: os.DirEntry) -> int:
+    if entry.is_symlink():
+        return stat.S_IFLNK
+    if entry.is_dir(follow_symlinks=False):
+        return stat.S_IFDIR
+    return stat.S_IFREG if entry.is_file(follow_symlinks=False) else 0
 
 
 class LatencyFS(mfusepy.Operations):
@@ -106,8 +115,13 @@ class LatencyFS(mfusepy.Operations):
         return attrs
 
     def readdir(self, path, fh):
+        # With use_ino, an entry needs its inode number (0 hides it); the type comes free.
         try:
-            names = os.listdir(self._full(path))
+            with os.scandir(self._full(path)) as listing:
+                names = [
+                    (entry.name, {"st_ino": entry.inode(), "st_mode": _type_bits(entry)}, 0)
+                    for entry in listing
+                ]
         except OSError as error:
             raise mfusepy.FuseOSError(error.errno or errno.EIO) from None
         self._wait(path, "meta_read", calls=max(1, -(-len(names) // LIST_PAGE)))
@@ -200,6 +214,7 @@ def main(argv: list[str]) -> int:
             foreground=True,
             nothreads=False,
             fsname="latencyfs",
+            use_ino=True,  # the source's inode numbers: stable from one mount to the next
             max_threads=args.threads,
         )
     finally:
