@@ -499,7 +499,7 @@ def _files_below(top: str, flag: str, root: str) -> list[tuple[str, os.stat_resu
     while directories:
         names = io_map(listing, [directory for directory, _ in directories])
         entries = [
-            (os.path.join(directory, name), parts + (name,))
+            (os.path.join(directory, name), (*parts, name))
             for (directory, parts), listed in zip(directories, names, strict=True)
             for name in listed
         ]
