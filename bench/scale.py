@@ -127,7 +127,17 @@ class Mount:
         self.stats: dict = {}
 
     def close(self) -> None:
-        subprocess.run(["fusermount3", "-u", str(self.mountpoint)], check=True)
+        # The step's files may still be closing (FUSE releases are asynchronous): retry, and
+        # detach lazily at last, so a busy mount never outlives the bench.
+        for _ in range(50):
+            done = subprocess.run(
+                ["fusermount3", "-u", str(self.mountpoint)], capture_output=True, check=False
+            )
+            if done.returncode == 0:
+                break
+            time.sleep(0.1)
+        else:
+            subprocess.run(["fusermount3", "-u", "-z", str(self.mountpoint)], check=True)
         self.process.wait(timeout=60)
         self.stats = json.loads(self.stats_path.read_text())
 
