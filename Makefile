@@ -8,8 +8,10 @@ STACK ?= dev
 PYTEST_ARGS ?=
 # Arguments passed through to the job benchmark, e.g. make bench BENCH_ARGS="--size 1GiB".
 BENCH_ARGS ?=
+# Arguments passed through to the scale bench, e.g. make bench-scale BENCH_SCALE_ARGS="--small".
+BENCH_SCALE_ARGS ?=
 
-.PHONY: help venv dev destroy test e2e cluster cluster-down pulumi-local e2e-local lint demo bench golden lock clean
+.PHONY: help venv dev destroy test e2e cluster cluster-down pulumi-local e2e-local lint demo bench bench-scale golden lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
@@ -57,6 +59,9 @@ demo: $(STAMP) ## Run log-count locally on generated data through the rendered t
 bench: $(STAMP) ## Benchmark the job and the local runner (prints ratios)
 	$(PY) bench/job.py $(BENCH_ARGS)
 	$(PY) bench/runner.py
+
+bench-scale: $(STAMP) ## split/count/merge at 1k-10k shards over a 5 ms-per-call FUSE mount (needs fuse3)
+	$(PY) bench/scale.py $(BENCH_SCALE_ARGS)
 
 golden: $(STAMP) ## Regenerate the chart's golden renders under tests/chart/golden
 	$(PY) -m tests.chart.golden

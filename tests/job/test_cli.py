@@ -27,8 +27,14 @@ def expected(input_path: Path, match: str = "substring", keywords=KEYWORDS) -> d
     return oracle.expected_result(input_path, keywords, match)
 
 
+FULL_COVERAGE_KEYS = ("shards", "coverage", "missing")
+
+
 def without_shards(result: dict) -> dict:
-    return {key: value for key, value in result.items() if key != "shards"}
+    """The result without the fields that depend on sharding, after checking it is complete."""
+    assert result["coverage"]["shards"] == result["coverage"]["bytes"] == 1.0
+    assert result["missing"] == {"shards": [], "ranges": [], "files": []}
+    return {key: value for key, value in result.items() if key not in FULL_COVERAGE_KEYS}
 
 
 @pytest.mark.parametrize("match", logcount.MATCH_MODES)
@@ -98,11 +104,10 @@ def test_empty_input_still_has_one_shard(tmp_path, make_input):
         source.mkdir()
     ids, result = run_job(source, tmp_path / "work", "--parts", "5")
     assert ids == ["0"]
-    assert result == {
+    assert without_shards(result) == {
         "counts": dict.fromkeys(KEYWORDS, 0),
         "keywords": KEYWORDS,
         "match": "substring",
-        "shards": 1,
         "files": int(make_input == "empty file"),
         "bytes": 0,
         "lines": 0,
@@ -244,6 +249,20 @@ def usage_cases(source: Path, workdir: Path, tmp: Path):
         ),
         "count unknown part": (["count", "--workdir", str(workdir), "--part", "7"], "--part"),
         "count part not an id": (["count", "--workdir", str(workdir), "--part", "01"], "--part"),
+        **{
+            f"merge ratio {value}": (
+                [
+                    "merge",
+                    "--workdir",
+                    str(workdir),
+                    "--output",
+                    str(tmp / "r.json"),
+                    f"--min-success-ratio={value}",
+                ],
+                f"minSuccessRatio (--min-success-ratio): '{value}' is ",
+            )
+            for value in ("0", "-0.5", "1.01", "nan", "inf", "half", "")
+        },
         "merge without manifest": (
             ["merge", "--workdir", str(tmp / "empty"), "--output", str(tmp / "r.json")],
             "run split.py first",
@@ -272,10 +291,28 @@ def test_corrupt_manifest_is_a_usage_error(prepared):
     manifest = workdir / "manifest.json"
     for damage in (b"{not json", b'{"version": 1}', b"[]"):
         manifest.write_bytes(damage)
-        for step, flag in (("count", "--part"), ("merge", "--output")):
-            done = run_step(step, "--workdir", str(workdir), flag, "0")
-            assert done.returncode == 2
-            assert "corrupt manifest" in done.stderr and done.stderr.count("\n") == 1
+        done = run_step("merge", "--workdir", str(workdir), "--output", "0")
+        assert done.returncode == 2
+        assert "corrupt manifest" in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_corrupt_shard_index_is_a_usage_error(prepared):
+    _, workdir = prepared
+    index = workdir / "shards.idx"
+    good = index.read_bytes()
+    damages = [
+        b"{not json",
+        b"",
+        good[: logcount.INDEX_PREFIX + 5],  # cut inside the header
+        good[:-3],  # the last record cut short
+        good.replace(b'"version":3', b'"version":2'),
+        good.replace(b'"part":"1"', b'"part":"0"'),
+    ]
+    for damage in damages:
+        index.write_bytes(damage)
+        done = run_step("count", "--workdir", str(workdir), "--part", "1")
+        assert done.returncode == 2, (damage, done.stdout)
+        assert "corrupt shard index" in done.stderr and done.stderr.count("\n") == 1
 
 
 def test_count_refuses_an_input_changed_since_split(prepared):

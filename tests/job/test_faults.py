@@ -136,7 +136,9 @@ def test_count_rerun_gives_the_identical_file(counted):
 def test_split_twice_writes_the_same_manifest(counted):
     source, workdir = counted
     before = (workdir / "manifest.json").read_bytes()
+    index = (workdir / "shards.idx").read_bytes()
     again = run_step("split", "--input", str(source), "--workdir", str(workdir), "--parts", "4")
     assert again.returncode == 0
     assert (workdir / "manifest.json").read_bytes() == before
-    assert sorted(os.listdir(workdir)) == ["counts", "manifest.json"]
+    assert (workdir / "shards.idx").read_bytes() == index
+    assert sorted(os.listdir(workdir)) == ["counts", "manifest.json", "shards.idx"]

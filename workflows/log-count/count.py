@@ -1,12 +1,19 @@
 """log-count count: count the keywords and lines of one shard planned by split.py.
 
-Streams the shard's byte ranges in bounded chunks (see logcount.Matcher.count_range) and writes
-DIR/counts/ID.json atomically. The count file repeats the shard's ranges, the settings and the
-identity (path, size, mtime, ctime, device, inode) of the inputs it read, so merge can tell a
-stale or mismatched part from a good one, and ends with a digest of the rest, so merge can tell
-a damaged one. Each input's identity is checked against the manifest before it is read and again
-after: a file rewritten meanwhile fails the count (exit 2, naming it) and no count file is
-written. Re-running a count gives the same file.
+Reads only its own shard's plan from DIR/shards.idx (one open and three small reads, whatever
+the number of shards or files), streams the shard's byte ranges in bounded chunks (see
+logcount.Matcher.count_range) and writes DIR/counts/ID.json atomically. The count file repeats
+the shard's ranges, the settings, the job version and the identity (path, size, mtime, ctime,
+device, inode) of the inputs it read, so merge can tell a stale or mismatched part from a good
+one, and ends with a digest of the rest, so merge can tell a damaged one. Each input's identity
+is checked against the plan before it is read and again after: a file rewritten meanwhile fails
+the count (exit 2, naming it) and no count file is written. Re-running a count gives the same
+file.
+
+A rerun (Argo's retry of failed nodes, run-local --resume) finds the count files of the shards
+that succeeded: a count file that verifies against this shard's plan (same ranges, input
+identity, settings and job version, digest intact) is kept, and the count exits at once without
+reading any data, saying so on stderr and with "reused": true on stdout.
 """
 
 from __future__ import annotations
@@ -16,28 +23,51 @@ import os
 import logcount
 
 
-def count_shard(manifest: logcount.Manifest, shard_id: str, chunk_size: int) -> dict:
+def count_shard(
+    manifest: logcount.Manifest | logcount.ShardPlan, shard_id: str, chunk_size: int
+) -> dict:
     """The count document of one shard, after checking its inputs did not change since split."""
-    ranges = manifest.shards[shard_id]
-    used = sorted({index for index, _, _ in ranges})
-    for index in used:
-        manifest.inputs[index].check_unchanged()  # before reading anything (count_ranges rechecks)
-    matcher = logcount.Matcher(manifest.keywords, manifest.match)
+    plan = (
+        manifest
+        if isinstance(manifest, logcount.ShardPlan)
+        else logcount.shard_plan(manifest, shard_id)
+    )
+    for index in sorted(plan.inputs):
+        plan.inputs[index].check_unchanged()  # before reading anything (count_ranges rechecks)
+    matcher = logcount.Matcher(plan.keywords, plan.match)
+    inputs = [plan.inputs.get(index) for index in range(max(plan.inputs, default=-1) + 1)]
     try:
-        tally = logcount.count_ranges(manifest.inputs, ranges, matcher, chunk_size)
+        tally = logcount.count_ranges(inputs, plan.ranges, matcher, chunk_size)
     except OSError as error:
         raise logcount.UsageError(f"cannot read input: {error}") from None
     return logcount.with_digest(
         {
             "version": logcount.FORMAT_VERSION,
-            "part": shard_id,
-            "keywords": list(manifest.keywords),
-            "match": manifest.match,
-            "ranges": [list(item) for item in ranges],
-            "inputs": [{"index": index, **manifest.inputs[index].to_json()} for index in used],
+            "job": logcount.job_version(),
+            "part": plan.part,
+            "keywords": list(plan.keywords),
+            "match": plan.match,
+            "ranges": [list(item) for item in plan.ranges],
+            "inputs": plan.inputs_json(),
             **tally,
         }
     )
+
+
+def reusable(plan: logcount.ShardPlan, path: str) -> dict | None:
+    """The existing count file at `path` if it verifies against the plan, else None."""
+    try:
+        document = logcount.read_json(path)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as error:
+        logcount.log(f"count: part {plan.part}: existing {path} is unusable ({error}); recounting")
+        return None
+    problem = logcount.check_part(plan, document)
+    if problem is not None:
+        logcount.log(f"count: part {plan.part}: existing {path} is {problem}; recounting")
+        return None
+    return document
 
 
 def build_parser() -> logcount.ArgumentParser:
@@ -45,12 +75,13 @@ def build_parser() -> logcount.ArgumentParser:
         prog="count.py",
         description=(
             "Count one log-count shard. Writes DIR/counts/ID.json atomically and prints "
-            "{part, counts, bytes, lines} as JSON on stdout."
+            "{part, counts, bytes, lines, reused} as JSON on stdout. A count file that already "
+            "verifies against the shard is kept (reused: true) and no data is read."
         ),
         epilog=(
             f"The read chunk is {logcount.DEFAULT_CHUNK_SIZE} bytes unless "
             f"{logcount.CHUNK_SIZE_ENV} gives another size (used by tests). "
-            "Exit codes: 0 ok, 2 bad usage, a missing/corrupt manifest, an unknown part or an "
+            "Exit codes: 0 ok, 2 bad usage, a missing/corrupt shard index, an unknown part or an "
             "input changed since split or while it was counted."
         ),
     )
@@ -62,20 +93,26 @@ def build_parser() -> logcount.ArgumentParser:
 def main(argv: list[str]) -> None:
     args = build_parser().parse_args(argv)
     chunk_size = logcount.chunk_size_from_env()
-    manifest = logcount.load_manifest(args.workdir)
-    if args.part not in manifest.shards:
-        raise logcount.UsageError(
-            f"--part: unknown part id {args.part!r}; the manifest has parts "
-            f'"0".."{len(manifest.shards) - 1}"'
-        )
-    document = count_shard(manifest, args.part, chunk_size)
+    plan = logcount.load_shard_plan(args.workdir, args.part)
     target = logcount.counts_path(args.workdir, args.part)
-    try:
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        logcount.write_json_atomic(target, document)
-    except OSError as error:
-        raise logcount.UsageError(f"--workdir: cannot write {target!r}: {error.strerror}") from None
-    logcount.print_json({key: document[key] for key in ("part", "counts", "bytes", "lines")})
+    document = reusable(plan, target)
+    reused = document is not None
+    if reused:
+        logcount.log(
+            f"count: part {args.part} already counted: {target} verifies against this shard, "
+            "its inputs, the settings and the job version; kept, no data read"
+        )
+    else:
+        document = count_shard(plan, args.part, chunk_size)
+        try:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            logcount.write_json_atomic(target, document)
+        except OSError as error:
+            raise logcount.UsageError(
+                f"--workdir: cannot write {target!r}: {error.strerror}"
+            ) from None
+    summary = {key: document[key] for key in ("part", "counts", "bytes", "lines")}
+    logcount.print_json({**summary, "reused": reused})
 
 
 if __name__ == "__main__":

@@ -24,12 +24,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
 import re
 import secrets
 import stat
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 DEFAULT_KEYWORDS = ("INFO", "WARN", "ERROR", "DEBUG")
@@ -41,8 +43,16 @@ DEFAULT_MAX_PARTS = 10_000
 # margin) by refusing a --max-parts above LARGEST_MAX_PARTS (the chart's schema repeats it).
 ID_LIST_BOUND = 192 * 1024
 MANIFEST_NAME = "manifest.json"
+# The per-shard plans, one record per shard behind a fixed-width index (see write_shard_index):
+# a count reads its own record with a few small reads, never the whole manifest.
+SHARD_INDEX_NAME = "shards.idx"
 COUNTS_DIR = "counts"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+# Metadata calls (stat, open, listing) and small reads on the volume run in a pool this wide: on
+# OSS (ossfs) or NAS each one is a network round trip of several ms, so split, merge and the cut
+# point reads overlap up to this many of them. Bounded, so a pod never opens more than this many
+# files at once.
+IO_THREADS = 64
 # The field of a count file that holds the digest of the rest of it.
 DIGEST_FIELD = "digest"
 # Tests shrink the count chunk through this variable to force matches and lines across chunks.
@@ -147,11 +157,16 @@ PARAMETER_FLAGS = {
     "keywords": "--keywords",
     "match": "--match",
 }
+# The same for merge's flags (the chart passes `--min-success-ratio={{...minSuccessRatio}}`).
+MERGE_PARAMETER_FLAGS = {
+    "minSuccessRatio": "--min-success-ratio",
+}
+DEFAULT_MIN_SUCCESS_RATIO = 1.0
 
 
 def label(flag: str) -> str:
     """How an error names a flag: `numParts (--parts)`, or the flag alone if no parameter."""
-    for parameter, known in PARAMETER_FLAGS.items():
+    for parameter, known in {**PARAMETER_FLAGS, **MERGE_PARAMETER_FLAGS}.items():
         if known == flag:
             return f"{parameter} ({flag})"
     return flag
@@ -183,11 +198,13 @@ def check_parameter(name: str, value: str) -> None:
     UsageError names the parameter, its flag, the value and what is allowed; parameters the job
     does not know are left alone.
     """
-    flag = PARAMETER_FLAGS.get(name)
+    flag = PARAMETER_FLAGS.get(name) or MERGE_PARAMETER_FLAGS.get(name)
     if flag is None:
         return
     where = label(flag)
-    if name == "numParts":
+    if name == "minSuccessRatio":
+        parse_ratio(value, where)
+    elif name == "numParts":
         if value:
             parse_positive_int(value, where, maximum=LARGEST_MAX_PARTS)
     elif name == "partSize":
@@ -214,6 +231,18 @@ def parse_size(text: str, flag: str) -> int:
     if size < 1:
         raise UsageError(f"{flag}: size {text!r} must be at least 1 byte")
     return size
+
+
+def parse_ratio(text: str, flag: str) -> float:
+    """A fraction in (0, 1], e.g. ``0.95``; 1 means every shard must be counted."""
+    allowed = "a number in (0, 1], i.e. above 0 and at most 1, e.g. 0.95"
+    try:
+        value = float(text.strip())
+    except ValueError:
+        raise UsageError(f"{flag}: {text!r} is not a number; give {allowed}") from None
+    if not math.isfinite(value) or not 0 < value <= 1:
+        raise UsageError(f"{flag}: {text!r} is outside the allowed range; give {allowed}")
+    return value
 
 
 def id_list_length(parts: int) -> int:
@@ -369,11 +398,30 @@ def resolve_inside(path: str, root: str, flag: str) -> str:
     return real
 
 
+def io_map(function: Callable, items: Iterable) -> list:
+    """``[function(item) for item in items]``, up to IO_THREADS calls at a time, in order.
+
+    For calls that wait on the volume (stat, open, small reads): on a network filesystem each is
+    a round trip, and overlapping them is what keeps a step's time from growing with their
+    number. The first exception raised by a call is raised here.
+    """
+    items = list(items)
+    if len(items) <= 1:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(IO_THREADS, len(items))) as pool:
+        return list(pool.map(function, items))
+
+
 def list_inputs(path: str, flag: str = "--input", root: str = "/") -> list[InputFile]:
     """The file, or every regular file below the directory in sorted path order.
 
     Every path is resolved (symbolic links included) and must stay inside `root`; the inputs
     carry their real paths, so the steps after split never follow a link again.
+
+    A directory costs one listing per directory and one lstat per entry (in parallel, see
+    io_map), never an open: an entry that is not a symbolic link lies at its directory's real
+    path, and its lstat gives its type and identity at once. Only a symbolic link costs more
+    (its resolution and a stat of its target).
     """
     try:
         top = os.stat(path)
@@ -381,77 +429,128 @@ def list_inputs(path: str, flag: str = "--input", root: str = "/") -> list[Input
         raise UsageError(f"{flag}: cannot read {path!r}: {error.strerror}") from None
     real = resolve_inside(path, root, flag)
     if stat.S_ISREG(top.st_mode):
-        candidates = [real]
+        found = [(real, top)]
     elif stat.S_ISDIR(top.st_mode):
-        candidates = _files_below(real, flag, root)
+        found = _files_below(real, flag, root)
     else:
         raise UsageError(f"{flag}: {path!r} is neither a regular file nor a directory")
-    inputs = []
-    for candidate in candidates:
-        try:
-            info = os.stat(candidate)
-            # Skip pipes, sockets and devices (opening a pipe would block) and dangling links.
-            if not stat.S_ISREG(info.st_mode):
-                continue
-            with open(candidate, "rb"):
-                pass  # readable now, so count tasks will not fail on permissions later
-        except FileNotFoundError:
-            continue
-        except OSError as error:
-            raise UsageError(f"{flag}: cannot read {candidate!r}: {error.strerror}") from None
-        inputs.append(InputFile(candidate, Identity.of(info)))
-    return inputs
+    for candidate, info in found:
+        check_readable(candidate, info, flag)
+    return [InputFile(candidate, Identity.of(info)) for candidate, info in found]
 
 
-def _files_below(top: str, flag: str, root: str) -> list[str]:
-    """The real paths of the files below `top`, listed in the order of their paths below it.
+def check_readable(path: str, info: os.stat_result, flag: str) -> None:
+    """Fail now rather than in a count task if this process may not read the file.
+
+    Decided from the mode bits already at hand; only when they refuse is the kernel asked
+    (os.access), since an access control list may still allow the read.
+    """
+    if os.geteuid() == 0:
+        return
+    if info.st_uid == os.geteuid():
+        allowed = info.st_mode & stat.S_IRUSR
+    elif info.st_gid == os.getegid() or info.st_gid in os.getgroups():
+        allowed = info.st_mode & stat.S_IRGRP
+    else:
+        allowed = info.st_mode & stat.S_IROTH
+    if not allowed and not os.access(path, os.R_OK):
+        raise UsageError(f"{flag}: cannot read {path!r}: {os.strerror(13)}")
+
+
+def _files_below(top: str, flag: str, root: str) -> list[tuple[str, os.stat_result]]:
+    """(real path, stat) of the regular files below `top`, in the order of their paths below it.
 
     Symbolic links to directories are not walked; a link below `top` that leads outside `root`
     (to a file or a directory) is refused rather than skipped, so nothing is left out silently.
+    Pipes, sockets, devices and dangling links are skipped, as are entries that vanish while
+    they are listed.
     """
 
-    def fail(error: OSError) -> None:
-        raise UsageError(f"{flag}: cannot read directory {error.filename!r}: {error.strerror}")
+    def listing(directory: str) -> list[str]:
+        try:
+            with os.scandir(directory) as entries:
+                return [entry.name for entry in entries]
+        except OSError as error:
+            raise UsageError(
+                f"{flag}: cannot read directory {error.filename!r}: {error.strerror}"
+            ) from None
+
+    def examine(entry: tuple[str, tuple[str, ...]]):
+        """(kind, real path, stat) of one listed path: kind is file, directory or None."""
+        listed, _ = entry
+        try:
+            info = os.lstat(listed)
+            real = listed
+            if stat.S_ISLNK(info.st_mode):
+                real = resolve_inside(listed, root, flag)
+                info = os.stat(real)
+                if stat.S_ISDIR(info.st_mode):
+                    return None, real, info  # a link to a directory: checked, not walked
+        except FileNotFoundError:
+            return None, listed, None  # gone, or a dangling link (checked inside root above)
+        except OSError as error:
+            raise UsageError(f"{flag}: cannot read {listed!r}: {error.strerror}") from None
+        if stat.S_ISDIR(info.st_mode):
+            return "directory", real, info
+        return ("file" if stat.S_ISREG(info.st_mode) else None), real, info
 
     found = []
-    for directory, subdirectories, names in os.walk(top, onerror=fail):
-        subdirectories.sort()
-        for name in subdirectories:
-            link = os.path.join(directory, name)
-            if os.path.islink(link):
-                resolve_inside(link, root, flag)
-        for name in names:
-            listed = os.path.join(directory, name)
-            found.append((listed, resolve_inside(listed, root, flag)))
+    directories = [(top, ())]
+    while directories:
+        names = io_map(listing, [directory for directory, _ in directories])
+        entries = [
+            (os.path.join(directory, name), (*parts, name))
+            for (directory, parts), listed in zip(directories, names, strict=True)
+            for name in listed
+        ]
+        directories = []
+        for (_, parts), (kind, real, info) in zip(entries, io_map(examine, entries), strict=True):
+            if kind == "directory":
+                directories.append((real, parts))
+            elif kind == "file":
+                found.append((parts, real, info))
     # Component-wise order, so "a/b" sorts before "a-c" as in a sorted tree listing.
-    found.sort(key=lambda pair: os.path.relpath(pair[0], top).split(os.sep))
-    return [real for _, real in found]
+    found.sort(key=lambda item: item[0])
+    return [(real, info) for _, real, info in found]
+
+
+def current_identities(inputs: Sequence[InputFile]) -> list[Identity | str]:
+    """Each input's identity now, or why it has none (a problem naming it), in parallel.
+
+    Same as InputFile.current for each, for fewer round trips: the real path of each distinct
+    directory is resolved once, and a file costs one lstat (a symbolic link now in its place,
+    or in any directory above it, is reported as in InputFile.current).
+    """
+    directories = sorted({os.path.dirname(item.path) for item in inputs})
+    resolved = dict(zip(directories, io_map(os.path.realpath, directories), strict=True))
+
+    def identity(item: InputFile) -> Identity | str:
+        try:
+            info = os.lstat(item.path)
+        except OSError as error:
+            return f"input {item.path}: {error.strerror}; re-run split"
+        directory = os.path.dirname(item.path)
+        if resolved[directory] != directory or stat.S_ISLNK(info.st_mode):
+            return f"input {item.path} is now reached through a symbolic link; re-run split"
+        return Identity.of(info)
+
+    return io_map(identity, inputs)
+
+
+def check_inputs_unchanged(inputs: Sequence[InputFile], since: str = "split") -> None:
+    """check_unchanged for many inputs at once; fails naming the first that changed."""
+    for item, now in zip(inputs, current_identities(inputs), strict=True):
+        if isinstance(now, str):
+            raise UsageError(now)
+        item.check_same(item.identity, now, f"since {since}")
 
 
 # --- files -------------------------------------------------------------------------------------
 
 
 def write_json_atomic(path: str, value: object) -> None:
-    """Write JSON via a temp file in the same directory and rename it into place.
-
-    A killed or retried writer leaves either the old file or the new one, never a partial one.
-    """
-    directory = os.path.dirname(path) or "."
-    temporary = os.path.join(
-        directory, f".{os.path.basename(path)}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    )
-    data = (json.dumps(value, indent=1) + "\n").encode()
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    """Write JSON atomically (see write_bytes_atomic)."""
+    write_bytes_atomic(path, (json.dumps(value, indent=1) + "\n").encode())
 
 
 def body_digest(document: dict) -> str:
@@ -587,6 +686,250 @@ def _parse_manifest(document: object) -> Manifest:
     _require(bool(shards), "no shards")
     _require(isinstance(document["plan"], dict), "plan must be an object")
     return Manifest(tuple(inputs), tuple(keywords), document["match"], shards, document["plan"])
+
+
+# --- shard plans --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShardPlan:
+    """What one count task needs: its shard's ranges, the inputs they name, the settings."""
+
+    part: str
+    ranges: tuple[Range, ...]
+    inputs: dict[int, InputFile]  # input index -> input, for the indexes the ranges name
+    keywords: tuple[str, ...]
+    match: str
+
+    @property
+    def bytes(self) -> int:
+        return sum(end - start for _, start, end in self.ranges)
+
+    def inputs_json(self) -> list[dict]:
+        return [{"index": index, **self.inputs[index].to_json()} for index in sorted(self.inputs)]
+
+    def record(self) -> dict:
+        """The shard's record in the shard index (keywords and match are in its header)."""
+        return {
+            "part": self.part,
+            "ranges": [list(item) for item in self.ranges],
+            "inputs": self.inputs_json(),
+        }
+
+
+def shard_plan(manifest: Manifest, shard_id: str) -> ShardPlan:
+    ranges = manifest.shards[shard_id]
+    used = {index: manifest.inputs[index] for index, _, _ in ranges}
+    return ShardPlan(shard_id, ranges, used, manifest.keywords, manifest.match)
+
+
+def shard_index_path(workdir: str) -> str:
+    return os.path.join(workdir, SHARD_INDEX_NAME)
+
+
+# The shard index: a first line of exactly INDEX_PREFIX bytes (a JSON object padded with spaces:
+# format, version, shards, the width of an index entry and where the entries and records
+# start), the header JSON line (keywords, match), then one fixed-width entry per shard
+# ("<offset> <length>\n", zero-padded decimals) and last the records, one JSON line per shard.
+# A count reads the prefix and header (one read), its entry (one) and its record (one).
+INDEX_FORMAT = "log-count shard index"
+INDEX_PREFIX = 256
+INDEX_FIRST_READ = 4096
+_ENTRY_DIGITS = 15
+INDEX_ENTRY = 2 * _ENTRY_DIGITS + 2
+
+
+def shard_index_bytes(manifest: Manifest) -> bytes:
+    """The shard index of a manifest (see above); deterministic for a given manifest."""
+    header = _json_line({"keywords": list(manifest.keywords), "match": manifest.match})
+    records = [_json_line(shard_plan(manifest, shard_id).record()) for shard_id in manifest.shards]
+    entries_at = INDEX_PREFIX + len(header)
+    records_at = entries_at + INDEX_ENTRY * len(records)
+    entries, offset = [], records_at
+    for record in records:
+        entries.append(b"%0*d %0*d\n" % (_ENTRY_DIGITS, offset, _ENTRY_DIGITS, len(record)))
+        offset += len(record)
+    prefix = json.dumps(
+        {
+            "format": INDEX_FORMAT,
+            "version": FORMAT_VERSION,
+            "shards": len(records),
+            "entry": INDEX_ENTRY,
+            "header": len(header),
+            "entries_at": entries_at,
+        },
+        separators=(",", ":"),
+    ).encode()
+    assert len(prefix) < INDEX_PREFIX
+    prefix = prefix.ljust(INDEX_PREFIX - 1) + b"\n"
+    return b"".join([prefix, header, *entries, *records])
+
+
+def _json_line(value: object) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=True).encode() + b"\n"
+
+
+def write_bytes_atomic(path: str, data: bytes) -> None:
+    """Write bytes via a temp file in the same directory and rename it into place.
+
+    A killed or retried writer leaves either the old file or the new one, never a partial one.
+    """
+    directory = os.path.dirname(path) or "."
+    temporary = os.path.join(
+        directory, f".{os.path.basename(path)}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    )
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def load_shard_plan(workdir: str, shard_id: str) -> ShardPlan:
+    """One shard's plan from the shard index: one open and three small reads, whatever the
+    number of shards or files (UsageError for a missing or corrupt index or an unknown id)."""
+    path = shard_index_path(workdir)
+    try:
+        descriptor = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        raise UsageError(f"--workdir: no shard index at {path}; run split.py first") from None
+    except OSError as error:
+        raise UsageError(f"--workdir: cannot read shard index {path}: {error.strerror}") from None
+    try:
+        if hasattr(os, "posix_fadvise"):  # three small reads: no read-ahead of the rest
+            os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_RANDOM)
+        return _read_shard_plan(descriptor, shard_id)
+    except OSError as error:
+        raise UsageError(f"--workdir: cannot read shard index {path}: {error.strerror}") from None
+    except (KeyError, TypeError, ValueError) as error:
+        what = f"no field {error}" if isinstance(error, KeyError) else str(error)
+        raise UsageError(f"--workdir: corrupt shard index {path}: {what}") from None
+    finally:
+        os.close(descriptor)
+
+
+def _read_exactly(descriptor: int, offset: int, length: int) -> bytes:
+    data = os.pread(descriptor, length, offset)
+    _require(len(data) == length, f"ends early (wanted {length} bytes at {offset})")
+    return data
+
+
+def _read_shard_plan(descriptor: int, shard_id: str) -> ShardPlan:
+    first = os.pread(descriptor, INDEX_FIRST_READ, 0)
+    _require(len(first) >= INDEX_PREFIX, "shorter than its first line")
+    meta = json.loads(first[:INDEX_PREFIX])
+    _require(isinstance(meta, dict), "first line is not a JSON object")
+    _require(meta["format"] == INDEX_FORMAT, f"format is not {INDEX_FORMAT!r}")
+    _require(meta["version"] == FORMAT_VERSION, f"version is not {FORMAT_VERSION}")
+    shards, header_length = meta["shards"], meta["header"]
+    _require(is_count(shards) and shards > 0, "shards must be a positive integer")
+    _require(is_count(header_length) and meta["entry"] == INDEX_ENTRY, "bad header or entry size")
+    end = INDEX_PREFIX + header_length
+    header_bytes = first[INDEX_PREFIX:end]
+    if len(header_bytes) < header_length:  # long keywords: the header goes on past the read
+        header_bytes += _read_exactly(descriptor, len(first), end - len(first))
+    header = json.loads(header_bytes)
+    keywords, match = header["keywords"], header["match"]
+    _require(
+        isinstance(keywords, list) and all(isinstance(k, str) for k in keywords),
+        "keywords must be a list of strings",
+    )
+    parse_keywords(",".join(keywords), "shard index keywords")
+    _require(match in MATCH_MODES, f"match must be one of {MATCH_MODES}")
+    if not (shard_id.isdigit() and str(int(shard_id)) == shard_id and int(shard_id) < shards):
+        raise UsageError(
+            f'--part: unknown part id {shard_id!r}; the manifest has parts "0".."{shards - 1}"'
+        )
+    entry = _read_exactly(descriptor, meta["entries_at"] + int(shard_id) * INDEX_ENTRY, INDEX_ENTRY)
+    offset, length = (int(field) for field in entry.split())
+    record = json.loads(_read_exactly(descriptor, offset, length))
+    _require(record["part"] == shard_id, f"entry {shard_id} leads to part {record['part']!r}")
+    inputs: dict[int, InputFile] = {}
+    for item in record["inputs"]:
+        _require(
+            isinstance(item, dict)
+            and is_count(item["index"])
+            and isinstance(item["path"], str)
+            and all(is_count(item[key]) for key in IDENTITY_FIELDS),
+            f"input {item!r} is not {{index, path, {', '.join(IDENTITY_FIELDS)}}}",
+        )
+        identity = Identity(*(item[key] for key in IDENTITY_FIELDS))
+        inputs[item["index"]] = InputFile(item["path"], identity)
+    ranges = []
+    for item in record["ranges"]:
+        _require(
+            isinstance(item, list) and len(item) == 3 and all(is_count(part) for part in item),
+            f"range {item!r} is not [input index, start, end]",
+        )
+        index, start, stop = item
+        _require(index in inputs, f"range {item!r} names an input the record does not carry")
+        _require(start < stop <= inputs[index].size, f"range {item!r} is outside its input")
+        ranges.append((index, start, stop))
+    _require(sorted(inputs) == sorted({index for index, _, _ in ranges}), "unused inputs")
+    return ShardPlan(shard_id, tuple(ranges), inputs, tuple(keywords), match)
+
+
+# --- count files -------------------------------------------------------------------------------
+
+
+def job_version() -> str:
+    """The digest of the code that computes a count file (this module and count.py).
+
+    A count file records it; a count file written by other code is not reused by a rerun, nor
+    accepted by merge, so a rerun after an upgrade recounts rather than mixes results.
+    """
+    global _JOB_VERSION
+    if _JOB_VERSION is None:
+        digest = hashlib.sha256()
+        here = os.path.dirname(os.path.abspath(__file__))
+        for name in ("logcount.py", "count.py"):
+            with open(os.path.join(here, name), "rb") as handle:
+                digest.update(hashlib.sha256(handle.read()).digest())
+        _JOB_VERSION = "sha256:" + digest.hexdigest()
+    return _JOB_VERSION
+
+
+_JOB_VERSION: str | None = None
+
+
+def check_part(plan: ShardPlan, document: object) -> str | None:
+    """Why a parsed count file does not belong to this shard plan, or None if it does."""
+    if not isinstance(document, dict):
+        return "corrupt: not a JSON object"
+    if document.get(DIGEST_FIELD) != body_digest(document):
+        return "corrupt: its digest does not match its content"
+    part, version = document.get("part"), document.get("version")
+    if version != FORMAT_VERSION or part != plan.part:
+        return f"mismatched: it is for part {part!r}, format version {version!r}"
+    if document.get("job") != job_version():
+        return f"stale: written by job version {document.get('job')!r}, not {job_version()!r}"
+    keywords, match = document.get("keywords"), document.get("match")
+    if keywords != list(plan.keywords) or match != plan.match:
+        return (
+            f"mismatched settings: keywords {keywords!r} match {match!r}, the manifest has "
+            f"{list(plan.keywords)!r} {plan.match!r}"
+        )
+    if document.get("ranges") != [list(item) for item in plan.ranges]:
+        return "mismatched: its byte ranges differ from the manifest's"
+    if document.get("inputs") != plan.inputs_json():
+        return "stale: it counted inputs whose path or identity differ from the manifest's"
+    counts = document.get("counts")
+    if not (
+        isinstance(counts, dict)
+        and list(counts) == list(plan.keywords)
+        and all(is_count(value) for value in counts.values())
+        and is_count(document.get("lines"))
+    ):
+        return "corrupt: counts or lines are not non-negative integers for every keyword"
+    if document.get("bytes") != plan.bytes:
+        return f"corrupt: bytes {document.get('bytes')!r}, its ranges hold {plan.bytes}"
+    return None
 
 
 # --- counting ----------------------------------------------------------------------------------

@@ -1,10 +1,16 @@
 """log-count merge: verify every shard's count file, then sum them into the result.
 
-Nothing is written unless all is well: the manifest's shards must cover every input byte exactly
+The count files are read in parallel (logcount.io_map). By default (--min-success-ratio 1)
+nothing is written unless all is well: the manifest's shards must cover every input byte exactly
 once, and every shard needs an intact count file (its digest matches) for exactly its ranges,
-settings and input identity. Otherwise merge exits 1 and names each missing, corrupt, stale or
-mismatched part. Last, every input must still have the identity the manifest recorded (exit 2,
-naming the file, if one changed after it was counted).
+settings, job version and input identity. Otherwise merge exits 1 and names each missing,
+corrupt, stale or mismatched part. Last, every input must still have the identity the manifest
+recorded (exit 2, naming the file, if one changed after it was counted).
+
+With --min-success-ratio R below 1, an unusable part is left out instead, as long as the shards
+counted are at least R of all shards: the result then says exactly what it lacks (coverage,
+missing shards, byte ranges and files). Below R, merge exits 1 as above and writes nothing.
+Every result carries `coverage` and `missing` (1.0 and empty on a full run).
 """
 
 from __future__ import annotations
@@ -37,79 +43,100 @@ def check_tiling(manifest: logcount.Manifest) -> list[str]:
 
 def check_part(manifest: logcount.Manifest, shard_id: str, document: object) -> str | None:
     """Why a parsed count file does not belong to this manifest's shard, or None if it does."""
-    if not isinstance(document, dict):
-        return "corrupt: not a JSON object"
-    if document.get(logcount.DIGEST_FIELD) != logcount.body_digest(document):
-        return "corrupt: its digest does not match its content"
-    expected_inputs = [
-        {"index": index, **manifest.inputs[index].to_json()}
-        for index in sorted({index for index, _, _ in manifest.shards[shard_id]})
-    ]
-    part, version = document.get("part"), document.get("version")
-    if version != logcount.FORMAT_VERSION or part != shard_id:
-        return f"mismatched: it is for part {part!r}, format version {version!r}"
-    keywords, match = document.get("keywords"), document.get("match")
-    if keywords != list(manifest.keywords) or match != manifest.match:
-        return (
-            f"mismatched settings: keywords {keywords!r} match {match!r}, the manifest has "
-            f"{list(manifest.keywords)!r} {manifest.match!r}"
-        )
-    if document.get("ranges") != [list(item) for item in manifest.shards[shard_id]]:
-        return "mismatched: its byte ranges differ from the manifest's"
-    if document.get("inputs") != expected_inputs:
-        return "stale: it counted inputs whose path or identity differ from the manifest's"
-    counts = document.get("counts")
-    if not (
-        isinstance(counts, dict)
-        and list(counts) == list(manifest.keywords)
-        and all(logcount.is_count(value) for value in counts.values())
-        and logcount.is_count(document.get("lines"))
-    ):
-        return "corrupt: counts or lines are not non-negative integers for every keyword"
-    expected_bytes = sum(end - start for _, start, end in manifest.shards[shard_id])
-    if document.get("bytes") != expected_bytes:
-        return f"corrupt: bytes {document.get('bytes')!r}, its ranges hold {expected_bytes}"
-    return None
+    return logcount.check_part(logcount.shard_plan(manifest, shard_id), document)
 
 
-def merge(manifest: logcount.Manifest, workdir: str) -> dict:
-    """The result, or VerificationError naming every unusable part."""
-    problems = [f"manifest: {problem}" for problem in check_tiling(manifest)]
-    parts = []
-    for shard_id in manifest.shards:
-        path = logcount.counts_path(workdir, shard_id)
-        try:
-            document = logcount.read_json(path)
-        except FileNotFoundError:
-            problems.append(f"part {shard_id}: missing {path}")
-            continue
-        except OSError as error:
-            problems.append(f"part {shard_id}: cannot read {path}: {error.strerror}")
-            continue
-        except ValueError as error:
-            problems.append(f"part {shard_id}: corrupt {path}: {error}")
-            continue
-        problem = check_part(manifest, shard_id, document)
-        if problem:
-            problems.append(f"part {shard_id}: {problem} ({path})")
+def read_part(manifest: logcount.Manifest, workdir: str, shard_id: str) -> dict | str:
+    """The shard's verified count document, or the problem with it."""
+    path = logcount.counts_path(workdir, shard_id)
+    try:
+        document = logcount.read_json(path)
+    except FileNotFoundError:
+        return f"missing {path}"
+    except OSError as error:
+        return f"cannot read {path}: {error.strerror}"
+    except ValueError as error:
+        return f"corrupt {path}: {error}"
+    problem = check_part(manifest, shard_id, document)
+    return f"{problem} ({path})" if problem else document
+
+
+def ratio(part: int, whole: int) -> float:
+    return part / whole if whole else 1.0
+
+
+def merge(
+    manifest: logcount.Manifest,
+    workdir: str,
+    min_success_ratio: float = logcount.DEFAULT_MIN_SUCCESS_RATIO,
+) -> dict:
+    """The result, or VerificationError naming every unusable part.
+
+    Below a min_success_ratio of 1, unusable parts are left out while the shards counted are at
+    least that share of all shards; the result's `coverage` and `missing` say what was left out.
+    """
+    tiling = [f"manifest: {problem}" for problem in check_tiling(manifest)]
+    read = logcount.io_map(
+        lambda shard_id: read_part(manifest, workdir, shard_id), list(manifest.shards)
+    )
+    parts = {}
+    failed = {}
+    for shard_id, outcome in zip(manifest.shards, read, strict=True):
+        if isinstance(outcome, str):
+            failed[shard_id] = outcome
         else:
-            parts.append(document)
-    if problems:
+            parts[shard_id] = outcome
+    shards_ratio = ratio(len(parts), len(manifest.shards))
+    if tiling or (failed and (min_success_ratio >= 1 or shards_ratio < min_success_ratio)):
+        problems = tiling + [f"part {shard_id}: {reason}" for shard_id, reason in failed.items()]
+        if failed and not tiling and min_success_ratio < 1:
+            problems.append(
+                f"coverage: {len(parts)} of {len(manifest.shards)} shards "
+                f"({shards_ratio:.6g}) is below --min-success-ratio {min_success_ratio:g}"
+            )
         raise logcount.VerificationError(
             f"{len(problems)} problem(s); no result written:\n" + "\n".join(problems)
         )
-    for item in manifest.inputs:
-        item.check_unchanged()
+    logcount.check_inputs_unchanged(manifest.inputs)
+    counted_bytes = sum(part["bytes"] for part in parts.values())
+    total_bytes = manifest.total_bytes
+    missing_ranges = [
+        {"shard": shard_id, "path": manifest.inputs[index].path, "start": start, "end": end}
+        for shard_id in failed
+        for index, start, end in manifest.shards[shard_id]
+    ]
+    missing_files = sorted({item["path"] for item in missing_ranges})
+    if failed:
+        logcount.log(
+            f"merge: PARTIAL result: {len(parts)} of {len(manifest.shards)} shards "
+            f"({shards_ratio:.2%}), {counted_bytes} of {total_bytes} bytes; at least "
+            f"--min-success-ratio {min_success_ratio:g} of the shards were needed. Left out:\n"
+            + "\n".join(f"part {shard_id}: {reason}" for shard_id, reason in failed.items())
+        )
     return {
         "counts": {
-            keyword: sum(part["counts"][keyword] for part in parts) for keyword in manifest.keywords
+            keyword: sum(part["counts"][keyword] for part in parts.values())
+            for keyword in manifest.keywords
         },
         "keywords": list(manifest.keywords),
         "match": manifest.match,
         "shards": len(manifest.shards),
         "files": len(manifest.inputs),
-        "bytes": sum(part["bytes"] for part in parts),
-        "lines": sum(part["lines"] for part in parts),
+        "bytes": counted_bytes,
+        "lines": sum(part["lines"] for part in parts.values()),
+        "coverage": {
+            "shards": shards_ratio,
+            "bytes": ratio(counted_bytes, total_bytes),
+            "shards_counted": len(parts),
+            "shards_total": len(manifest.shards),
+            "bytes_counted": counted_bytes,
+            "bytes_total": total_bytes,
+        },
+        "missing": {
+            "shards": [{"id": shard_id, "reason": reason} for shard_id, reason in failed.items()],
+            "ranges": missing_ranges,
+            "files": missing_files,
+        },
     }
 
 
@@ -122,19 +149,31 @@ def build_parser() -> logcount.ArgumentParser:
         ),
         epilog=(
             "Exit codes: 0 ok, 1 a part is missing, corrupt, stale or mismatched (each is named "
-            "on stderr; no result is written), 2 bad usage, a missing/corrupt manifest or an "
-            "input changed since split."
+            "on stderr; no result is written) and the shards counted are below "
+            "--min-success-ratio, 2 bad usage, a missing/corrupt manifest or an input changed "
+            "since split."
         ),
     )
     parser.add_argument("--workdir", required=True, metavar="DIR", help="split.py's --workdir")
     parser.add_argument("--output", required=True, metavar="PATH", help="the result JSON file")
+    parser.add_argument(
+        "--min-success-ratio",
+        default=str(logcount.DEFAULT_MIN_SUCCESS_RATIO),
+        metavar="R",
+        help="the share of shards, in (0, 1], that must be counted for a result (default: "
+        "%(default)s: every shard, else exit 1 and no result). Below 1 a partial result is "
+        "written, with its coverage and the exact missing byte ranges and files",
+    )
     return parser
 
 
 def main(argv: list[str]) -> None:
     args = build_parser().parse_args(argv)
+    min_success_ratio = logcount.parse_ratio(
+        args.min_success_ratio, logcount.label("--min-success-ratio")
+    )
     manifest = logcount.load_manifest(args.workdir)
-    result = merge(manifest, args.workdir)
+    result = merge(manifest, args.workdir, min_success_ratio)
     try:
         os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
         logcount.write_json_atomic(args.output, result)

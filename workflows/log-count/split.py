@@ -18,8 +18,15 @@ How K (the number of shards) is reached without reading the data:
    ordinary logs. Only when the wanted number approaches the line count does this amount to
    reading every line end, which is then both necessary and cheap (few lines per shard).
 
-Empty input gives one empty shard, so the map step always has an item. Running split twice
-on unchanged inputs writes the same manifest.
+The window reads of step 2 run in parallel (logcount.io_map; each task opens its file once
+for all its targets), and so do the listing and the one lstat per file of a directory input:
+on OSS or NAS every such call is a network round trip. Only a target whose line goes on past
+its first window is then looked up one at a time, in order, so a long line is still read once.
+
+Writes DIR/manifest.json (everything, for merge) and DIR/shards.idx (one record per shard behind
+a fixed-width index, so a count reads its own plan with a few small reads). Empty input gives
+one empty shard, so the map step always has an item. Running split twice on unchanged inputs
+writes the same files.
 """
 
 from __future__ import annotations
@@ -47,6 +54,63 @@ class ByteSpace:
         self.total = self.starts[-1]
         self._open_index = -1
         self._handle = None
+
+    def first_window_line_starts(self, positions: list[int]) -> list[int | None]:
+        """next_line_start of each position if its first window holds it, else None.
+
+        In parallel: the positions are grouped by file, a task opens its file once and reads
+        the windows of up to a share of that file's positions (so one big file is read by many
+        tasks at once).
+        """
+        found: list[int | None] = [None] * len(positions)
+        by_input: dict[int, list[int]] = {}
+        for number, position in enumerate(positions):
+            if position >= self.total:
+                found[number] = self.total
+                continue
+            index, offset = self._locate(position)
+            if offset == 0:
+                found[number] = position
+            else:
+                by_input.setdefault(index, []).append(number)
+        share = max(1, -(-len(positions) // logcount.IO_THREADS))
+        tasks = [
+            (index, numbers[first : first + share])
+            for index, numbers in by_input.items()
+            for first in range(0, len(numbers), share)
+        ]
+
+        def look(task: tuple[int, list[int]]) -> list[tuple[int, int | None]]:
+            index, numbers = task
+            path = self.inputs[index].path
+            try:
+                descriptor = os.open(path, os.O_RDONLY)
+            except OSError as error:
+                raise logcount.UsageError(
+                    f"--input: cannot read {path!r}: {error.strerror}"
+                ) from None
+            try:
+                if hasattr(os, "posix_fadvise"):  # small scattered reads: no read-ahead
+                    os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_RANDOM)
+                answers = []
+                for number in numbers:
+                    offset = positions[number] - self.starts[index]
+                    data = os.pread(descriptor, FIRST_WINDOW, offset - 1)
+                    newline = data.find(b"\n")
+                    if newline >= 0:
+                        answers.append((number, self.starts[index] + offset + newline))
+                    elif offset - 1 + len(data) >= self.inputs[index].size:
+                        answers.append((number, self.starts[index + 1]))  # the file's end
+                    else:
+                        answers.append((number, None))
+                return answers
+            finally:
+                os.close(descriptor)
+
+        for answers in logcount.io_map(look, tasks):
+            for number, line_start in answers:
+                found[number] = line_start
+        return found
 
     def close(self) -> None:
         if self._handle is not None:
@@ -132,12 +196,13 @@ def plan_cuts(space: ByteSpace, wanted: int) -> list[int]:
         return [0, 0]
     cuts = {0, space.total}
     cut = 0
-    for step in range(1, wanted):
-        target = step * space.total // wanted
+    targets = [step * space.total // wanted for step in range(1, wanted)]
+    quick = space.first_window_line_starts(targets)
+    for target, line_start in zip(targets, quick, strict=True):
         # A target at or before the previous cut lies in the line that cut ends, so it collapses
         # into that cut; skipping it keeps a very long line from being read once per target.
         if target > cut:
-            cut = space.next_line_start(target)
+            cut = line_start if line_start is not None else space.next_line_start(target)
             cuts.add(cut)
     bounds = sorted(cuts)
     missing = wanted - (len(bounds) - 1)
@@ -189,7 +254,8 @@ def build_parser() -> logcount.ArgumentParser:
         prog="split.py",
         description=(
             "Plan log-count shards: byte ranges of the input aligned to line starts. Writes "
-            "DIR/manifest.json and prints the shard ids as one JSON array on stdout."
+            "DIR/manifest.json and DIR/shards.idx (each shard's plan, for count) and prints the "
+            "shard ids as one JSON array on stdout."
         ),
         epilog=(
             "--parts and --part-size may both be given (the chart always passes both); an empty "
@@ -275,6 +341,8 @@ def main(argv: list[str]) -> None:
     manifest = logcount.Manifest(tuple(inputs), keywords, match, shards, plan)
     try:
         os.makedirs(args.workdir, exist_ok=True)
+        index = logcount.shard_index_bytes(manifest)
+        logcount.write_bytes_atomic(logcount.shard_index_path(args.workdir), index)
         logcount.write_json_atomic(logcount.manifest_path(args.workdir), manifest.to_json())
     except OSError as error:
         raise logcount.UsageError(
