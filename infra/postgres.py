@@ -21,7 +21,6 @@ import pulumi_random as random
 from infra.config import PersistenceConfig
 
 NAME = "argo-postgres"  # the StatefulSet, Service, Secret and NetworkPolicy
-CLAIM = f"{NAME}-data"
 PORT = 5432
 DATABASE = "argo"
 USER = "argo"
@@ -55,6 +54,14 @@ CONTAINER_SECURITY_CONTEXT = {
     "readOnlyRootFilesystem": True,
 }
 _READY = ["pg_isready", "--host", "127.0.0.1", "--username", USER, "--dbname", DATABASE]
+
+
+def claim_name(config: PersistenceConfig) -> str:
+    """The data claim's name, which carries the storage class: a claim's class cannot change,
+    so another class is another claim (a new, empty database), never a failed update."""
+    if config.storage_class is None:
+        return f"{NAME}-data"
+    return f"{NAME}-data-{config.storage_class}"
 
 
 def host(namespace: str) -> str:
@@ -131,7 +138,7 @@ class Postgres(pulumi.ComponentResource):
             claim_spec["storageClassName"] = cfg.storage_class
         self.claim = k8s.core.v1.PersistentVolumeClaim(
             f"{name}-data",
-            metadata={**metadata, "name": CLAIM},
+            metadata={**metadata, "name": claim_name(cfg)},
             spec=claim_spec,
             # A claim of a WaitForFirstConsumer class binds only once the pod is scheduled.
             opts=pulumi.ResourceOptions.merge(
@@ -199,7 +206,10 @@ class Postgres(pulumi.ComponentResource):
                             }
                         ],
                         "volumes": [
-                            {"name": "data", "persistentVolumeClaim": {"claimName": CLAIM}},
+                            {
+                                "name": "data",
+                                "persistentVolumeClaim": {"claimName": claim_name(cfg)},
+                            },
                             {"name": "run", "emptyDir": {}},
                             {"name": "tmp", "emptyDir": {}},
                         ],
