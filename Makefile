@@ -33,15 +33,20 @@ test: $(STAMP) lint ## Run the whole test suite (no cluster, docker or Pulumi CL
 e2e: $(STAMP) ## Run only the kind end-to-end test; fails (not skips) when a tool is missing
 	ARGO_FANOUT_E2E_REQUIRED=1 $(PY) -m pytest -m e2e -rs -p no:xdist tests/e2e
 
+# make cluster PERSISTENCE=1 (and make e2e-local PERSISTENCE=1): Argo also offloads node status
+# to and archives in a host PostgreSQL (e2e/localcluster/persistence.py).
+PERSISTENCE ?=
+CLUSTER_UP_ARGS := $(if $(filter 1,$(PERSISTENCE)),--persistence,)
+
 cluster: ## Start the local real cluster (Kubernetes + Argo built from Go modules; needs root)
-	bash e2e/localcluster/install-deps.sh
-	python3 e2e/localcluster/cluster.py up
+	bash e2e/localcluster/install-deps.sh $(CLUSTER_UP_ARGS)
+	python3 e2e/localcluster/cluster.py up $(CLUSTER_UP_ARGS)
 
 cluster-down: ## Stop the local real cluster and undo every host change it made
 	python3 e2e/localcluster/cluster.py down
 
 e2e-local: $(STAMP) ## From a clean state: cluster up, log-count (and Pulumi) on it for real, down
-	bash e2e/localcluster/e2e.sh
+	bash e2e/localcluster/e2e.sh $(CLUSTER_UP_ARGS)
 
 lint: $(STAMP) ## Lint and format-check the Python code
 	$(VENV)/bin/ruff check .

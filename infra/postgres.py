@@ -18,16 +18,17 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from infra import argodb
 from infra.config import PersistenceConfig
 
-NAME = "argo-postgres"  # the StatefulSet, Service, Secret and NetworkPolicy
-PORT = 5432
-DATABASE = "argo"
-USER = "argo"
-TABLE = "argo_workflows"  # Argo's tableName (it adds argo_archived_workflows & co.)
-# Keys of the Secret; Argo's persistence config names them.
-USERNAME_KEY = "username"
-PASSWORD_KEY = "password"
+# The StatefulSet, Service, NetworkPolicy and the Secret Argo reads (infra/argodb.py has the
+# names Argo is configured with).
+NAME = argodb.SECRET
+PORT = argodb.PORT
+DATABASE = argodb.DATABASE
+USER = argodb.USER
+USERNAME_KEY = argodb.USERNAME_KEY
+PASSWORD_KEY = argodb.PASSWORD_KEY
 PASSWORD_LENGTH = 32
 # The official image's postgres user; the data directory is a subdirectory of the mount, since
 # a fresh volume's root may hold lost+found, which initdb refuses.
@@ -71,23 +72,7 @@ def host(namespace: str) -> str:
 
 def argo_persistence_values(config: PersistenceConfig, namespace: str) -> dict[str, Any]:
     """argo-helm's `controller.persistence`: offload node status, archive, this database."""
-    values: dict[str, Any] = {
-        "nodeStatusOffLoad": True,
-        "archive": True,
-        "postgresql": {
-            "host": host(namespace),
-            "port": PORT,
-            "database": DATABASE,
-            "tableName": TABLE,
-            "userNameSecret": {"name": NAME, "key": USERNAME_KEY},
-            "passwordSecret": {"name": NAME, "key": PASSWORD_KEY},
-            # In-cluster traffic to a Service only the controller and server may reach.
-            "ssl": False,
-        },
-    }
-    if config.archive_ttl is not None:
-        values["archiveTTL"] = config.archive_ttl
-    return values
+    return argodb.persistence_config(host(namespace), PORT, config.archive_ttl)
 
 
 @dataclass(frozen=True)
