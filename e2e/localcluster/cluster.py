@@ -1100,6 +1100,9 @@ def start_argo(layout: Layout, progress: Progress, offload: bool = False) -> Non
         env={
             **{k: v for k, v in os.environ.items() if not k.startswith("ARGO_")},
             "LEADER_ELECTION_DISABLE": "true",
+            # Argo offloads only a Workflow still over 1 MB once its nodes are compressed; here
+            # every run is offloaded, so the path is proven without 10,000-pod runs.
+            **({"ALWAYS_OFFLOAD_NODE_STATUS": "true"} if offload else {}),
         },
     )
 
