@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 # Arguments passed through to the job benchmark, e.g. make bench BENCH_ARGS="--size 1GiB".
 BENCH_ARGS ?=
 
-.PHONY: help venv dev destroy test e2e cluster cluster-down e2e-local lint demo bench golden lock clean
+.PHONY: help venv dev destroy test e2e cluster cluster-down e2e-local lint demo bench bench-argo-scale golden lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
@@ -59,6 +59,9 @@ demo: $(STAMP) ## Run log-count locally on generated data through the rendered t
 bench: $(STAMP) ## Benchmark the job and the local runner (prints ratios)
 	$(PY) bench/job.py $(BENCH_ARGS)
 	$(PY) bench/runner.py
+
+bench-argo-scale: $(STAMP) ## On the local real cluster (up): pods/minute and Workflow size, 100/300/1,000 shards
+	$(PY) bench/argo_scale.py
 
 golden: $(STAMP) ## Regenerate the chart's golden renders under tests/chart/golden
 	$(PY) -m tests.chart.golden
