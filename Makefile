@@ -11,7 +11,7 @@ BENCH_ARGS ?=
 # Arguments passed through to the scale bench, e.g. make bench-scale BENCH_SCALE_ARGS="--small".
 BENCH_SCALE_ARGS ?=
 
-.PHONY: help venv dev destroy test e2e cluster cluster-down pulumi-local e2e-local lint demo bench bench-scale golden lock clean
+.PHONY: help venv dev destroy test e2e cluster cluster-down pulumi-local e2e-local lint demo bench bench-scale bench-argo-scale golden lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
@@ -35,9 +35,14 @@ test: $(STAMP) lint ## Run the whole test suite (no cluster, docker or Pulumi CL
 e2e: $(STAMP) ## Run only the kind end-to-end test; fails (not skips) when a tool is missing
 	ARGO_FANOUT_E2E_REQUIRED=1 $(PY) -m pytest -m e2e -rs -p no:xdist tests/e2e
 
+# make cluster PERSISTENCE=1 (and make e2e-local PERSISTENCE=1): Argo also offloads node status
+# to and archives in a host PostgreSQL (e2e/localcluster/persistence.py).
+PERSISTENCE ?=
+CLUSTER_UP_ARGS := $(if $(filter 1,$(PERSISTENCE)),--persistence,)
+
 cluster: ## Start the local real cluster (Kubernetes + Argo built from Go modules; needs root)
-	bash e2e/localcluster/install-deps.sh
-	python3 e2e/localcluster/cluster.py up
+	bash e2e/localcluster/install-deps.sh $(CLUSTER_UP_ARGS)
+	python3 e2e/localcluster/cluster.py up $(CLUSTER_UP_ARGS)
 
 cluster-down: ## Stop the local real cluster and undo every host change it made
 	python3 e2e/localcluster/cluster.py down
@@ -46,7 +51,7 @@ pulumi-local: ## Build the Pulumi CLI, Python host and Kubernetes provider from 
 	bash e2e/localcluster/pulumi/build.sh
 
 e2e-local: $(STAMP) ## From a clean state: cluster up, log-count (and Pulumi) on it for real, down
-	bash e2e/localcluster/e2e.sh
+	bash e2e/localcluster/e2e.sh $(CLUSTER_UP_ARGS)
 
 lint: $(STAMP) ## Lint and format-check the Python code
 	$(VENV)/bin/ruff check .
@@ -62,6 +67,9 @@ bench: $(STAMP) ## Benchmark the job and the local runner (prints ratios)
 
 bench-scale: $(STAMP) ## split/count/merge at 1k-10k shards over a 5 ms-per-call FUSE mount (needs fuse3)
 	$(PY) bench/scale.py $(BENCH_SCALE_ARGS)
+
+bench-argo-scale: $(STAMP) ## On the local real cluster (up): pods/minute and Workflow size, 100/300/1,000 shards
+	$(PY) bench/argo_scale.py
 
 golden: $(STAMP) ## Regenerate the chart's golden renders under tests/chart/golden
 	$(PY) -m tests.chart.golden

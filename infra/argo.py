@@ -8,8 +8,10 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.config import ArgoConfig
+from infra import postgres
+from infra.config import ArgoConfig, ControllerConfig
 from infra.podsecurity import EXECUTOR_SECURITY_CONTEXT, pod_security_labels
+from infra.postgres import Postgres, PostgresArgs
 from workflows.chart import merge_values
 
 ARGO_HELM_REPO = "https://argoproj.github.io/argo-helm"
@@ -18,6 +20,11 @@ RELEASE_NAME = "argo-workflows"
 # The labels argo-helm gives the Argo Server's pods (its selectorLabels for the server component).
 SERVER_POD_LABELS = {
     "app.kubernetes.io/name": "argo-workflows-server",
+    "app.kubernetes.io/instance": RELEASE_NAME,
+}
+# ... and the controller's (the only other client of the PostgreSQL of argo.persistence).
+CONTROLLER_POD_LABELS = {
+    "app.kubernetes.io/name": "argo-workflows-workflow-controller",
     "app.kubernetes.io/instance": RELEASE_NAME,
 }
 SERVER_LOCAL_ONLY_POLICY = "argo-server-local-only"
@@ -106,13 +113,49 @@ RESTRICTED_POD_SECURITY_CONTEXT = {
 }
 
 
+def controller_values(controller: ControllerConfig) -> dict[str, Any]:
+    """argo-helm `controller.*` values for argo.controller (chart 1.0.x; Argo v3.7 and v4.0).
+
+    The workers are chart values the chart turns into the controller's flags
+    (`--workflow-workers`, `--pod-cleanup-workers`, `--workflow-ttl-workers`); the client's
+    `--qps`/`--burst` have no value of their own and go in as extra arguments;
+    `resourceRateLimit` and `parallelism` land in the controller's ConfigMap.
+    """
+    values: dict[str, Any] = {
+        "workflowWorkers": controller.workflow_workers,
+        "podCleanupWorkers": controller.pod_cleanup_workers,
+        "workflowTTLWorkers": controller.workflow_ttl_workers,
+        "resourceRateLimit": {
+            "limit": controller.resource_rate_limit.limit,
+            "burst": controller.resource_rate_limit.burst,
+        },
+    }
+    if controller.parallelism is not None:
+        values["parallelism"] = controller.parallelism
+    return values
+
+
+def controller_client_args(controller: ControllerConfig) -> list[str]:
+    """The controller's Kubernetes client limits as flags (`%g`: 50.0 is passed as 50)."""
+    return ["--qps", f"{controller.qps:g}", "--burst", str(controller.burst)]
+
+
 def argo_values(argo: ArgoConfig, *, workload_namespace: str) -> dict[str, Any]:
     """Our values for the argo-workflows chart, with config argo.values merged over them.
 
     The Argo Server asks clients for their own Kubernetes token unless argo.serverAuthMode is
-    `server` (kind only; ArgoInstall then lets no in-cluster traffic reach it).
+    `server` (kind only; ArgoInstall then lets no in-cluster traffic reach it). With
+    argo.persistence, the controller offloads node status to and archives into the PostgreSQL
+    ArgoInstall deploys (infra/postgres.py).
     """
+    if argo.controller is None:
+        raise ValueError("argo_values: Argo is not installed by this stack (argo.install false)")
     managed = ["--managed-namespace", workload_namespace]
+    controller = controller_values(argo.controller)
+    if argo.persistence is not None:
+        controller["persistence"] = postgres.argo_persistence_values(
+            argo.persistence, argo.namespace
+        )
     ours = {
         # Namespaced controller and server (Roles, not ClusterRoles; `--namespaced`): they run
         # in argo.namespace and act only in the workload namespace, through the Roles
@@ -122,7 +165,8 @@ def argo_values(argo: ArgoConfig, *, workload_namespace: str) -> dict[str, Any]:
         # workflows outlive a chart upgrade; `pulumi destroy` leaves them (see README Teardown).
         "crds": {"install": True, "full": True, "keep": True},
         "controller": {
-            "extraArgs": managed,
+            **controller,
+            "extraArgs": [*managed, *controller_client_args(argo.controller)],
             "clusterWorkflowTemplates": {"enabled": False},
             "workflowDefaults": WORKFLOW_DEFAULTS,
             "podSecurityContext": RESTRICTED_POD_SECURITY_CONTEXT,
@@ -150,7 +194,9 @@ class ArgoInstallArgs:
 
 class ArgoInstall(pulumi.ComponentResource):
     """The argo-workflows Helm release in argo.namespace, which it creates unless
-    argo.createNamespace is false (the namespace exists; destroy leaves it)."""
+    argo.createNamespace is false (the namespace exists; destroy leaves it), and with
+    argo.persistence the PostgreSQL it offloads to and archives into, which the release waits
+    for."""
 
     def __init__(
         self, name: str, args: ArgoInstallArgs, opts: pulumi.ResourceOptions | None = None
@@ -169,6 +215,21 @@ class ArgoInstall(pulumi.ComponentResource):
                 opts=child,
             )
             ready, namespace_name = [namespace], namespace.metadata["name"]
+        self.postgres: Postgres | None = None
+        if args.config.persistence is not None:
+            self.postgres = Postgres(
+                f"{name}-postgres",
+                PostgresArgs(
+                    config=args.config.persistence,
+                    namespace=args.config.namespace,
+                    clients=(CONTROLLER_POD_LABELS, SERVER_POD_LABELS),
+                    provider=args.provider,
+                    depends_on=tuple(ready),
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        # The controller connects to the database (and migrates its schema) as it starts.
+        release_after = [*ready, *([self.postgres] if self.postgres is not None else [])]
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
             name=RELEASE_NAME,
@@ -178,7 +239,9 @@ class ArgoInstall(pulumi.ComponentResource):
             namespace=namespace_name,
             values=argo_values(args.config, workload_namespace=args.workload_namespace),
             timeout=RELEASE_TIMEOUT_SECONDS,
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=ready)),
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=release_after)
+            ),
         )
         if args.config.server_auth_mode == "server":
             # Without authentication, only port-forwarding (through the kubelet, which no
@@ -195,7 +258,10 @@ class ArgoInstall(pulumi.ComponentResource):
             )
         self.namespace: pulumi.Output[str] = self.release.namespace
         self._name = name
-        self.register_outputs({"namespace": self.namespace, "release": self.release.name})
+        outputs: dict[str, Any] = {"namespace": self.namespace, "release": self.release.name}
+        if self.postgres is not None:
+            outputs["postgres"] = self.postgres.host
+        self.register_outputs(outputs)
 
     def workload_access(
         self, namespace: pulumi.Input[str], opts: pulumi.ResourceOptions

@@ -37,6 +37,26 @@ KIND_NODE_IMAGE = (
 )
 # argo-helm `argo-workflows` 1.0.18 ships Argo Workflows v4.0.6.
 ARGO_CHART_VERSION = "1.0.18"
+# The in-cluster PostgreSQL that holds Argo's offloaded node status and workflow archive
+# (argo.persistence): the official image, pinned by tag here only. A new minor of the same major
+# is a rolling update on the same volume; a new major needs a dump and restore (README).
+POSTGRES_IMAGE = "docker.io/library/postgres:17.6-bookworm"
+# Settings of the workflow controller we install for wide fan-outs (argo.controller), against
+# Argo's own defaults (workflow-controller flags; no resourceRateLimit means unlimited). A
+# 10,000-shard run makes one pod per shard: the client gets more room than Argo's qps 20 /
+# burst 30, pod creation is paced so the API server and the scheduler keep up, and pod
+# garbage collection (OnPodSuccess) gets workers to match.
+CONTROLLER_DEFAULTS = {
+    "qps": 50.0,  # Argo: 20
+    "burst": 100,  # Argo: 30
+    "workflowWorkers": 32,  # Argo: 32
+    "podCleanupWorkers": 16,  # Argo: 4
+    "workflowTTLWorkers": 4,  # Argo: 4
+    "resourceRateLimit.limit": 20.0,  # pods created per second; Argo: unlimited
+    "resourceRateLimit.burst": 100,  # Argo: unlimited
+}
+# Argo's archiveTTL grammar: a number and a unit, days included (Argo's config.TTL).
+_TTL = re.compile(r"^[0-9]+(d|h|m|s)$")
 # Where every kind node mounts the stack's dataDir, and the hostPath PV's default node path.
 NODE_DATA_PATH = "/var/local/argo-fanout"
 DEFAULT_KEYWORDS = ("INFO", "WARN", "ERROR", "DEBUG")
@@ -100,7 +120,27 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "auditLog",
         "deletionProtection",
     ),
-    "argo": ("install", "chartVersion", "namespace", "createNamespace", "serverAuthMode", "values"),
+    "argo": (
+        "install",
+        "chartVersion",
+        "namespace",
+        "createNamespace",
+        "serverAuthMode",
+        "controller",
+        "persistence",
+        "values",
+    ),
+    "argo.controller": (
+        "qps",
+        "burst",
+        "workflowWorkers",
+        "podCleanupWorkers",
+        "workflowTTLWorkers",
+        "resourceRateLimit",
+        "parallelism",
+    ),
+    "argo.controller.resourceRateLimit": ("limit", "burst"),
+    "argo.persistence": ("enabled", "image", "storageSize", "storageClass", "archiveTTL"),
     "storage": (
         "type",
         "size",
@@ -316,12 +356,43 @@ class AckOneConfig:
 
 
 @dataclass(frozen=True)
+class ResourceRateLimit:
+    limit: float  # pods the controller creates per second, on average
+    burst: int  # pods it may create at once above that
+
+
+@dataclass(frozen=True)
+class ControllerConfig:
+    """The workflow controller's settings for wide runs (argo.controller)."""
+
+    qps: float  # --qps: its Kubernetes client's queries per second
+    burst: int  # --burst: the client's burst above qps
+    workflow_workers: int  # --workflow-workers
+    pod_cleanup_workers: int  # --pod-cleanup-workers: pod garbage collection
+    workflow_ttl_workers: int  # --workflow-ttl-workers: deleting finished Workflows
+    resource_rate_limit: ResourceRateLimit  # the ConfigMap's resourceRateLimit: pod creation
+    parallelism: int | None  # the ConfigMap's parallelism: workflows running at once; None: any
+
+
+@dataclass(frozen=True)
+class PersistenceConfig:
+    """Argo's node status offloading and workflow archive in an in-cluster PostgreSQL."""
+
+    image: str
+    storage_size: str
+    storage_class: str | None  # None: the cluster's default StorageClass
+    archive_ttl: str | None  # Argo's archiveTTL, e.g. 30d; None: archived workflows are kept
+
+
+@dataclass(frozen=True)
 class ArgoConfig:
     install: bool
     chart_version: str
     namespace: str
     create_namespace: bool  # False: the namespace exists already; destroy leaves it
     server_auth_mode: str  # client (a token per caller), or server: localhost only (kind)
+    controller: ControllerConfig | None  # None where we do not install Argo
+    persistence: PersistenceConfig | None  # None: disabled, or Argo is not ours
     values: Mapping[str, Any]
 
 
@@ -736,13 +807,69 @@ def _argo(raw: Mapping[str, Any], target: str) -> ArgoConfig:
             f"argo.serverAuthMode: 'server' is only allowed with target kind, not {target!r}: "
             "it serves anyone who reaches the server as the server's own account; allowed: client"
         )
+    for key in ("controller", "persistence"):
+        if key in section.raw and not install:
+            why = (
+                "where Argo is managed by the ACK One workflow cluster (its controller and "
+                "persistence are the service's)"
+                if target == "ackone"
+                else "with argo.install false (the program does not install Argo)"
+            )
+            raise ConfigError(
+                f"argo.{key}: only applies to the Argo this program installs, not {why}; remove it"
+            )
     return ArgoConfig(
         install=install,
         chart_version=section.get("chartVersion", ARGO_CHART_VERSION, _semver),
         namespace=section.get("namespace", "argo", _namespace),
         create_namespace=section.get("createNamespace", True, _bool),
         server_auth_mode=server_auth_mode,
+        controller=_controller(_present(raw.get("controller"))) if install else None,
+        persistence=_persistence(_present(raw.get("persistence"))) if install else None,
         values=section.get("values", {}, _mapping),
+    )
+
+
+def _controller(raw: Any) -> ControllerConfig:
+    section = _Section("argo.controller", raw)
+    defaults = CONTROLLER_DEFAULTS
+    rate = _Section("argo.controller.resourceRateLimit", _present(raw.get("resourceRateLimit")))
+    return ControllerConfig(
+        qps=section.get("qps", defaults["qps"], _positive_number),
+        burst=section.get("burst", defaults["burst"], _int_at_least(1)),
+        workflow_workers=section.get(
+            "workflowWorkers", defaults["workflowWorkers"], _int_at_least(1)
+        ),
+        pod_cleanup_workers=section.get(
+            "podCleanupWorkers", defaults["podCleanupWorkers"], _int_at_least(1)
+        ),
+        workflow_ttl_workers=section.get(
+            "workflowTTLWorkers", defaults["workflowTTLWorkers"], _int_at_least(1)
+        ),
+        resource_rate_limit=ResourceRateLimit(
+            limit=rate.get("limit", defaults["resourceRateLimit.limit"], _positive_number),
+            burst=rate.get("burst", defaults["resourceRateLimit.burst"], _int_at_least(1)),
+        ),
+        parallelism=section.get("parallelism", None, _int_at_least(1)),
+    )
+
+
+def _persistence(raw: Any) -> PersistenceConfig | None:
+    section = _Section("argo.persistence", raw)
+    enabled = section.get("enabled", True, _bool)
+    if not enabled:
+        others = sorted(set(section.raw) - {"enabled"})
+        if others:
+            raise ConfigError(
+                f"argo.persistence: {others} set with argo.persistence.enabled false; "
+                "remove them or enable persistence"
+            )
+        return None
+    return PersistenceConfig(
+        image=section.get("image", POSTGRES_IMAGE, _pinned_image),
+        storage_size=section.get("storageSize", "8Gi", _quantity),
+        storage_class=section.get("storageClass", None, _dns_subdomain),
+        archive_ttl=section.get("archiveTTL", None, _ttl),
     )
 
 
@@ -1083,6 +1210,37 @@ def _quantity(key: str, value: Any) -> str:
             f"{key}: {_shown(key, value)} is not a Kubernetes quantity (e.g. 100Gi, 512Mi, 500m, 2)"
         )
     return text
+
+
+def _positive_number(key: str, value: Any) -> float:
+    number: Any = value
+    if isinstance(value, str) and _DECIMAL.match(value):
+        number = float(value)
+    if isinstance(number, bool) or not isinstance(number, int | float) or not number > 0:
+        raise ConfigError(f"{key}: {_shown(key, value)} is not a number > 0, e.g. 50 or 12.5")
+    return float(number)
+
+
+def _pinned_image(key: str, value: Any) -> str:
+    """An image reference with a tag other than `latest`, or a digest: never a moving target."""
+    text = _string(key, value)
+    name, _, digest = text.partition("@")
+    last = name.rsplit("/", 1)[-1]
+    tag = last.partition(":")[2]
+    if " " in text or not (digest.startswith("sha256:") or (tag and tag != "latest")):
+        raise ConfigError(
+            f"{key}: {_shown(key, value)} is not a pinned image; give a version tag or a "
+            f"digest, e.g. {POSTGRES_IMAGE}"
+        )
+    return text
+
+
+def _ttl(key: str, value: Any) -> str:
+    if not isinstance(value, str) or not _TTL.match(value) or int(value[:-1]) == 0:
+        raise ConfigError(
+            f"{key}: {_shown(key, value)} is not a duration such as 30d, 12h, 90m or 3600s"
+        )
+    return value
 
 
 def _positive_decimal(key: str, value: Any) -> str:

@@ -40,6 +40,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(REPO_ROOT))
 
 import images  # noqa: E402  (the sibling module; this file also runs as a script)
+import persistence  # noqa: E402  (likewise)
 
 from infra.podsecurity import EXECUTOR_SECURITY_CONTEXT, pod_security_labels  # noqa: E402
 
@@ -112,6 +113,8 @@ COMPONENTS = (
     "kube-proxy",
     "workflow-controller",
 )
+# Started before the controller with `up --persistence` only (persistence.py).
+OPTIONAL_COMPONENTS = ("postgres",)
 
 
 class ClusterError(Exception):
@@ -138,6 +141,8 @@ class Layout:
     kubelet = property(lambda self: self.root / "kubelet")
     cni = property(lambda self: self.root / "cni")
     volume = property(lambda self: self.root / "volume")
+    postgres = property(lambda self: self.root / "postgres" / "data")
+    postgres_socket = property(lambda self: self.root / "run" / "postgres")
     config = property(lambda self: self.root / "config")
     kubeconfig = property(lambda self: self.root / "kubeconfig")
     host_state = property(lambda self: self.root / "run" / "host-state.json")
@@ -151,7 +156,16 @@ class Layout:
 
     # Data `down` removes (binaries, images, logs and the volume stay).
     def runtime_dirs(self) -> tuple[Path, ...]:
-        return (self.run, self.pki, self.etcd, self.containerd, self.kubelet, self.cni, self.config)
+        return (
+            self.run,
+            self.pki,
+            self.etcd,
+            self.containerd,
+            self.kubelet,
+            self.cni,
+            self.config,
+            self.postgres.parent,
+        )
 
 
 class Progress:
@@ -1003,8 +1017,9 @@ def argo_crd_files() -> list[Path]:
     return files
 
 
-def argo_configmap() -> dict:
-    config = {
+def argo_configmap(offload: dict | None = None) -> dict:
+    """The controller's ConfigMap; `offload` is Argo's `persistence` (up --persistence)."""
+    config: dict = {
         "executor": {
             "imagePullPolicy": "Never",
             "securityContext": EXECUTOR_SECURITY_CONTEXT,
@@ -1016,6 +1031,8 @@ def argo_configmap() -> dict:
         # Its metrics listener binds every interface and cannot be moved: off.
         "metricsConfig": {"enabled": False},
     }
+    if offload is not None:
+        config["persistence"] = offload
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -1024,19 +1041,43 @@ def argo_configmap() -> dict:
     }
 
 
-def start_argo(layout: Layout, progress: Progress) -> None:
+def start_postgres(layout: Layout, progress: Progress) -> None:
+    """The host PostgreSQL Argo offloads node status to and archives in (up --persistence)."""
+    try:
+        persistence.prepare(layout.postgres, layout.postgres_socket, layout.config)
+        start(
+            layout,
+            "postgres",
+            persistence.server_argv(layout.postgres, layout.postgres_socket),
+            progress,
+        )
+        wait_for(
+            f"PostgreSQL on {persistence.HOST}:{persistence.PORT}",
+            lambda: persistence.ready(layout.config),
+            60,
+            layout,
+            "postgres",
+        )
+        persistence.create_database(layout.config)
+    except persistence.PersistenceError as err:
+        raise ClusterError(str(err)) from None
+    progress(f"PostgreSQL for Argo on {persistence.HOST}:{persistence.PORT}")
+
+
+def start_argo(layout: Layout, progress: Progress, offload: bool = False) -> None:
     progress(
         f"installing Argo's CRDs ({argo_version()}, from the module the controller is built from)"
     )
     for crd in argo_crd_files():
         kubectl(layout, "apply", "--server-side", "--force-conflicts", "-f", crd)
-    apply(
-        layout,
-        [
-            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ARGO_NAMESPACE}},
-            argo_configmap(),
-        ],
-    )
+    objects: list[dict] = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ARGO_NAMESPACE}},
+    ]
+    if offload:
+        start_postgres(layout, progress)
+        objects.append(persistence.secret_object(ARGO_NAMESPACE, layout.config))
+    objects.append(argo_configmap(persistence.argo_persistence() if offload else None))
+    apply(layout, objects)
     start(
         layout,
         "workflow-controller",
@@ -1059,6 +1100,9 @@ def start_argo(layout: Layout, progress: Progress) -> None:
         env={
             **{k: v for k, v in os.environ.items() if not k.startswith("ARGO_")},
             "LEADER_ELECTION_DISABLE": "true",
+            # Argo offloads only a Workflow still over 1 MB once its nodes are compressed; here
+            # every run is offloaded, so the path is proven without 10,000-pod runs.
+            **({"ALWAYS_OFFLOAD_NODE_STATUS": "true"} if offload else {}),
         },
     )
 
@@ -1066,7 +1110,7 @@ def start_argo(layout: Layout, progress: Progress) -> None:
 # --- up / down ------------------------------------------------------------------------------
 
 
-def up(layout: Layout, progress: Progress) -> None:
+def up(layout: Layout, progress: Progress, offload: bool = False) -> None:
     preflight()
     layout.root.mkdir(parents=True, exist_ok=True)
     build(layout, progress)
@@ -1088,7 +1132,7 @@ def up(layout: Layout, progress: Progress) -> None:
     progress(f"node {NODE_NAME} is Ready")
     prepare_volume(layout)
     apply(layout, workload_objects(layout))
-    start_argo(layout, progress)
+    start_argo(layout, progress, offload)
     run_smoke_pod(layout, progress)
     progress(f"cluster up: kubectl --kubeconfig {layout.kubeconfig} get nodes")
 
@@ -1129,7 +1173,11 @@ def our_processes(layout: Layout) -> list[tuple[int, str]]:
     for cgroup in our_cgroups():
         with contextlib.suppress(OSError):
             in_pods.update(int(pid) for pid in (cgroup / "cgroup.procs").read_text().split())
-    markers = (str(layout.containerd_socket), str(layout.config / "containerd.toml"))
+    markers = (
+        str(layout.containerd_socket),
+        str(layout.config / "containerd.toml"),
+        str(layout.postgres),
+    )
     mine = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
@@ -1231,7 +1279,7 @@ def restore_host(layout: Layout, progress: Progress) -> None:
 
 def down(layout: Layout, progress: Progress) -> None:
     drain_pods(layout, progress)
-    for component in reversed(COMPONENTS):
+    for component in reversed((*COMPONENTS, *OPTIONAL_COMPONENTS)):
         stop(layout, component, progress)
     leftovers = our_processes(layout)
     for pid, cmdline in leftovers:
@@ -1273,18 +1321,25 @@ def leftover_report(layout: Layout) -> list[str]:
     return problems
 
 
+def components(layout: Layout) -> tuple[str, ...]:
+    """The components of this cluster: PostgreSQL too when `up --persistence` started it."""
+    optional = OPTIONAL_COMPONENTS if persistence.enabled(layout.config) else ()
+    return (*COMPONENTS[:-1], *optional, COMPONENTS[-1])
+
+
 def status_of(layout: Layout) -> str:
     """`running` when every component runs, `stopped` when none does, else which are down."""
-    down_ = [c for c in COMPONENTS if read_pid(layout, c) is None]
+    expected = components(layout)
+    down_ = [c for c in expected if read_pid(layout, c) is None]
     if not down_:
         return "running"
-    if len(down_) == len(COMPONENTS):
+    if len(down_) == len(expected):
         return "stopped"
     return "partly running; stopped: " + ", ".join(down_)
 
 
 def status(layout: Layout) -> int:
-    for component in COMPONENTS:
+    for component in components(layout):
         pid = read_pid(layout, component)
         print(f"{component:24} {f'running (pid {pid})' if pid else 'stopped'}")
     return 0 if status_of(layout) == "running" else 3
@@ -1293,7 +1348,15 @@ def status(layout: Layout) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cluster.py", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("up", help="build what is missing, start every component, wait until usable")
+    up_parser = sub.add_parser(
+        "up", help="build what is missing, start every component, wait until usable"
+    )
+    up_parser.add_argument(
+        "--persistence",
+        action="store_true",
+        help="also run a host PostgreSQL (Debian's postgresql) and have Argo offload node "
+        "status to it and archive finished workflows in it",
+    )
     sub.add_parser("down", help="stop every component and undo every host change")
     sub.add_parser("build", help="only build the binaries and images")
     sub.add_parser("status", help="which components run (exit 3 unless all)")
@@ -1303,7 +1366,7 @@ def main(argv: list[str] | None = None) -> int:
     progress = Progress()
     try:
         if args.command == "up":
-            up(layout, progress)
+            up(layout, progress, offload=args.persistence)
         elif args.command == "down":
             down(layout, progress)
         elif args.command == "build":

@@ -2,7 +2,15 @@
 # make e2e-local: from a clean state, bring the local real cluster up, run everything that needs
 # it, and take it down again, checking nothing of it is left. Exits non-zero on the first failed
 # stage, naming it; the cluster is taken down whatever happened.
+# `--persistence` (make e2e-local PERSISTENCE=1): the cluster's Argo offloads node status to and
+# archives in a host PostgreSQL, and tests/localcluster/test_persistence.py checks it.
 set -uo pipefail
+up_args=()
+case "${1:-}" in
+  --persistence) up_args=(--persistence) ;;
+  "") ;;
+  *) echo "e2e-local: unknown option '$1'; allowed: --persistence" >&2; exit 2 ;;
+esac
 cd "$(dirname "$0")/../.."
 PY=.venv/bin/python
 CLUSTER="python3 e2e/localcluster/cluster.py"
@@ -13,7 +21,7 @@ stage() { echo "== e2e-local: $1 ($(( $(date +%s) - started ))s)" >&2; }
 fail() { echo "e2e-local: FAILED at: $1" >&2; }
 
 stage "Debian packages"
-bash e2e/localcluster/install-deps.sh || { fail "installing the Debian packages"; exit 1; }
+bash e2e/localcluster/install-deps.sh "${up_args[@]}" || { fail "installing the Debian packages"; exit 1; }
 
 stage "clean state (down, then an empty volume)"
 $CLUSTER down || { fail "cluster down before starting"; exit 1; }
@@ -24,7 +32,7 @@ OUT="$state_dir/bin" bash e2e/localcluster/pulumi/build.sh || { fail "building P
 
 rc=0
 stage "cluster up"
-if ! $CLUSTER up; then
+if ! $CLUSTER up "${up_args[@]}"; then
   fail "cluster up (logs: $state_dir/logs/)"
   rc=1
 fi

@@ -7,7 +7,9 @@ workflow and its nodes.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import gzip
 import json
 import re
 import time
@@ -20,6 +22,7 @@ import kubernetes
 from kubernetes import watch
 
 from e2e.localcluster import cluster as lc
+from infra import argodb
 from workflows.chart import load_chart
 
 GROUP, VERSION = "argoproj.io", "v1alpha1"
@@ -27,6 +30,7 @@ MAP_ITEM = re.compile(r"^map\(\d+:[^()]*\)$")
 RUN_TIMEOUT_SECONDS = 900
 POD_LABEL = "workflows.argoproj.io/workflow"
 NODE_NAME_ANNOTATION = "workflows.argoproj.io/node-name"
+ARCHIVING_STATUS = "workflows.argoproj.io/workflow-archiving-status"
 
 
 @dataclasses.dataclass
@@ -208,6 +212,51 @@ class LocalCluster:
             if err.status != 404:
                 raise
 
+    def wait_archived(self, name: str, timeout: float = 120) -> dict[str, Any]:
+        """The Workflow once Argo labels it archived (it archives after marking it completed)."""
+        deadline = self.clock() + timeout
+        while True:
+            stream = watch.Watch()
+            for event in stream.stream(
+                self.objects.list_namespaced_custom_object,
+                GROUP,
+                VERSION,
+                self.namespace,
+                "workflows",
+                field_selector=f"metadata.name={name}",
+                timeout_seconds=min(self._remaining(deadline, f"{name} to be archived"), 60),
+            ):
+                workflow = event["object"]
+                labels = workflow.get("metadata", {}).get("labels", {})
+                if labels.get(ARCHIVING_STATUS) == "Archived":
+                    stream.stop()
+                    return workflow
+
+    def offloaded_nodes(self, workflow: Mapping[str, Any]) -> dict[str, Any]:
+        """The node status Argo offloaded to the host PostgreSQL (`up --persistence`)."""
+        status = workflow["status"]
+        rows = lc.persistence.query(
+            self.layout.config,
+            f"SELECT nodes FROM {argodb.TABLE} WHERE uid = '{workflow['metadata']['uid']}' "
+            f"AND version = '{status['offloadNodeStatusVersion']}'",
+        )
+        return json.loads(rows)
+
+    def with_nodes(self, workflow: dict[str, Any]) -> dict[str, Any]:
+        """The Workflow with `status.nodes` as Argo's API shows it: from the database where Argo
+        offloaded them, unpacked where it compressed them (base64 gzip JSON)."""
+        status = workflow.get("status", {})
+        if "nodes" in status:
+            return workflow
+        nodes = None
+        if status.get("offloadNodeStatusVersion"):
+            nodes = self.offloaded_nodes(workflow)
+        elif status.get("compressedNodes"):
+            nodes = json.loads(gzip.decompress(base64.b64decode(status["compressedNodes"])))
+        if nodes is None:
+            return workflow
+        return {**workflow, "status": {**status, "nodes": nodes}}
+
     def _remaining(self, deadline: float, what: str) -> int:
         remaining = int(deadline - self.clock())
         if remaining <= 0:
@@ -231,7 +280,7 @@ class LocalCluster:
                 labels = workflow.get("metadata", {}).get("labels", {})
                 if labels.get("workflows.argoproj.io/completed") == "true":
                     stream.stop()
-                    return workflow
+                    return self.with_nodes(workflow)
             if self.clock() >= deadline:
                 current = self.objects.get_namespaced_custom_object(
                     GROUP, VERSION, self.namespace, "workflows", name

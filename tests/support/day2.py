@@ -70,10 +70,47 @@ PULUMI_KUBERNETES_IMMUTABLE: dict[str, tuple[str, ...]] = {
     "kubernetes:rbac.authorization.k8s.io/v1:Role": _NAMED,
     "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": (*_NAMED, "roleRef"),
     "kubernetes:networking.k8s.io/v1:NetworkPolicy": _NAMED,
+    # argo.persistence's PostgreSQL (infra/postgres.py): a claim's spec is immutable but for
+    # its size (which a class that allows expansion can grow), a Service's IPs, a
+    # StatefulSet's selector, service name and claim templates.
+    "kubernetes:core/v1:PersistentVolumeClaim": (
+        *_NAMED,
+        "spec.accessModes",
+        "spec.storageClassName",
+        "spec.selector",
+        "spec.volumeMode",
+        "spec.volumeName",
+    ),
+    "kubernetes:core/v1:Service": (*_NAMED, "spec.clusterIP", "spec.clusterIPs"),
+    "kubernetes:apps/v1:StatefulSet": (
+        *_NAMED,
+        "spec.selector",
+        "spec.serviceName",
+        "spec.volumeClaimTemplates",
+    ),
     # A Helm release is identified by its name and namespace.
     "kubernetes:helm.sh/v3:Release": ("name", "namespace"),
 }
-IMMUTABLE = {**ALICLOUD_FORCE_NEW, **PULUMI_KUBERNETES_IMMUTABLE}
+# pulumi-random's resources replace on any change of their inputs (every argument of
+# RandomPassword is ForceNew): a new password, which the database, initialised with the first,
+# would refuse.
+RANDOM_FORCE_NEW: dict[str, tuple[str, ...]] = {
+    "random:index/randomPassword:RandomPassword": (
+        "length",
+        "special",
+        "upper",
+        "lower",
+        "numeric",
+        "number",
+        "minUpper",
+        "minLower",
+        "minNumeric",
+        "minSpecial",
+        "overrideSpecial",
+        "keepers",
+    ),
+}
+IMMUTABLE = {**ALICLOUD_FORCE_NEW, **PULUMI_KUBERNETES_IMMUTABLE, **RANDOM_FORCE_NEW}
 
 # Kubernetes' update validation (pkg/apis/core/validation, batch, apps) for the kinds a chart may
 # render, as (kind -> fields that may change); everything else under `spec` is immutable:

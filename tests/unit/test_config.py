@@ -33,6 +33,18 @@ def test_defaults_for_kind_follow_the_stack_name():
         namespace="argo",
         create_namespace=True,
         server_auth_mode="client",
+        controller=config.ControllerConfig(
+            qps=50.0,
+            burst=100,
+            workflow_workers=32,
+            pod_cleanup_workers=16,
+            workflow_ttl_workers=4,
+            resource_rate_limit=config.ResourceRateLimit(limit=20.0, burst=100),
+            parallelism=None,
+        ),
+        persistence=config.PersistenceConfig(
+            image=config.POSTGRES_IMAGE, storage_size="8Gi", storage_class=None, archive_ttl=None
+        ),
         values={},
     )
     assert cfg.storage.type == "hostPath" and cfg.storage.size == "100Gi"
@@ -638,6 +650,9 @@ def _contexts() -> dict[str, dict]:
         "existing": existing,
         "ackone": ACK,
         "argo": {},
+        "argo.controller": {},
+        "argo.controller.resourceRateLimit": {},
+        "argo.persistence": {},
         "storage": {},
         "storage.hostPath": {},
         "storage.oss": ACK,
@@ -799,3 +814,169 @@ def test_a_public_api_server_names_who_may_reach_it():
     cfg = ack(ackone={"publicApiServer": True, "apiServerAllowedCidrs": ["203.0.113.7/32"]})
     assert cfg.ackone.api_server_allowed_cidrs == ("203.0.113.7/32",)
     assert cfg.ackone.audit_log is True and ack().ackone.public_api_server is False
+
+
+def test_controller_settings_are_read_from_pulumi_strings():
+    cfg = load(
+        {
+            "argo": json.dumps(
+                {
+                    "controller": {
+                        "qps": "12.5",
+                        "burst": "40",
+                        "workflowWorkers": 8,
+                        "podCleanupWorkers": "32",
+                        "workflowTTLWorkers": 2,
+                        "resourceRateLimit": {"limit": 5, "burst": "10"},
+                        "parallelism": "3",
+                    }
+                }
+            )
+        },
+        "dev",
+    )
+    assert cfg.argo.controller == config.ControllerConfig(
+        qps=12.5,
+        burst=40,
+        workflow_workers=8,
+        pod_cleanup_workers=32,
+        workflow_ttl_workers=2,
+        resource_rate_limit=config.ResourceRateLimit(limit=5.0, burst=10),
+        parallelism=3,
+    )
+
+
+def test_controller_defaults_are_the_documented_table():
+    controller = load({}, "dev").argo.controller
+    defaults = config.CONTROLLER_DEFAULTS
+    assert (controller.qps, controller.burst) == (defaults["qps"], defaults["burst"])
+    assert controller.workflow_workers == defaults["workflowWorkers"]
+    assert controller.pod_cleanup_workers == defaults["podCleanupWorkers"]
+    assert controller.workflow_ttl_workers == defaults["workflowTTLWorkers"]
+    assert controller.resource_rate_limit == config.ResourceRateLimit(
+        limit=defaults["resourceRateLimit.limit"], burst=defaults["resourceRateLimit.burst"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("argo", "message"),
+    [
+        ({"controller": {"qps": 0}}, "argo.controller.qps: 0 is not a number > 0"),
+        ({"controller": {"qps": "fast"}}, "argo.controller.qps: 'fast' is not a number > 0"),
+        ({"controller": {"qps": True}}, "argo.controller.qps: True is not a number > 0"),
+        ({"controller": {"burst": 0}}, "argo.controller.burst: 0 is not an integer >= 1"),
+        (
+            {"controller": {"workflowWorkers": "many"}},
+            "argo.controller.workflowWorkers: 'many' is not an integer >= 1",
+        ),
+        (
+            {"controller": {"podCleanupWorkers": 0}},
+            "argo.controller.podCleanupWorkers: 0 is not an integer >= 1",
+        ),
+        (
+            {"controller": {"workflowTTLWorkers": -1}},
+            "argo.controller.workflowTTLWorkers: -1 is not an integer >= 1",
+        ),
+        (
+            {"controller": {"workflowTtlWorkers": 2}},
+            "argo.controller: unknown key(s) ['workflowTtlWorkers']; allowed: ",
+        ),
+        (
+            {"controller": {"resourceRateLimit": {"limit": -2}}},
+            "argo.controller.resourceRateLimit.limit: -2 is not a number > 0",
+        ),
+        (
+            {"controller": {"resourceRateLimit": {"qps": 2}}},
+            "argo.controller.resourceRateLimit: unknown key(s) ['qps']; allowed: ['burst', "
+            "'limit']",
+        ),
+        (
+            {"controller": {"resourceRateLimit": 20}},
+            "argo.controller.resourceRateLimit: 20 is not an object",
+        ),
+        ({"controller": {"parallelism": 0}}, "argo.controller.parallelism: 0 is not an integer"),
+        ({"persistence": {"enabled": "yes"}}, "argo.persistence.enabled: 'yes' is not a boolean"),
+        (
+            {"persistence": {"image": "postgres"}},
+            "argo.persistence.image: 'postgres' is not a pinned image; give a version tag or a "
+            "digest",
+        ),
+        (
+            {"persistence": {"image": "postgres:latest"}},
+            "argo.persistence.image: 'postgres:latest' is not a pinned image",
+        ),
+        (
+            {"persistence": {"image": "registry.local:5000/postgres"}},
+            "argo.persistence.image: 'registry.local:5000/postgres' is not a pinned image",
+        ),
+        (
+            {"persistence": {"storageSize": "lots"}},
+            "argo.persistence.storageSize: 'lots' is not a Kubernetes quantity",
+        ),
+        (
+            {"persistence": {"storageClass": "Fast SSD"}},
+            "argo.persistence.storageClass: 'Fast SSD' is not a Kubernetes object name",
+        ),
+        (
+            {"persistence": {"archiveTTL": "1 week"}},
+            "argo.persistence.archiveTTL: '1 week' is not a duration such as 30d",
+        ),
+        (
+            {"persistence": {"archiveTTL": "0d"}},
+            "argo.persistence.archiveTTL: '0d' is not a duration",
+        ),
+        (
+            {"persistence": {"enabled": False, "storageSize": "1Gi"}},
+            "argo.persistence: ['storageSize'] set with argo.persistence.enabled false",
+        ),
+    ],
+)
+def test_bad_controller_and_persistence_values(argo, message):
+    with pytest.raises(ConfigError) as err:
+        load({"argo": argo}, "dev")
+    assert str(err.value).startswith(message), str(err.value)
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "postgres:17.6",
+        "registry.local:5000/mirror/postgres:17.6-bookworm",
+        "docker.io/library/postgres@sha256:" + "a" * 64,
+    ],
+)
+def test_pinned_postgres_images_are_accepted(image):
+    assert load({"argo": {"persistence": {"image": image}}}, "dev").argo.persistence.image == image
+
+
+def test_persistence_can_be_disabled_and_configured():
+    assert load({"argo": {"persistence": {"enabled": "false"}}}, "dev").argo.persistence is None
+    persistence = load(
+        {
+            "argo": {
+                "persistence": {"storageSize": "20Gi", "storageClass": "fast", "archiveTTL": "7d"}
+            }
+        },
+        "dev",
+    ).argo.persistence
+    assert persistence == config.PersistenceConfig(
+        image=config.POSTGRES_IMAGE, storage_size="20Gi", storage_class="fast", archive_ttl="7d"
+    )
+
+
+@pytest.mark.parametrize("key", ["controller", "persistence"])
+def test_managed_argo_refuses_controller_and_persistence_settings(key):
+    """ACK One runs Argo itself: none of these would apply, so setting one is an error."""
+    with pytest.raises(ConfigError) as err:
+        ack(argo={key: {"enabled": True} if key == "persistence" else {"qps": 5}})
+    message = str(err.value)
+    assert message.startswith(f"argo.{key}: only applies to the Argo this program installs")
+    assert "managed by the ACK One workflow cluster" in message
+    assert ack().argo.controller is None and ack().argo.persistence is None
+
+
+@pytest.mark.parametrize("key", ["controller", "persistence"])
+def test_controller_and_persistence_need_argo_installed(key):
+    value = {"archiveTTL": "7d"} if key == "persistence" else {"burst": 5}
+    with pytest.raises(ConfigError, match=rf"^argo\.{key}: .* with argo\.install false"):
+        load({"argo": {"install": False, key: value}}, "dev")

@@ -51,6 +51,7 @@ BASES: dict[str, tuple[str, dict[str, Any]]] = {
     "ack-nas": ("ack", {"storage": {"type": "nas", "nas": {"path": "/"}}}),
     "ack-acs": ("ack", {"workload": {"compute": {"profile": "acs"}}}),
     "kind-schedule": ("dev", {"workload": {"schedule": {"cron": "0 1 * * *"}}}),
+    "kind-no-persistence": ("dev", {"argo": {"persistence": {"enabled": False}}}),
 }
 
 
@@ -92,6 +93,22 @@ CASES = [
     case("argo.createNamespace", "kind", False),
     case("argo.serverAuthMode", "kind", "server"),
     case("argo.values", "kind", {"controller": {"parallelism": 4}}),
+    case("argo.controller.qps", "kind", 200),
+    case("argo.controller.burst", "kind", 400),
+    case("argo.controller.workflowWorkers", "kind", 64),
+    case("argo.controller.podCleanupWorkers", "kind", 32),
+    case("argo.controller.workflowTTLWorkers", "kind", 8),
+    case("argo.controller.resourceRateLimit.limit", "kind", 50),
+    case("argo.controller.resourceRateLimit.burst", "kind", 200),
+    case("argo.controller.parallelism", "kind", 10),
+    case("argo.controller.qps", "existing", 5),
+    case("argo.persistence.enabled", "kind", False),
+    case("argo.persistence.enabled", "kind-no-persistence", True),
+    case("argo.persistence.image", "kind", "docker.io/library/postgres:17.7-bookworm"),
+    case("argo.persistence.storageSize", "kind", "20Gi"),
+    case("argo.persistence.storageClass", "kind", "fast"),
+    case("argo.persistence.archiveTTL", "kind", "30d"),
+    case("argo.persistence.archiveTTL", "existing", "7d"),
     case("storage.type", "kind", "existingClaim", storage__existingClaim="a"),
     Case("storage.type", "ack", {"storage": {"type": "nas"}}),
     case("storage.size", "kind", "20Gi"),
@@ -170,8 +187,18 @@ _NAMESPACED = (
     "kubernetes:rbac.authorization.k8s.io/v1:Role",
     "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
 )
+_POSTGRES = (
+    "kubernetes:core/v1:Secret",
+    "kubernetes:core/v1:PersistentVolumeClaim",
+    "kubernetes:core/v1:Service",
+    "kubernetes:apps/v1:StatefulSet",
+    "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+)
 EXPECTED: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
-    ("argo.namespace", "kind"): ("a new namespace for the Argo release", _NAMESPACED),
+    ("argo.namespace", "kind"): (
+        "a new namespace for the Argo release and its PostgreSQL (a new, empty archive)",
+        (*_NAMESPACED, *_POSTGRES),
+    ),
     ("workload.namespace", "kind"): ("a new workload namespace", _NAMESPACED),
     ("ackone.clusterName", "ack"): (
         "a new workflow cluster, mount user policy and (unset storage.oss.bucket) bucket",
@@ -184,6 +211,10 @@ EXPECTED: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         ),
     ),
     ("storage.oss.bucket", "ack"): ("a new bucket", _BUCKET),
+    ("argo.persistence.storageClass", "kind"): (
+        "a claim's class cannot change: a new claim named after the class (an empty archive)",
+        ("kubernetes:core/v1:PersistentVolumeClaim",),
+    ),
     ("storage.oss.path", "ack"): (
         "the sample input objects move under the new path",
         ("alicloud:oss/bucketObject:BucketObject",),

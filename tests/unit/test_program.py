@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from infra import exports
-from infra.argo import CONTROLLER_ACCOUNT, SERVER_ACCOUNT
+from infra.argo import CONTROLLER_ACCOUNT, SERVER_ACCOUNT, SERVER_LOCAL_ONLY_POLICY
 from infra.cluster import MissingToolError, kind_create_script, kind_delete_script
 from infra.config import ConfigError
 from tests.support.pulumi_mocks import ProgramRun, Registered, fake_kubeconfig, run_program
@@ -119,6 +119,7 @@ def test_component_tree(runs, stack):
         "argo-fanout:index:Platform",
         f"argo-fanout:cluster:{target}",
         "argo-fanout:argo:ArgoInstall",
+        "argo-fanout:argo:Postgres",  # argo.persistence, on by default where we install Argo
         "argo-fanout:workload:Workload",
     }
 
@@ -213,7 +214,8 @@ def test_existing_namespaces_are_deployed_into_by_name(overrides, workload_names
     assert workload.inputs["namespace"] == workload_namespace
     assert run.outputs[exports.WORKLOAD_NAMESPACE] == workload_namespace
     managed = ["--managed-namespace", workload_namespace]
-    assert argo.inputs["values"]["controller"]["extraArgs"] == managed
+    assert argo.inputs["values"]["controller"]["extraArgs"][:2] == managed
+    assert argo.inputs["values"]["server"]["extraArgs"] == managed
     roles = run.of_type("kubernetes:rbac.authorization.k8s.io/v1:Role")
     assert {role.inputs["metadata"]["namespace"] for role in roles} == {workload_namespace}
     # Without its namespace to wait for, the workload still waits for Argo's CRDs.
@@ -262,8 +264,11 @@ def test_argo_values_per_target(runs):
         assert values["server"]["authModes"] == auth
         # A namespaced controller and server (Roles, --namespaced) managing the workload's.
         assert values["singleNamespace"] is True
+        managed = ["--managed-namespace", "argo-fanout"]
+        # The controller also gets its client's limits (argo.controller's defaults).
+        assert values["controller"]["extraArgs"] == [*managed, "--qps", "50", "--burst", "100"]
+        assert values["server"]["extraArgs"] == managed
         for component in ("controller", "server"):
-            assert values[component]["extraArgs"] == ["--managed-namespace", "argo-fanout"]
             assert values[component]["clusterWorkflowTemplates"] == {"enabled": False}
         assert values["workflow"] == {
             "serviceAccount": {"create": False},
@@ -305,12 +310,20 @@ def test_argo_pods_and_executor_get_restricted_security_contexts(runs):
     assert executor["seccompProfile"] == runtime_default and executor["runAsNonRoot"] is True
 
 
+def server_policies(run: ProgramRun) -> list[Registered]:
+    return [
+        r
+        for r in run.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+        if r.inputs["metadata"]["name"] == SERVER_LOCAL_ONLY_POLICY
+    ]
+
+
 def test_an_unauthenticated_argo_server_admits_no_in_cluster_traffic(runs):
-    assert runs["dev"].of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy") == []
+    assert server_policies(runs["dev"]) == []
     run = run_program("dev", {"argo": {"serverAuthMode": "server"}})
     (release,) = releases(run, "argo-workflows")
     assert release.inputs["values"]["server"]["authModes"] == ["server"]
-    (policy,) = run.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    (policy,) = server_policies(run)
     assert policy.inputs["metadata"]["namespace"] == "argo"
     assert policy.inputs["spec"] == {
         "podSelector": {

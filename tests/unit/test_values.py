@@ -204,7 +204,14 @@ def test_argo_values_merge_config_over_ours():
     values = argo_values(cfg.argo, workload_namespace="jobs")
     assert values["server"]["authModes"] == ["sso"]
     assert values["controller"]["parallelism"] == 4
-    assert values["controller"]["extraArgs"] == ["--managed-namespace", "jobs"]
+    assert values["controller"]["extraArgs"] == [
+        "--managed-namespace",
+        "jobs",
+        "--qps",
+        "50",
+        "--burst",
+        "100",
+    ]
     assert values["controller"]["workflowDefaults"]["spec"]["podGC"] == {"strategy": "OnPodSuccess"}
     # A token per caller on every target, kind included, unless the stack opts into `server`.
     assert argo_values(load({}, "dev").argo, workload_namespace="j")["server"]["authModes"] == [
