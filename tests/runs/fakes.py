@@ -23,7 +23,7 @@ from workflows.runs.submit import Runtime
 NAMESPACE = "log-count"
 TEMPLATE = "log-count"
 WORKFLOW = f"{TEMPLATE}-x7k2p"  # what FakeArgo names the first workflow it creates
-PARAMETERS = ("numParts", "partSize", "input", "keywords", "match")
+PARAMETERS = ("numParts", "partSize", "input", "keywords", "match", "minSuccessRatio")
 RESULT = {"counts": {"ERROR": 3, "INFO": 40}, "keywords": ["INFO", "ERROR"], "shards": 3}
 
 KUBECONFIG = """

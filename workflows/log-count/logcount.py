@@ -146,7 +146,10 @@ PARAMETER_FLAGS = {
     "input": "--input",
     "keywords": "--keywords",
     "match": "--match",
+    "minSuccessRatio": "--min-success-ratio",
 }
+# minSuccessRatio (merge's --min-success-ratio): a decimal above 0 and at most 1, e.g. 0.9, or 1.
+_RATIO_RE = re.compile(r"0?\.[0-9]*[1-9][0-9]*|1(?:\.0+)?")
 
 
 def label(flag: str) -> str:
@@ -163,6 +166,16 @@ def parse_match(text: str, flag: str = "--match") -> str:
             f"{flag}: {text!r} is not a match mode; use one of {', '.join(MATCH_MODES)}"
         )
     return text
+
+
+def parse_ratio(text: str, flag: str = "--min-success-ratio") -> float:
+    """The share of shards that must be counted: a decimal above 0 and at most 1."""
+    if not _RATIO_RE.fullmatch(text):
+        raise UsageError(
+            f"{flag}: {text!r} is not a ratio above 0 and at most 1; use a decimal such as 0.9, "
+            "or 1 (every shard must be counted)"
+        )
+    return float(text)
 
 
 def check_input_parameter(text: str, flag: str) -> None:
@@ -197,6 +210,8 @@ def check_parameter(name: str, value: str) -> None:
         parse_keywords(value, where)
     elif name == "match":
         parse_match(value, where)
+    elif name == "minSuccessRatio":
+        parse_ratio(value, where)
     else:
         check_input_parameter(value, where)
 

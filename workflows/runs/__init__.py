@@ -79,7 +79,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="a workflow parameter: numParts, partSize, input, keywords, match (repeatable)",
+        help="a workflow parameter: numParts, partSize, input, keywords, match, "
+        "minSuccessRatio (repeatable)",
     )
     parser.add_argument(
         "--input",
