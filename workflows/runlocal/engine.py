@@ -239,6 +239,7 @@ class WorkflowRun:
         )
         self.tasks: dict[str, TaskState] = {}
         self.waiting = _WaitQueue()  # nodes waiting for a slot
+        self.marked: dict[str, dict[str, Any]] = {}  # templates with their mount paths marked
         self.running: dict[int, PodNode] = {}
         self.exits: queue.Queue[tuple[PodNode, int]] = queue.Queue()
         self.stopping = False  # no retries or new attempts once the run is being stopped
@@ -485,8 +486,10 @@ class WorkflowRun:
             inputs[parameter["name"]] = value
         # Mount paths are marked in the template's own text before any value goes in, so a
         # value that looks like a path (a keyword "/data") is passed on as it is.
+        if template["name"] not in self.marked:  # once per template, not once per item
+            self.marked[template["name"]] = pods.mark_paths(template)
         resolved = variables.substitute_params(
-            pods.mark_paths(template),
+            self.marked[template["name"]],
             self.scope,
             inputs,
             where=f"template {template['name']} (task {node_name})",
