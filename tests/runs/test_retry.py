@@ -112,6 +112,12 @@ def test_the_workflow_is_no_longer_completed():
         {"type": "PodRunning", "status": "False"},
         {"type": "Completed", "status": "False"},
     ]
+    run = failed_run()
+    run["status"]["conditions"].reverse()  # replaced where it is
+    assert retry.plan_retry(run, NOW).workflow["status"]["conditions"] == [
+        {"type": "Completed", "status": "False"},
+        {"type": "PodRunning", "status": "False"},
+    ]
     assert "shutdown" not in workflow["spec"]
     assert status["persistentVolumeClaims"] == []
 

@@ -127,8 +127,14 @@ def _new_workflow(workflow: Mapping[str, Any], stamp: str) -> dict[str, Any]:
     for label in (argo.COMPLETED_LABEL, ARCHIVING_LABEL):
         labels.pop(label, None)
     status = retried.setdefault("status", {})
-    conditions = [c for c in status.get("conditions") or [] if c.get("type") != "Completed"]
-    status["conditions"] = [*conditions, {"type": "Completed", "status": "False"}]
+    completed = {"type": "Completed", "status": "False"}  # UpsertCondition: in its place
+    conditions = list(status.get("conditions") or [])
+    places = [i for i, condition in enumerate(conditions) if condition.get("type") == "Completed"]
+    if places:
+        conditions[places[0]] = completed
+    else:
+        conditions.append(completed)
+    status["conditions"] = conditions
     status.pop("compressedNodes", None)
     for key in ("phase", "message", "finishedAt"):
         status.pop(key, None)
