@@ -20,9 +20,10 @@ def test_split_is_confined_to_the_mount_path():
 
 def test_every_flag_the_job_names_a_parameter_for_carries_that_parameter():
     # logcount.PARAMETER_FLAGS is how the job's errors name what the user typed: it must match.
-    split = args_of(templates_by_name(workflow_template())["split"])
+    steps = templates_by_name(workflow_template())
+    args = {flag: value for step in STEPS for flag, value in args_of(steps[step]).items()}
     for parameter, flag in logcount.PARAMETER_FLAGS.items():
-        assert f"{{{{workflow.parameters.{parameter}}}}}" in split[flag]
+        assert f"{{{{workflow.parameters.{parameter}}}}}" in args[flag]
 
 
 def test_step_pods_mount_no_token_and_the_executor_gets_its_own():
@@ -102,3 +103,35 @@ def test_the_job_s_parameters_are_the_template_s():
     # The run commands check -p names against these before reaching a cluster.
     declared = [p["name"] for p in workflow_template()["spec"]["arguments"]["parameters"]]
     assert [p["name"] for p in staging.job_parameters()] == declared
+
+
+RATIOS = ["1", "1.0", "1.000", "0.9", "0.95", ".5", "0.001"]
+NOT_RATIOS = [
+    "0",
+    "0.0",
+    ".0",
+    "1.5",
+    "2",
+    "1.01",
+    "90%",
+    "1e-1",
+    " 0.9",
+    "",
+    "-0.5",
+    "nan",
+    "0.9.1",
+]
+
+
+@pytest.mark.parametrize("ratio", RATIOS)
+def test_a_min_success_ratio_the_job_accepts_renders(ratio):
+    assert 0 < logcount.parse_ratio(ratio) <= 1
+    render({"job": {"minSuccessRatio": ratio}})
+
+
+@pytest.mark.parametrize("ratio", NOT_RATIOS)
+def test_a_min_success_ratio_the_job_refuses_fails_the_install(ratio):
+    with pytest.raises(logcount.UsageError, match="is not a ratio above 0 and at most 1"):
+        logcount.parse_ratio(ratio)
+    with pytest.raises(helm_python.HelmValuesError, match="at '/job/minSuccessRatio"):
+        render({"job": {"minSuccessRatio": ratio}})

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.chart.scenarios import NAMESPACE, RELEASE, only, render
+from workflows.runlocal import depends
 
 STEPS = ("split", "count", "merge")
 
@@ -67,7 +68,11 @@ def test_dag_fans_out_over_split_result_and_fans_in():
     assert tasks["map"]["depends"] == "split"
     assert tasks["map"]["withParam"] == "{{tasks.split.outputs.result}}"
     assert tasks["map"]["arguments"] == {"parameters": [{"name": "part", "value": "{{item}}"}]}
-    assert tasks["reduce"] == {"name": "reduce", "template": "merge", "depends": "map"}
+    assert tasks["reduce"] == {
+        "name": "reduce",
+        "template": "merge",
+        "depends": "map.Succeeded || map.Skipped || map.Failed || map.Errored",
+    }
     steps = templates_by_name(template)
     assert steps["count"]["inputs"] == {"parameters": [{"name": "part"}]}
     assert args_of(steps["count"])["--part"] == "{{inputs.parameters.part}}"
@@ -100,18 +105,51 @@ def test_workflow_parameters_and_their_defaults():
         "input": "log-count-data.txt",
         "keywords": "INFO,WARN,ERROR,DEBUG",
         "match": "substring",
+        "minSuccessRatio": "1",
     }
 
 
 def test_parameter_defaults_follow_job_values():
-    job = {"numParts": 12, "partSize": "64MiB", "input": "logs/", "keywords": "E", "match": "word"}
+    job = {
+        "numParts": 12,
+        "partSize": "64MiB",
+        "input": "logs/",
+        "keywords": "E",
+        "match": "word",
+        "minSuccessRatio": "0.95",
+    }
     assert parameters(workflow_template({"job": job})) == {
         "numParts": "12",
         "partSize": "64MiB",
         "input": "logs/",
         "keywords": "E",
         "match": "word",
+        "minSuccessRatio": "0.95",
     }
+
+
+def test_merge_gets_the_min_success_ratio_parameter():
+    merge = templates_by_name(workflow_template())["merge"]
+    assert args_of(merge)["--min-success-ratio"] == "{{workflow.parameters.minSuccessRatio}}"
+
+
+@pytest.mark.parametrize(
+    ("map_phase", "runs"),
+    [
+        # map's group phase (its last failed item's, else Succeeded): merge runs after each,
+        # so with minSuccessRatio below 1 it can merge what was counted.
+        ("Succeeded", True),
+        ("Failed", True),
+        ("Errored", True),
+        ("Skipped", True),  # an empty fan-out, as the bare `depends: map` allowed
+        # split failed: nothing to merge.
+        ("Omitted", False),
+    ],
+)
+def test_merge_runs_whatever_the_counts_outcome_but_not_without_a_split(map_phase, runs):
+    rule = depends.parse(tasks_by_name(workflow_template())["reduce"]["depends"])
+    flags = dict.fromkeys(depends.RESULTS, False) | {map_phase: True}
+    assert rule.evaluate({"map": flags}) is runs
 
 
 def test_split_gets_every_sizing_flag_and_the_per_run_workdir():

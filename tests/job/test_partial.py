@@ -143,4 +143,5 @@ def test_ratio_parameter_is_checked_like_the_flag():
     logcount.check_parameter("minSuccessRatio", "0.9")
     with pytest.raises(logcount.UsageError, match=r"minSuccessRatio \(--min-success-ratio\)"):
         logcount.check_parameter("minSuccessRatio", "0")
-    assert logcount.parse_ratio(" 1 ", "--min-success-ratio") == 1.0
+    assert logcount.parse_ratio("1", "--min-success-ratio") == 1.0
+    assert logcount.parse_ratio(".25", "--min-success-ratio") == 0.25

@@ -12,7 +12,7 @@ import pytest
 from tests.support import unprivileged
 from workflows.runlocal import local, pods
 from workflows.runlocal.engine import RunError, WorkflowRun
-from workflows.runlocal.progress import BarReporter, Reporter, reporter_for
+from workflows.runlocal.progress import BarReporter, LineReporter, Reporter, reporter_for
 
 
 def prepare(tmp_path: Path, container: dict, volumes: list[dict], **template) -> pods.Launch:
@@ -241,7 +241,7 @@ def test_a_chart_without_exactly_one_workflow_template_is_refused(tmp_path):
         local.render_job(chart, {})
 
 
-def test_line_reporter_prints_one_line_per_change():
+def test_the_every_change_reporter_prints_one_line_per_change():
     stream = io.StringIO()
     reporter = Reporter(stream)
     reporter.node("map(0:0)", "Running", "")
@@ -253,22 +253,98 @@ def test_line_reporter_prints_one_line_per_change():
     ]
 
 
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_without_a_terminal_at_most_one_line_a_second_whatever_the_pods():
+    clock = FakeClock()
+    stream = io.StringIO()
+    reporter = reporter_for(stream, clock)
+    assert isinstance(reporter, LineReporter)
+    reporter.start("wf")
+    reporter.total(2, complete=False)  # split and merge known, the fan-out not yet
+    assert stream.getvalue().splitlines()[-1].split(None, 1)[1] == "0/2+? pods done, 0 running"
+    reporter.node("split", "Running", "")
+    reporter.node("split", "Succeeded", "")
+    reporter.total(1002, complete=True)  # the fan-out's width is known at once
+    # 2,000 events within 0.999 s (two per pod): no line at all.
+    for index in range(1000):
+        clock.now += 0.0005
+        reporter.node(f"map({index}:{index})", "Running", "")
+        reporter.node(f"map({index}:{index})", "Succeeded", "")
+    assert len(stream.getvalue().splitlines()) == 2
+    clock.now = 101.0  # one second after the last line: the next event prints one
+    reporter.node("reduce", "Running", "")
+    last = stream.getvalue().splitlines()[-1]
+    assert len(stream.getvalue().splitlines()) == 3
+    # 1001 of 1002 done in 1 s: ETA 1/1001 s, printed as whole seconds.
+    assert last.split(None, 1)[1] == "1001/1002 pods done, 1 running, ETA 0:00:00"
+    reporter.node("reduce", "Succeeded", "")
+    reporter.finish("wf", "Succeeded", "")
+    assert stream.getvalue().splitlines()[-2:] == [
+        "    1.0s 1002/1002 pods done, 0 running, ETA 0:00:00",
+        "    1.0s workflow wf Succeeded",
+    ]
+
+
+def test_failures_and_retries_are_counted_and_folded_into_the_next_line():
+    clock = FakeClock()
+    stream = io.StringIO()
+    reporter = LineReporter(stream, clock)
+    reporter.total(10, complete=True)
+    reporter.node("a", "Running", "")  # prints (the first status line)
+    reporter.node("a", "Failed", "exit code 1; retrying (attempt 2 of 2)", retrying=True)
+    reporter.node("a", "Running", "attempt 2 of 2")
+    reporter.node("a", "Failed", "exit code 1")
+    reporter.node("b", "Running", "")
+    reporter.node("b", "Succeeded", "")
+    clock.now += 5  # 2 of 10 done in 5 s: 20 s to go
+    reporter.node("c", "Running", "")
+    assert stream.getvalue().splitlines()[-1] == (
+        "    5.0s 2/10 pods done, 1 running, 1 failed, ETA 0:00:20; "
+        "last failure: a Failed: exit code 1"
+    )
+
+
+def test_the_eta_is_the_average_pace_so_far():
+    clock = FakeClock()
+    reporter = Reporter(io.StringIO(), clock)
+    reporter.total(5, complete=False)
+    reporter.node("a", "Succeeded", "")
+    clock.now += 3600
+    assert reporter.eta() is None  # the total is not known yet
+    reporter.total(4001, complete=True)
+    assert reporter.eta() == 3600 * 4000
+    assert reporter.status() == "1/4001 pods done, 0 running, ETA 4000:00:00"
+
+
 class Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True
 
 
-def test_bar_reporter_redraws_one_line_on_a_terminal():
+def test_bar_reporter_redraws_one_line_on_a_terminal_at_most_ten_times_a_second():
+    clock = FakeClock()
     stream = Terminal()
-    reporter = reporter_for(stream)
+    reporter = reporter_for(stream, clock)
     assert isinstance(reporter, BarReporter)
+    reporter.total(2, complete=True)
     reporter.node("a", "Running", "")
     reporter.node("b", "Running", "")
     reporter.node("a", "Succeeded", "")
     assert "\n" not in stream.getvalue()
-    assert stream.getvalue().endswith("1/2 done, 1 running")
+    assert stream.getvalue().endswith("0/2 pods done, 0 running")  # not redrawn within 0.1 s
+    clock.now += 0.25
+    reporter.node("c", "Running", "")
+    assert stream.getvalue().endswith(
+        "[###############---------------] 1/2 pods done, 2 running, ETA 0:00:00"
+    )
     reporter.task("map", "Running", "fan-out over 2 items")  # tasks are not counted
-    assert stream.getvalue().endswith("1/2 done, 1 running")
-    reporter.node("b", "Failed", "exit code 2")  # failures still get their own line
+    reporter.node("b", "Failed", "exit code 2")  # failures still get their own line, at once
     assert "b                    Failed  exit code 2\n" in stream.getvalue()
     assert not isinstance(reporter_for(io.StringIO()), BarReporter)

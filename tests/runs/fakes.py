@@ -23,7 +23,7 @@ from workflows.runs.submit import Runtime
 NAMESPACE = "log-count"
 TEMPLATE = "log-count"
 WORKFLOW = f"{TEMPLATE}-x7k2p"  # what FakeArgo names the first workflow it creates
-PARAMETERS = ("numParts", "partSize", "input", "keywords", "match")
+PARAMETERS = ("numParts", "partSize", "input", "keywords", "match", "minSuccessRatio")
 RESULT = {"counts": {"ERROR": 3, "INFO": 40}, "keywords": ["INFO", "ERROR"], "shards": 3}
 
 KUBECONFIG = """
@@ -138,6 +138,9 @@ class FakeArgo:
         self.states = states
         self.created: list[dict[str, Any]] = []
         self.polls = 0
+        self.replaced: list[dict[str, Any]] = []  # bodies given to replace_workflow
+        self.pods: dict[str, dict[str, Any]] = {}  # name -> pod, as list_pods reports them
+        self.deleted_pods: list[str] = []
 
     def get_template(self, namespace: str, name: str) -> dict[str, Any] | None:
         if self.template and (namespace, name) == (NAMESPACE, self.template["metadata"]["name"]):
@@ -156,6 +159,25 @@ class FakeArgo:
         state = self.states[min(self.polls, len(self.states) - 1)]
         self.polls += 1
         return copy.deepcopy(state)
+
+    def replace_workflow(self, namespace: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        assert (namespace, name) == (NAMESPACE, body["metadata"]["name"])
+        self.replaced.append(copy.deepcopy(body))
+        return copy.deepcopy(body)
+
+    def list_pods(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
+        assert namespace == NAMESPACE
+        key, _, value = label_selector.partition("=")
+        return [
+            copy.deepcopy(pod)
+            for pod in self.pods.values()
+            if pod["metadata"]["labels"].get(key) == value
+        ]
+
+    def delete_pod(self, namespace: str, name: str) -> None:
+        assert namespace == NAMESPACE
+        self.deleted_pods.append(name)
+        self.pods.pop(name, None)
 
 
 class FakeClock:

@@ -17,12 +17,19 @@ BAD_RUNS = [
     (
         ["-p", "numPart=8"],
         "error: -p numPart: the template has no parameter 'numPart'; did you mean 'numParts'? "
-        "(parameters: numParts, partSize, input, keywords, match)",
+        "(parameters: numParts, partSize, input, keywords, match, minSuccessRatio)",
     ),
     (["-p", "numParts=abc"], "error: -p numParts=abc: numParts (--parts): 'abc' is not an integer"),
     (["-p", "partSize=0"], "error: -p partSize=0: partSize (--part-size): size '0' must be"),
     (["-p", "keywords=INFO,,WARN"], "error: -p keywords=INFO,,WARN: keywords (--keywords): empty"),
     (["-p", "match=regex"], "error: -p match=regex: match (--match): 'regex' is not a match mode"),
+    (
+        ["-p", "minSuccessRatio=90%"],
+        "error: -p minSuccessRatio=90%: minSuccessRatio (--min-success-ratio): '90%' is not a "
+        "ratio above 0 and at most 1",
+    ),
+    (["-p", "minSuccessRatio=0"], "minSuccessRatio (--min-success-ratio): '0' is not a ratio"),
+    (["-p", "minSuccessRatio=1.5"], "minSuccessRatio (--min-success-ratio): '1.5' is not a"),
     (["-p", "keywords={{workflow.name}}"], "parameter values are data, and '{{' is not allowed"),
     (["-p", "input=x{{=sprig.b64enc('y')}}"], "parameter values are data"),
     (["-p", "input=../../etc/shadow"], "input (--input): '../../etc/shadow' leaves the volume"),

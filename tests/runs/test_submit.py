@@ -173,6 +173,16 @@ def test_unknown_parameter_names_the_key_and_the_allowed_ones(capsys):
     assert fake.created == []
 
 
+def test_a_min_success_ratio_below_one_is_submitted_as_given(capsys):
+    fake = FakeArgo(SUCCEEDED_RUN)
+    code = cli(["submit", "-s", "dev", "-p", "minSuccessRatio=0.9"], runtime(fake, up_stack()))
+    assert code == 0, capsys.readouterr().err
+    (created,) = fake.created
+    assert created["spec"]["arguments"]["parameters"] == [
+        {"name": "minSuccessRatio", "value": "0.9"}
+    ]
+
+
 @pytest.mark.parametrize("expression", ["numParts", "=3"])
 def test_malformed_parameter_is_rejected(capsys, expression):
     code = cli(["submit", "-s", "dev", "-p", expression], runtime(FakeArgo([]), up_stack()))

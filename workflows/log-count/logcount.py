@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
 import os
 import re
 import secrets
@@ -156,12 +155,15 @@ PARAMETER_FLAGS = {
     "input": "--input",
     "keywords": "--keywords",
     "match": "--match",
+    "minSuccessRatio": "--min-success-ratio",
 }
 # The same for merge's flags (the chart passes `--min-success-ratio={{...minSuccessRatio}}`).
 MERGE_PARAMETER_FLAGS = {
     "minSuccessRatio": "--min-success-ratio",
 }
 DEFAULT_MIN_SUCCESS_RATIO = 1.0
+# minSuccessRatio (merge's --min-success-ratio): a decimal above 0 and at most 1, e.g. 0.9, or 1.
+_RATIO_RE = re.compile(r"0?\.[0-9]*[1-9][0-9]*|1(?:\.0+)?")
 
 
 def label(flag: str) -> str:
@@ -202,9 +204,7 @@ def check_parameter(name: str, value: str) -> None:
     if flag is None:
         return
     where = label(flag)
-    if name == "minSuccessRatio":
-        parse_ratio(value, where)
-    elif name == "numParts":
+    if name == "numParts":
         if value:
             parse_positive_int(value, where, maximum=LARGEST_MAX_PARTS)
     elif name == "partSize":
@@ -214,6 +214,8 @@ def check_parameter(name: str, value: str) -> None:
         parse_keywords(value, where)
     elif name == "match":
         parse_match(value, where)
+    elif name == "minSuccessRatio":
+        parse_ratio(value, where)
     else:
         check_input_parameter(value, where)
 
@@ -233,16 +235,15 @@ def parse_size(text: str, flag: str) -> int:
     return size
 
 
-def parse_ratio(text: str, flag: str) -> float:
-    """A fraction in (0, 1], e.g. ``0.95``; 1 means every shard must be counted."""
-    allowed = "a number in (0, 1], i.e. above 0 and at most 1, e.g. 0.95"
-    try:
-        value = float(text.strip())
-    except ValueError:
-        raise UsageError(f"{flag}: {text!r} is not a number; give {allowed}") from None
-    if not math.isfinite(value) or not 0 < value <= 1:
-        raise UsageError(f"{flag}: {text!r} is outside the allowed range; give {allowed}")
-    return value
+def parse_ratio(text: str, flag: str = "--min-success-ratio") -> float:
+    """The share of shards that must be counted: a decimal above 0 and at most 1 (the chart's
+    values.schema.json allows exactly these, so an install and the job agree)."""
+    if not _RATIO_RE.fullmatch(text):
+        raise UsageError(
+            f"{flag}: {text!r} is not a ratio above 0 and at most 1; use a decimal such as 0.9, "
+            "or 1 (every shard must be counted)"
+        )
+    return float(text)
 
 
 def id_list_length(parts: int) -> int:

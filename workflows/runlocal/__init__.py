@@ -14,8 +14,9 @@ from pathlib import Path
 import helm_python
 
 from workflows.chart import LOG_COUNT_CHART, user_values
+from workflows.runlocal import resume
 from workflows.runlocal.engine import Phase, RunError, RunResult
-from workflows.runlocal.local import render_job, run_local
+from workflows.runlocal.local import Origin, render_job, run_local
 from workflows.runlocal.progress import reporter_for
 from workflows.runlocal.spec import UnsupportedError
 from workflows.runlocal.variables import VariableError
@@ -45,6 +46,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--input",
         type=Path,
         help="input file or directory; placed in the volume and passed as the input parameter",
+    )
+    parser.add_argument(
+        "--resume",
+        type=Path,
+        metavar="DIR",
+        help="run an earlier run again, under its name, with its chart, values and parameters, "
+        "in its volume directory: DIR is that volume directory (its latest run) or the run's "
+        "directory in it (VOLUME/runs/NAME); steps keep what is done (log-count counts only the "
+        "missing or failed shards again)",
     )
     parser.add_argument("--chart", type=Path, default=LOG_COUNT_CHART, help="chart directory")
     parser.add_argument(
@@ -83,20 +93,46 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=main)
 
 
+# What a resumed run takes from its record, so none of it may be given again.
+_RECORDED = {
+    "input": "--input",
+    "chart": "--chart",
+    "values": "-f/--values",
+    "set": "--set",
+    "parameter": "-p/--parameter",
+    "volume_dir": "--volume-dir",
+}
+
+
 def main(args: argparse.Namespace) -> int:
     try:
-        parameters = parse_parameters(args.parameter)
-        job = render_job(args.chart, user_values(args.values, args.set))
+        if args.resume is not None:
+            given = [flag for key, flag in _RECORDED.items() if _given(args, key)]
+            if given:
+                raise RunError(
+                    f"--resume runs the earlier run with its own chart, values, parameters and "
+                    f"volume directory: drop {', '.join(given)}"
+                )
+            volume_dir, record = resume.find(args.resume)
+            origin = Origin(record.chart, record.values)
+            parameters, name, input_path = record.parameters, record.name, None
+        else:
+            origin = Origin(args.chart, user_values(args.values, args.set))
+            parameters, name = parse_parameters(args.parameter), None
+            volume_dir, input_path = args.volume_dir, args.input
+        job = render_job(origin.chart, origin.values)
         with _sigterm_as_interrupt():
             run = run_local(
                 job,
                 parameters=parameters,
-                input_path=args.input,
-                volume_dir=args.volume_dir,
+                input_path=input_path,
+                volume_dir=volume_dir,
                 jobs=args.jobs,
                 reporter=reporter_for(sys.stderr),
                 python=sys.executable,
                 keep=args.keep,
+                origin=origin,
+                name=name,
             )
     except (
         RunError,
@@ -113,10 +149,17 @@ def main(args: argparse.Namespace) -> int:
         number = signal.SIGTERM if isinstance(stop, Terminated) else signal.SIGINT
         return EXIT_SIGNAL_BASE + number
     result = run.result
-    if run.volume_dir is not None and args.volume_dir is None:
+    if run.volume_dir is not None and volume_dir is None:
         print(f"volume directory (kept): {run.volume_dir}", file=sys.stderr)
     if result.phase != Phase.SUCCEEDED:
         _report_failure(result, run.state_dir)
+        if run.volume_dir is not None:
+            record = resume.record_path(run.volume_dir, result.name)
+            print(
+                f"to run it again, keeping what is done: python -m workflows run-local "
+                f"--resume {record}",
+                file=sys.stderr,
+            )
         return EXIT_FAILED
     if run.state_dir is not None:
         print(f"logs of every task (kept): {run.state_dir / 'pods'}", file=sys.stderr)
@@ -125,6 +168,14 @@ def main(args: argparse.Namespace) -> int:
             print(f"{name}: {result.output_files[name]}", file=sys.stderr)
         print(value)
     return 0
+
+
+def _given(args: argparse.Namespace, key: str) -> bool:
+    """Whether an option was given on the command line (not left at its default)."""
+    value = getattr(args, key)
+    if key == "chart":
+        return value != LOG_COUNT_CHART
+    return value not in (None, [])
 
 
 @contextlib.contextmanager

@@ -9,6 +9,8 @@ and decides the workflow's phase as Argo's assessDAGPhase does.
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import json
 import os
 import queue
@@ -18,6 +20,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -86,6 +89,7 @@ class PodNode:
 
     name: str  # Argo's node name inside the DAG, e.g. map(0:3)
     task: TaskState
+    index: int  # its place among the task's nodes (a fan-out's item index)
     template: dict[str, Any]  # the container template with inputs substituted
     retry_limit: int
     retry_policy: str
@@ -138,6 +142,8 @@ class TaskState:
     message: str = ""
     nodes: list[PodNode] = field(default_factory=list)
     group: bool = False
+    finished: int = 0  # nodes done for good (no retry to come)
+    last_failed: int = -1  # index of the last node (in item order) that failed for good
 
     @property
     def name(self) -> str:
@@ -232,7 +238,8 @@ class WorkflowRun:
             else None
         )
         self.tasks: dict[str, TaskState] = {}
-        self.queue: list[PodNode] = []  # nodes waiting for a slot, oldest first
+        self.waiting = _WaitQueue()  # nodes waiting for a slot
+        self.marked: dict[str, dict[str, Any]] = {}  # templates with their mount paths marked
         self.running: dict[int, PodNode] = {}
         self.exits: queue.Queue[tuple[PodNode, int]] = queue.Queue()
         self.stopping = False  # no retries or new attempts once the run is being stopped
@@ -297,12 +304,17 @@ class WorkflowRun:
             self.tasks[task["name"]] = TaskState(
                 task, spec.dependencies_of(task), expression, group=spec.fans_out(task)
             )
+        # The pods the run will have: one per task that does not fan out, until a fan-out
+        # expands (then its width) or a task ends without pods (omitted, skipped, errored).
+        self.planned_pods = sum(not task.group for task in self.tasks.values())
+        self.unexpanded_groups = sum(task.group for task in self.tasks.values())
+        self.reporter.total(self.planned_pods, complete=not self.unexpanded_groups)
         workflow_message = ""
         try:
             while True:
                 self._resolve_ready_tasks()
                 self._start_queued()
-                if not self.running and not self.queue:
+                if not self.running and not self.waiting:
                     break
                 timeout = self._next_timeout(deadline)
                 try:
@@ -336,8 +348,9 @@ class WorkflowRun:
             if not node.killed_for
             for moment, _ in node.deadlines()
         ]
-        now = time.monotonic()
-        moments += [node.not_before for node in self.queue if node.not_before > now]
+        wakeup = self.waiting.next_wakeup()
+        if wakeup is not None:
+            moments.append(wakeup)
         if not moments:
             return None
         return max(0.0, min(moments) - time.monotonic())
@@ -356,11 +369,21 @@ class WorkflowRun:
                 results = {dep: self.tasks[dep].results() for dep in task.dependencies}
                 if task.expression is not None and not task.expression.evaluate(results):
                     self._set_task(task, Phase.OMITTED, "depends condition not met")
-                    continue
-                try:
-                    self._expand(task)
-                except (variables.VariableError, RunError) as error:
-                    self._set_task(task, Phase.ERROR, str(error))
+                else:
+                    try:
+                        self._expand(task)
+                    except (variables.VariableError, RunError) as error:
+                        self._set_task(task, Phase.ERROR, str(error))
+                self._count_pods(task)
+
+    def _count_pods(self, task: TaskState) -> None:
+        """A task was decided: its pods replace its share of the planned total."""
+        if task.group:
+            self.unexpanded_groups -= 1
+            self.planned_pods += len(task.nodes)
+        else:
+            self.planned_pods += len(task.nodes) - 1
+        self.reporter.total(self.planned_pods, complete=not self.unexpanded_groups)
 
     def _expand(self, task: TaskState) -> None:
         """Create the task's pod nodes (one, or one per item); an empty fan-out is Skipped."""
@@ -370,7 +393,7 @@ class WorkflowRun:
             task.spec, scope, where=where, deferred=lambda name: name.split(".")[0] == "item"
         )
         if not task.group:
-            nodes = [self._new_node(task, task.name, task_spec, scope)]
+            nodes = [self._new_node(task, 0, task.name, task_spec, scope)]
         else:
             items = self._items(task, task_spec, where)
             if not items:
@@ -384,7 +407,7 @@ class WorkflowRun:
                         f"item.{key}": _format_item(value) for key, value in item.items()
                     }
                 node_name = f"{task.name}({index}:{_describe_item(item)})"
-                nodes.append(self._new_node(task, node_name, task_spec, item_scope))
+                nodes.append(self._new_node(task, index, node_name, task_spec, item_scope))
             self._set_task(task, Phase.RUNNING, f"fan-out over {len(items)} items")
         task.nodes = nodes
         if self.past_deadline:
@@ -393,7 +416,8 @@ class WorkflowRun:
                 node.message = "Step exceeded its deadline"
                 self._end_attempt(node, Phase.FAILED)
             return
-        self.queue += nodes
+        for node in nodes:
+            self.waiting.add(node)
 
     def _ancestors(self, task: TaskState) -> set[str]:
         found: set[str] = set()
@@ -439,6 +463,7 @@ class WorkflowRun:
     def _new_node(
         self,
         task: TaskState,
+        index: int,
         node_name: str,
         task_spec: Mapping[str, Any],
         scope: Mapping[str, str],
@@ -461,8 +486,10 @@ class WorkflowRun:
             inputs[parameter["name"]] = value
         # Mount paths are marked in the template's own text before any value goes in, so a
         # value that looks like a path (a keyword "/data") is passed on as it is.
+        if template["name"] not in self.marked:  # once per template, not once per item
+            self.marked[template["name"]] = pods.mark_paths(template)
         resolved = variables.substitute_params(
-            pods.mark_paths(template),
+            self.marked[template["name"]],
             self.scope,
             inputs,
             where=f"template {template['name']} (task {node_name})",
@@ -480,6 +507,7 @@ class WorkflowRun:
         node = PodNode(
             name=node_name,
             task=task,
+            index=index,
             template=resolved,
             retry_limit=_count(retry["limit"], f"{where} retryStrategy.limit") if retry else 0,
             retry_policy=retry.get("retryPolicy", "OnFailure"),
@@ -500,20 +528,20 @@ class WorkflowRun:
     def _start_queued(self) -> None:
         """Start queued nodes whose backoff has passed while slots are free: retries first, then
         first attempts, oldest first, as long as the DAG's parallelism allows one."""
-        now = time.monotonic()
-        ready = [node for node in self.queue if node.not_before <= now]
-        ready.sort(key=lambda node: node.attempt == 0)  # stable: retries ahead, order kept
-        for node in ready:
+        waiting = self.waiting
+        waiting.release(time.monotonic())
+        # Only the nodes ready now: a retry an attempt below queues waits for the next pass.
+        for _ in range(len(waiting.ready)):
             if len(self.running) >= self.slots:
-                break
-            if (
-                node.attempt == 0
-                and self.dag_parallelism is not None
-                and len(self.running) >= self.dag_parallelism
-            ):
-                continue
-            self.queue.remove(node)
-            self._start_attempt(node)
+                return
+            self._start_attempt(waiting.pop_retry())
+        limit = (
+            self.slots if self.dag_parallelism is None else min(self.slots, self.dag_parallelism)
+        )
+        for _ in range(len(waiting.first)):
+            if len(self.running) >= limit:
+                return
+            self._start_attempt(waiting.first.popleft())
 
     def _start_attempt(self, node: PodNode) -> None:
         pod_dir = self.state_dir / "pods" / f"{_safe(node.name)}-{node.attempt}"
@@ -620,15 +648,19 @@ class WorkflowRun:
                 note = f"{node.message}; retrying ({self._attempt_note(node)})"
                 if wait > 0:
                     note += f" after a {wait:g}s backoff"
-                self.reporter.node(node.name, phase.value, note)
-                self.queue.append(node)
+                self.reporter.node(node.name, phase.value, note, retrying=True)
+                self.waiting.add(node)
                 return
         node.phase = phase
         self.reporter.node(node.name, phase.value, node.message)
         task = node.task
-        if all(child.phase.done for child in task.nodes):
-            failed = [child.phase for child in task.nodes if child.phase.failed]
-            self._set_task(task, failed[-1] if failed else Phase.SUCCEEDED, "", report=task.group)
+        task.finished += 1
+        if phase.failed:
+            task.last_failed = max(task.last_failed, node.index)
+        if task.finished == len(task.nodes):
+            # The task's phase is its last failed item's (in item order), else Succeeded.
+            final = task.nodes[task.last_failed].phase if task.last_failed >= 0 else Phase.SUCCEEDED
+            self._set_task(task, final, "", report=task.group)
 
     def _backoff_wait(self, node: PodNode) -> float | None:
         """Seconds before the node's next attempt, or None when maxDuration forbids one.
@@ -731,7 +763,7 @@ class WorkflowRun:
         while self.running:
             node, status = self.exits.get()
             self._finish_attempt(node, status)
-        self.queue.clear()
+        self.waiting.clear()
 
     def _result(self, workflow_message: str) -> RunResult:
         failed = [node for task in self.tasks.values() for node in task.nodes if node.phase.failed]
@@ -852,6 +884,48 @@ class WorkflowRun:
                 for key, value in node.outputs.items():
                     scope[f"tasks.{name}.outputs.parameters.{key}"] = value
         return scope
+
+
+class _WaitQueue:
+    """The nodes waiting for a slot, indexed so that an event costs O(log n), never a scan.
+
+    First attempts wait in the order their tasks expanded them. A retry waits in a heap by the
+    time its backoff ends, then, once released, among the ready retries in the order retries
+    were queued; ready retries start ahead of first attempts.
+    """
+
+    def __init__(self) -> None:
+        self.first: deque[PodNode] = deque()
+        self.backoff: list[tuple[float, int, PodNode]] = []  # heap by not_before
+        self.ready: list[tuple[int, PodNode]] = []  # heap by queueing order
+        self._order = itertools.count()
+
+    def __len__(self) -> int:
+        return len(self.first) + len(self.backoff) + len(self.ready)
+
+    def add(self, node: PodNode) -> None:
+        if node.attempt == 0:
+            self.first.append(node)
+        else:
+            heapq.heappush(self.backoff, (node.not_before, next(self._order), node))
+
+    def release(self, now: float) -> None:
+        """Move the retries whose backoff has passed to the ready ones."""
+        while self.backoff and self.backoff[0][0] <= now:
+            _, order, node = heapq.heappop(self.backoff)
+            heapq.heappush(self.ready, (order, node))
+
+    def pop_retry(self) -> PodNode:
+        return heapq.heappop(self.ready)[1]
+
+    def next_wakeup(self) -> float | None:
+        """When the next retry's backoff ends, if one is waiting for it."""
+        return self.backoff[0][0] if self.backoff else None
+
+    def clear(self) -> None:
+        self.first.clear()
+        self.backoff.clear()
+        self.ready.clear()
 
 
 _TASK_PARAMETER = re.compile(r"\{\{\s*tasks\.([\w-]+)\.outputs\.parameters\.([\w-]+)\s*\}\}")

@@ -19,6 +19,7 @@ from workflows.runlocal.engine import (
     workflow_name,
 )
 from workflows.runlocal.progress import Reporter
+from workflows.runlocal.resume import RunRecord
 from workflows.staging import INPUT_PARAMETER, StagingError, copy_into_volume
 
 RELEASE = "log-count-local"
@@ -90,6 +91,14 @@ def check_run(
 
 
 @dataclass(frozen=True)
+class Origin:
+    """Where a rendered job came from: recorded with a kept volume so the run can be resumed."""
+
+    chart: Path
+    values: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class LocalRun:
     result: RunResult
     state_dir: Path | None  # every task's logs; None once removed (kept only with keep)
@@ -106,15 +115,20 @@ def run_local(
     reporter: Reporter,
     python: str,
     keep: bool = False,
+    origin: Origin | None = None,
+    name: str | None = None,
 ) -> LocalRun:
     """Check the run, then run the job.
 
     The scratch directory (configmaps, every task's logs) and, without `volume_dir`, a temporary
     volume directory are created only once the run is accepted, and removed when it ends unless
-    `keep`. A given `volume_dir` is the user's and stays.
+    `keep`. A given `volume_dir` is the user's and stays. With `origin`, a volume directory that
+    stays records the run before it starts (resume.py), so `--resume` can run it again; `name`
+    (a resumed run's) replaces a new generated workflow name.
     """
     check_run(job, parameters, input_path, jobs)
-    name = workflow_name(job.template["metadata"]["name"])
+    if name is None:
+        name = workflow_name(job.template["metadata"]["name"])
     temporary_volume = volume_dir is None
     if volume_dir is None:
         volume_dir = Path(tempfile.mkdtemp(prefix="run-local-volume-"))
@@ -137,6 +151,10 @@ def run_local(
         )
         if input_path is not None:
             run.set_parameter(INPUT_PARAMETER, place_input(input_path, volume_dir))
+        if origin is not None and (keep or not temporary_volume):
+            RunRecord(name, origin.chart, dict(origin.values), dict(run.parameters)).save(
+                volume_dir
+            )
         result = run.run()
     except BaseException:
         pods.remove_tree(state_dir)

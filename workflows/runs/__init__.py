@@ -1,4 +1,4 @@
-"""`submit`, `result` and `ephemeral`: log-count runs on a deployed stack.
+"""`submit`, `result`, `retry` and `ephemeral`: log-count runs on a deployed stack.
 
 Results go to stdout (the result JSON, or a submitted workflow's name); progress, Pulumi's
 output and the teardown report go to stderr; errors are one line, `error: ...`, with the exit
@@ -40,6 +40,19 @@ def register(subparsers: argparse._SubParsersAction, runtime: Runtime | None = N
     result.add_argument("name", metavar="NAME", help="the workflow's name, as submit printed it")
     result.set_defaults(func=_deferred("result_command", runtime))
 
+    retry = subparsers.add_parser(
+        "retry",
+        help="run a failed run's failed steps again (Argo's retry)",
+        description="Retry a Failed or Error run as `argo retry` does: its failed pods and "
+        "what depends on them run again, its succeeded steps are kept (a count whose count file "
+        "is intact exits at once). Without --wait, print the workflow's name.",
+    )
+    _add_stack(retry)
+    retry.add_argument("name", metavar="NAME", help="the workflow's name, as submit printed it")
+    retry.add_argument("--wait", action="store_true", help="wait for the run and print its result")
+    _add_timeout(retry)
+    retry.set_defaults(func=_deferred("retry_command", runtime))
+
     ephemeral = subparsers.add_parser(
         "ephemeral",
         help="pulumi up, run once, pulumi destroy",
@@ -79,7 +92,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="a workflow parameter: numParts, partSize, input, keywords, match (repeatable)",
+        help="a workflow parameter: numParts, partSize, input, keywords, match, "
+        "minSuccessRatio (repeatable)",
     )
     parser.add_argument(
         "--input",
@@ -88,6 +102,10 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         help="a log file or directory to stage on the stack's volume (kind: copied into "
         "dataDir; ACK One with OSS: uploaded to the bucket); sets -p input",
     )
+    _add_timeout(parser)
+
+
+def _add_timeout(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timeout",
         type=_seconds,

@@ -47,6 +47,15 @@ class ArgoApi(Protocol):
     def get_workflow(self, namespace: str, name: str) -> dict[str, Any] | None:
         """The Workflow with its status, or None when it does not exist."""
 
+    def replace_workflow(self, namespace: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Store the Workflow as given (its resourceVersion must still be current)."""
+
+    def list_pods(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
+        """The pods matching the selector, each with its metadata."""
+
+    def delete_pod(self, namespace: str, name: str) -> None:
+        """Delete the pod; one already gone is no error."""
+
 
 class KubernetesArgoApi:
     """`ArgoApi` over the Kubernetes API server named by a kubeconfig mapping."""
@@ -61,6 +70,7 @@ class KubernetesArgoApi:
             raise RunError(f"stack {stack!r}: its kubeconfig output is unusable: {err}") from None
         self._server = client.configuration.host
         self._objects = kubernetes.client.CustomObjectsApi(client)
+        self._core = kubernetes.client.CoreV1Api(client)
 
     def get_template(self, namespace: str, name: str) -> dict[str, Any] | None:
         return self._get("workflowtemplates", namespace, name)
@@ -78,6 +88,27 @@ class KubernetesArgoApi:
     def get_workflow(self, namespace: str, name: str) -> dict[str, Any] | None:
         return self._get("workflows", namespace, name)
 
+    def replace_workflow(self, namespace: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._call(
+            self._objects.replace_namespaced_custom_object,
+            GROUP,
+            VERSION,
+            namespace,
+            "workflows",
+            name,
+            body,
+        )
+
+    def list_pods(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
+        pods = self._call(self._core.list_namespaced_pod, namespace, label_selector=label_selector)
+        return [
+            {"metadata": {"name": pod.metadata.name, "annotations": pod.metadata.annotations}}
+            for pod in pods.items
+        ]
+
+    def delete_pod(self, namespace: str, name: str) -> None:
+        self._call(self._core.delete_namespaced_pod, name, namespace, missing_ok=True)
+
     def _get(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
         return self._call(
             self._objects.get_namespaced_custom_object,
@@ -89,9 +120,9 @@ class KubernetesArgoApi:
             missing_ok=True,
         )
 
-    def _call(self, method: Any, *args: Any, missing_ok: bool = False) -> Any:
+    def _call(self, method: Any, *args: Any, missing_ok: bool = False, **kwargs: Any) -> Any:
         try:
-            return method(*args, _request_timeout=REQUEST_TIMEOUT)
+            return method(*args, _request_timeout=REQUEST_TIMEOUT, **kwargs)
         except urllib3.exceptions.HTTPError as err:
             raise RunError(
                 f"cannot reach the cluster of stack {self._stack!r} at {self._server} "

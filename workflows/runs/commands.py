@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
+from workflows.runs import retry
 from workflows.runs.ephemeral import run_ephemeral
 from workflows.runs.errors import (
     EXIT_INTERRUPTED,
@@ -24,18 +25,14 @@ from workflows.runs.submit import (
     parse_parameters,
     run_submission,
     succeeded_result,
+    wait_for,
 )
 
 Command = Callable[[argparse.Namespace, Runtime], int]
 
 
 def submit_command(args: argparse.Namespace, runtime: Runtime) -> int:
-    if args.timeout is not None and not args.wait:
-        raise RunError(
-            f"--timeout {args.timeout:g} applies only with --wait (without it submit returns "
-            "as soon as the run is created): add --wait, or drop --timeout",
-            EXIT_USAGE,
-        )
+    _check_timeout(args, "submit returns as soon as the run is created")
     options = _options(args, wait=args.wait)  # checked before the stack is read
     outputs = _outputs(args.stack, runtime)
     submission = run_submission(outputs, options, runtime, report)
@@ -55,6 +52,33 @@ def result_command(args: argparse.Namespace, runtime: Runtime) -> int:
     workflow = fetch_workflow(runtime.connect(outputs), outputs, args.name)
     print(format_result(succeeded_result(workflow)))
     return EXIT_OK
+
+
+def retry_command(args: argparse.Namespace, runtime: Runtime) -> int:
+    _check_timeout(args, "retry returns as soon as the run is retried")
+    outputs = _outputs(args.stack, runtime)
+    api = runtime.connect(outputs)
+    plan = retry.retry(api, outputs.namespace, args.name)
+    report(
+        f"retried workflow {args.name}: {len(plan.pod_nodes)} failed pods deleted, "
+        f"{len(plan.deleted_nodes)} nodes to run again, {len(plan.reset_nodes)} reset to Running"
+    )
+    if not args.wait:
+        print(args.name)
+        report(f"follow it with `python -m workflows result -s {args.stack} {args.name}`")
+        return EXIT_OK
+    workflow = wait_for(api, outputs, args.name, args.timeout, runtime, report)
+    print(format_result(succeeded_result(workflow)))
+    return EXIT_OK
+
+
+def _check_timeout(args: argparse.Namespace, without_wait: str) -> None:
+    if args.timeout is not None and not args.wait:
+        raise RunError(
+            f"--timeout {args.timeout:g} applies only with --wait (without it {without_wait}): "
+            "add --wait, or drop --timeout",
+            EXIT_USAGE,
+        )
 
 
 def ephemeral_command(args: argparse.Namespace, runtime: Runtime) -> int:
