@@ -58,7 +58,7 @@ lint: $(STAMP) ## Lint and format-check the Python code
 	$(VENV)/bin/ruff format --check .
 
 demo: $(STAMP) ## Run log-count locally on generated data through the rendered template
-	$(PY) workflows/log-count/generate.py --output .demo/input/log-count-data.txt --size 32MiB --seed 7
+	$(PY) charts/log-count/files/log-count/generate.py --output .demo/input/log-count-data.txt --size 32MiB --seed 7
 	$(PY) -m workflows run-local --input .demo/input/log-count-data.txt --volume-dir .demo/volume -p numParts=8
 
 bench: $(STAMP) ## Benchmark the job and the local runner (prints ratios)

@@ -37,7 +37,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-JOB_DIR = REPO / "workflows" / "log-count"
+sys.path.insert(0, str(REPO))
+from workflows.job import JOB_DIR  # noqa: E402  (the job's one home)
+
 sys.path.insert(0, str(JOB_DIR))
 sys.dont_write_bytecode = True  # the job directory is shipped by the chart
 

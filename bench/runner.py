@@ -38,7 +38,9 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-JOB = REPO_ROOT / "workflows" / "log-count"
+sys.path.insert(0, str(REPO_ROOT))
+from workflows.job import JOB_DIR as JOB  # noqa: E402  (the job's one home)
+
 BENCH_DIR = REPO_ROOT / ".bench" / "runner"
 # The runner's CPU may be at most this share of its tasks' CPU (issue 16).
 RUNNER_CPU_TARGET = 0.10

@@ -11,7 +11,8 @@ round trips (metadata calls + reads + writes the mount served) and bytes read; t
 target of issue 16 as MET or MISSED with its figures. Targets are defined at 5 ms per call.
 
 --small runs tiny cases (for the tests; figures mean nothing then). --job-dir runs another
-version of workflows/log-count (e.g. a checkout of an older commit) for before/after figures.
+version of charts/log-count/files/log-count (e.g. a checkout of an older commit) for
+before/after figures.
 Needs root or fusermount3 and /dev/fuse, libfuse3 (apt-get install fuse3) and mfusepy.
 """
 
@@ -29,6 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from workflows.job import JOB_DIR  # noqa: E402  (the job's one home)
+
 DEFAULT_SCRATCH = REPO / ".bench" / "scale"
 SCRATCH = DEFAULT_SCRATCH
 LATENCYFS = Path(__file__).resolve().parent / "latencyfs.py"
@@ -288,7 +292,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--delay-ms", type=float, default=TARGET_DELAY_MS)
     parser.add_argument("--small", action="store_true", help="tiny cases, for the tests")
-    parser.add_argument("--job-dir", default=str(REPO / "workflows" / "log-count"))
+    parser.add_argument("--job-dir", default=str(JOB_DIR))
     parser.add_argument("--big-size", default="1GiB", help="the one big file (default: 1GiB)")
     parser.add_argument(
         "--cases",

@@ -620,8 +620,8 @@ def _shown(key: str, value: Any) -> str:
 
 
 def _job_module() -> ModuleType:
-    """The job's shared module (workflows/log-count/logcount.py), so sizes and keywords are
-    checked by the same rules the steps apply at run time."""
+    """The job's shared module (charts/log-count/files/log-count/logcount.py), so sizes and
+    keywords are checked by the same rules the steps apply at run time."""
     return job_modules.load()
 
 

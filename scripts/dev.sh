@@ -70,7 +70,7 @@ case "$ACTION" in
     data_dir="$(pulumi stack output dataDir --stack "$STACK" 2>/dev/null || true)"
     echo
     echo "Argo and log-count are deployed. Count keywords in a generated log:"
-    echo "  mkdir -p .data && .venv/bin/python workflows/log-count/generate.py --output .data/sample.log --size 64MiB"
+    echo "  mkdir -p .data && .venv/bin/python charts/log-count/files/log-count/generate.py --output .data/sample.log --size 64MiB"
     echo "  .venv/bin/python -m workflows submit -s $STACK --input .data/sample.log --wait"
     echo "Or with the argo CLI and the input already on the volume${data_dir:+ (at $data_dir/log-count-data.txt)}:"
     echo "  (umask 077 && mkdir -p .data && pulumi stack output kubeconfig --show-secrets --stack $STACK > .data/$STACK.kubeconfig)"

@@ -1,4 +1,5 @@
-"""The log-count job's own modules (workflows/log-count/), loaded for the commands and tests.
+"""The log-count job's own modules (charts/log-count/files/log-count/), loaded for the commands
+and tests.
 
 The job is standard-library scripts that import `logcount` by name from their own directory;
 this loads that same module (and the step modules, under distinct names), without writing byte
@@ -13,7 +14,10 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-JOB_DIR = Path(__file__).resolve().parent / "log-count"
+# The job's one home: the chart ships these files in its ConfigMap, and everything else (the run
+# commands, run-local, the tests and benchmarks) loads them from here. A real directory, not a
+# symlink: `pulumi new` copies a template by reading every file, and fails on a linked directory.
+JOB_DIR = Path(__file__).resolve().parent.parent / "charts" / "log-count" / "files" / "log-count"
 
 
 def load(step: str = "logcount") -> ModuleType:

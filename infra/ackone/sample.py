@@ -1,10 +1,10 @@
 """The sample input uploaded to a new OSS bucket (`storage.oss.sampleInputSize`).
 
-The log is made by the job's own generator (workflows/log-count/generate.py, run as the CLI it
-is), with a fixed seed, so the same size always gives the same bytes and the same expected
-counts. Both are kept under the stack's data directory and reused, so they are generated at most
-once per size, and only by `pulumi up`: a preview writes nothing (the counts show as unknown until
-the update), and infra/config.py bounds the size.
+The log is made by the job's own generator (charts/log-count/files/log-count/generate.py, run as
+the CLI it is), with a fixed seed, so the same size always gives the same bytes and the same
+expected counts. Both are kept under the stack's data directory and reused, so they are
+generated at most once per size, and only by `pulumi up`: a preview writes nothing (the counts
+show as unknown until the update), and infra/config.py bounds the size.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ from pulumi.output import UNKNOWN
 from infra.config import REPO_ROOT
 from infra.workload import chart_defaults
 from workflows.chart import merge_values
+from workflows.job import JOB_DIR
 
-GENERATE = REPO_ROOT / "workflows" / "log-count" / "generate.py"
+GENERATE = JOB_DIR / "generate.py"
 SEED = 1
 
 

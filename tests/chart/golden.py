@@ -3,7 +3,7 @@
 Regenerate them (and the chart README) with `make golden`, i.e. `python -m tests.chart.golden`,
 then review the diff. The ConfigMap that ships the job scripts shows its data as one placeholder,
 so adding or editing a script does not change the goldens; tests/chart/test_job_code.py checks
-that it carries exactly workflows/log-count/*.py.
+that it carries exactly charts/log-count/files/log-count/*.py.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ from tests.chart import readme
 from tests.chart.scenarios import render_scenario, scenario_names
 
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
-SCRIPTS_PLACEHOLDER = {"<name>.py": "<each workflows/log-count/*.py, checked by test_job_code.py>"}
+SCRIPTS_PLACEHOLDER = {
+    "<name>.py": "<each charts/log-count/files/log-count/*.py, checked by test_job_code.py>"
+}
 
 
 def is_code_config_map(obj: dict[str, Any]) -> bool:

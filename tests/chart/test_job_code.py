@@ -1,17 +1,17 @@
-"""The chart ships exactly the job scripts of workflows/log-count, byte for byte."""
+"""The chart ships exactly the job scripts of its files/log-count, byte for byte."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 
 import helm_python
 import pytest
 
 from tests.chart.scenarios import only, render
 from workflows.chart import LOG_COUNT_CHART, REPO_ROOT, load_chart, render_chart
-
-JOB_DIR = REPO_ROOT / "workflows" / "log-count"
+from workflows.job import JOB_DIR
 
 
 def test_config_map_carries_every_script_with_identical_contents():
@@ -21,9 +21,16 @@ def test_config_map_carries_every_script_with_identical_contents():
     assert config_map["data"] == scripts
 
 
-def test_chart_reaches_the_scripts_through_the_symlink():
-    link = LOG_COUNT_CHART / "files" / "log-count"
-    assert link.is_symlink() and link.resolve() == JOB_DIR.resolve()
+def test_the_scripts_live_in_the_chart_and_the_repository_has_no_symlink():
+    # `pulumi new <this repository>` copies the template by reading every file and fails on a
+    # symlinked directory ("read .../files/log-count: is a directory"), as the chart's old link
+    # to the job did; the job's one home is now the chart's files/ directory.
+    assert JOB_DIR == LOG_COUNT_CHART / "files" / "log-count"
+    listed = subprocess.run(
+        ["git", "ls-files", "-s"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    links = [line.split("\t", 1)[1] for line in listed if line.startswith("120000 ")]
+    assert links == []
 
 
 def test_helmignore_keeps_byte_code_out_of_the_chart(tmp_path):
@@ -44,10 +51,10 @@ def test_helmignore_keeps_byte_code_out_of_the_chart(tmp_path):
 
 
 def test_chart_without_scripts_fails_to_render(tmp_path):
-    # E.g. a copy that dropped the symlink: an empty ConfigMap would only fail inside the pods.
+    # E.g. a copy that lost files/: an empty ConfigMap would only fail inside the pods.
     chart_dir = tmp_path / "log-count"
-    shutil.copytree(LOG_COUNT_CHART, chart_dir, symlinks=True)
-    (chart_dir / "files" / "log-count").unlink()
+    shutil.copytree(LOG_COUNT_CHART, chart_dir)
+    shutil.rmtree(chart_dir / "files" / "log-count")
     with pytest.raises(helm_python.HelmRenderError, match=r"no job scripts under files/log-count"):
         render_chart(chart_dir, {}, release="log-count", namespace="batch")
 

@@ -23,12 +23,13 @@ import pytest
 
 from tests.support.oracle import expected_result
 from workflows import staging
+from workflows.job import JOB_DIR
 from workflows.runs import argo
 from workflows.runs.stack import REPO_ROOT, PulumiStack, read_outputs
 from workflows.runs.submit import Runtime, SubmitOptions, run_submission
 
 TOOLS = ("docker", "kind", "kubectl", "pulumi")
-GENERATE = REPO_ROOT / "workflows" / "log-count" / "generate.py"
+GENERATE = JOB_DIR / "generate.py"
 SHARDS = 4
 KEYWORDS = ("INFO", "WARN", "ERROR", "DEBUG")
 # Generous bounds for a cold kind cluster: image pulls dominate the first run.

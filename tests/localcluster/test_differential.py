@@ -62,6 +62,7 @@ from tests.runlocal.test_semantics import (
     workflow_deadline_template,
 )
 from workflows.chart import LOG_COUNT_CHART
+from workflows.job import JOB_DIR
 from workflows.runlocal.engine import RunResult
 from workflows.runlocal.local import render_job, run_local
 from workflows.runlocal.progress import Reporter
@@ -69,7 +70,7 @@ from workflows.runlocal.progress import Reporter
 pytestmark = pytest.mark.localcluster
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-GENERATE = REPO_ROOT / "workflows" / "log-count" / "generate.py"
+GENERATE = JOB_DIR / "generate.py"
 LOCAL_NAME = "semantics-abcde"  # the workflow name templates.run gives run-local
 RELEASE = "log-count-differential"  # the chart release: its ServiceAccount runs every case
 LABEL = "argo-fanout.test/differential"

@@ -20,11 +20,12 @@ import pytest
 from tests.localcluster.support import LocalCluster, Run
 from tests.support.oracle import expected_result
 from workflows.chart import LOG_COUNT_CHART
+from workflows.job import JOB_DIR
 
 pytestmark = pytest.mark.localcluster
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-GENERATE = REPO_ROOT / "workflows" / "log-count" / "generate.py"
+GENERATE = JOB_DIR / "generate.py"
 KEYWORDS = ("INFO", "WARN", "ERROR", "DEBUG")
 
 

@@ -23,10 +23,11 @@ from e2e.localcluster import cluster as lc
 from infra.config import REPO_ROOT
 from tests.localcluster.pulumi_cli import LocalStack, PulumiCLI, missing_binaries
 from tests.localcluster.support import GROUP, VERSION, LocalCluster
+from workflows.job import JOB_DIR
 
 pytestmark = pytest.mark.localcluster
 
-GENERATE = REPO_ROOT / "workflows" / "log-count" / "generate.py"
+GENERATE = JOB_DIR / "generate.py"
 TEMPLATE = "log-count"
 CRON = "log-count"  # the chart names the CronWorkflow after the template
 # Objects of these kinds in the workload namespace are compared before `up` and after `destroy`.

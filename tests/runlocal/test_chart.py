@@ -18,11 +18,12 @@ import pytest
 from tests.support.oracle import expected_result
 from workflows.__main__ import main
 from workflows.chart import LOG_COUNT_CHART, REPO_ROOT, user_values
+from workflows.job import JOB_DIR
 from workflows.runlocal.local import render_job, run_local
 from workflows.runlocal.progress import Reporter
 from workflows.runlocal.spec import check_workflow_template
 
-GENERATE = REPO_ROOT / "workflows" / "log-count" / "generate.py"
+GENERATE = JOB_DIR / "generate.py"
 KEYWORDS = ["INFO", "WARN", "ERROR", "DEBUG"]
 
 
