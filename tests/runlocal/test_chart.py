@@ -207,7 +207,7 @@ def test_a_failing_task_is_reported_with_exit_code_and_stderr(tmp_path, capsys):
         (
             ["-p", "colour=red"],
             "-p colour: the template has no parameter 'colour' "
-            "(parameters: numParts, partSize, input, keywords, match)",
+            "(parameters: numParts, partSize, input, keywords, match, minSuccessRatio)",
         ),
         (["-p", "match=regex"], "-p match=regex: not allowed"),
         (["-p", "numParts"], "-p 'numParts': expected NAME=VALUE"),
@@ -238,7 +238,8 @@ def temp_root(tmp_path, monkeypatch):
         (
             ["-p", "numPart=8"],
             "run-local: -p numPart: the template has no parameter 'numPart'; "
-            "did you mean 'numParts'? (parameters: numParts, partSize, input, keywords, match)",
+            "did you mean 'numParts'? (parameters: numParts, partSize, input, keywords, match, "
+            "minSuccessRatio)",
         ),
         (
             ["-p", "numParts=abc"],
