@@ -7,6 +7,8 @@ once per pod event, which made a run of N tasks cost O(N²).
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from tests.runlocal.templates import container, run, task, workflow
@@ -52,3 +54,13 @@ def test_the_nodes_of_a_fan_out_are_walked_as_often_for_4_items_as_for_24(tmp_pa
         assert result.phase.value == "Succeeded"
         walks[width] = counted.walks
     assert walks[4] == walks[24], walks
+
+
+def test_a_run_leaves_no_waiter_thread_behind(tmp_path):
+    result, _ = run(fan_out(6), tmp_path, jobs=3)
+    assert result.phase.value == "Succeeded"
+    waiters = [t for t in threading.enumerate() if t.name == engine.REAPER_THREAD]
+    assert len(waiters) <= 3  # at most one per process running at once, reused
+    for thread in waiters:
+        thread.join(timeout=30)
+        assert not thread.is_alive()
