@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -33,10 +34,30 @@ class ApiServer(BaseHTTPRequestHandler):
 
     objects: dict[str, dict[str, Any]] = {}
     requests: list[tuple[str, str, str | None]] = []
+    pods: list[dict[str, Any]] = []
+    bodies: list[dict[str, Any]] = []
+
+    def do_PUT(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.requests.append(("PUT", self.path, self.headers.get("Authorization")))
+        self.bodies.append(body)
+        if body["metadata"].get("resourceVersion") != "7":
+            self._reply(409, _status("the object has been modified; please apply your changes"))
+        else:
+            self._reply(200, body)
+
+    def do_DELETE(self) -> None:
+        self.requests.append(("DELETE", self.path, self.headers.get("Authorization")))
+        if self.path.endswith("/gone"):
+            self._reply(404, _status("not found"))
+        else:
+            self._reply(200, {"kind": "Pod", "apiVersion": "v1", "metadata": {"name": "x"}})
 
     def do_GET(self) -> None:
         self.requests.append(("GET", self.path, self.headers.get("Authorization")))
-        if self.path.endswith("/forbidden"):
+        if self.path.startswith("/api/v1/namespaces/jobs/pods?"):
+            self._reply(200, {"kind": "PodList", "apiVersion": "v1", "items": self.pods})
+        elif self.path.endswith("/forbidden"):
             self._reply(403, _status('workflows "forbidden" is forbidden: User "ci" cannot get'))
         elif self.path in self.objects:
             self._reply(200, self.objects[self.path])
@@ -69,6 +90,8 @@ def _status(message: str) -> dict[str, Any]:
 def api_server() -> Iterator[str]:
     ApiServer.objects = {}
     ApiServer.requests = []
+    ApiServer.pods = []
+    ApiServer.bodies = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), ApiServer)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -89,6 +112,48 @@ def test_get_create_and_missing_objects(api_server):
     created = api.create_workflow("jobs", {"metadata": {"generateName": "log-count-"}})
     assert created["metadata"]["name"] == "log-count-abcde"
     assert ("POST", f"{BASE}/jobs/workflows", "Bearer secret-token") in ApiServer.requests
+
+
+def test_what_retry_needs_pods_by_label_deleted_and_the_workflow_replaced(api_server):
+    ApiServer.pods = [
+        {
+            "metadata": {
+                "name": "log-count-abcde-count-1",
+                "annotations": {"workflows.argoproj.io/node-id": "log-count-abcde-123"},
+            }
+        }
+    ]
+    api = KubernetesArgoApi(kubeconfig(api_server), "dev")
+    assert api.list_pods("jobs", "workflows.argoproj.io/workflow=log-count-abcde") == [
+        {
+            "metadata": {
+                "name": "log-count-abcde-count-1",
+                "annotations": {"workflows.argoproj.io/node-id": "log-count-abcde-123"},
+            }
+        }
+    ]
+    assert any(
+        method == "GET"
+        and path.startswith("/api/v1/namespaces/jobs/pods?")
+        and urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)["labelSelector"]
+        == ["workflows.argoproj.io/workflow=log-count-abcde"]
+        for method, path, _ in ApiServer.requests
+    )
+    api.delete_pod("jobs", "log-count-abcde-count-1")
+    api.delete_pod("jobs", "gone")  # already deleted: no error
+    assert (
+        "DELETE",
+        "/api/v1/namespaces/jobs/pods/log-count-abcde-count-1",
+        "Bearer secret-token",
+    ) in (ApiServer.requests)
+    workflow = {"metadata": {"name": "log-count-abcde", "resourceVersion": "7"}, "status": {}}
+    assert api.replace_workflow("jobs", "log-count-abcde", workflow) == workflow
+    assert ("PUT", f"{BASE}/jobs/workflows/log-count-abcde", "Bearer secret-token") in (
+        ApiServer.requests
+    )
+    stale = {"metadata": {"name": "log-count-abcde", "resourceVersion": "6"}, "status": {}}
+    with pytest.raises(RunError, match=r"\(HTTP 409\): the object has been modified"):
+        api.replace_workflow("jobs", "log-count-abcde", stale)
 
 
 def test_forbidden_is_one_line_with_the_servers_message(api_server):

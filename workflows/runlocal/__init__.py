@@ -52,9 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         metavar="DIR",
         help="run an earlier run again, under its name, with its chart, values and parameters, "
-        "in its volume directory: DIR is that volume directory (its latest run) or the run's "
-        "directory in it (VOLUME/runs/NAME); steps keep what is done (log-count counts only the "
-        "missing or failed shards again)",
+        "in its volume directory: DIR is that volume directory (its latest run), the run's "
+        "directory in it (VOLUME/runs/NAME) or its record (VOLUME/.run-local/NAME.json); steps "
+        "keep what is done (log-count counts only the missing or failed shards again)",
     )
     parser.add_argument("--chart", type=Path, default=LOG_COUNT_CHART, help="chart directory")
     parser.add_argument(

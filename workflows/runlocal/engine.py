@@ -46,6 +46,8 @@ MAX_RESULT_BYTES = 256 * 1024
 EMISSARY_EXIT_CODE = 64
 # Kubernetes' generateName suffix alphabet (no vowels, no look-alike characters).
 _NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+# The threads that wait for the tasks' processes (one per process running at once).
+REAPER_THREAD = "run-local-reaper"
 # The exit status a container runtime reports for a process killed by signal N is 128 + N.
 _SIGNAL_EXIT_BASE = 128
 
@@ -242,6 +244,11 @@ class WorkflowRun:
         self.marked: dict[str, dict[str, Any]] = {}  # templates with their mount paths marked
         self.running: dict[int, PodNode] = {}
         self.exits: queue.Queue[tuple[PodNode, int]] = queue.Queue()
+        # Processes handed to the waiter threads, which put each exit status into `exits`.
+        self.to_reap: queue.SimpleQueue[tuple[PodNode, subprocess.Popen[bytes]] | None] = (
+            queue.SimpleQueue()
+        )
+        self.waiters = 0
         self.stopping = False  # no retries or new attempts once the run is being stopped
         self.past_deadline = False  # the workflow's deadline has passed: no new pods
         self.global_outputs: dict[str, str] = {}
@@ -338,6 +345,9 @@ class WorkflowRun:
         except BaseException:
             self._stop_all("run-local was interrupted")
             raise
+        finally:
+            for _ in range(self.waiters):  # every process has been reaped: the waiters end
+                self.to_reap.put(None)
         return self._result(workflow_message)
 
     def _next_timeout(self, deadline: float | None) -> float | None:
@@ -576,7 +586,12 @@ class WorkflowRun:
         if node.task.phase == Phase.PENDING:
             node.task.phase = Phase.RUNNING
         self.reporter.node(node.name, "Running", self._attempt_note(node))
-        threading.Thread(target=self._wait, args=(node, node.process), daemon=True).start()
+        # A waiter thread per running process, started once and reused: more are only started
+        # while every one may still be busy (exits not yet taken count as busy).
+        if self.waiters <= len(self.running) - 1:
+            threading.Thread(target=self._reap, name=REAPER_THREAD, daemon=True).start()
+            self.waiters += 1
+        self.to_reap.put((node, node.process))
 
     def _cannot_run(self, node: PodNode, error: OSError) -> None:
         """The command cannot run: as Argo's emissary, which then exits 64, the step Failed."""
@@ -585,8 +600,11 @@ class WorkflowRun:
         node.message = f"{_exit_message(EMISSARY_EXIT_CODE)}: could not run the command: {error}"
         self._end_attempt(node, Phase.FAILED)
 
-    def _wait(self, node: PodNode, process: subprocess.Popen[bytes]) -> None:
-        self.exits.put((node, process.wait()))
+    def _reap(self) -> None:
+        """A waiter: waits for the processes handed to it, one at a time, until told to end."""
+        while (item := self.to_reap.get()) is not None:
+            node, process = item
+            self.exits.put((node, process.wait()))
 
     def _finish_attempt(self, node: PodNode, status: int) -> None:
         assert node.process is not None

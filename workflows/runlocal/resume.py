@@ -44,8 +44,12 @@ class RunRecord:
             "values": self.values,
             "parameters": self.parameters,
         }
+        try:
+            text = json.dumps(document, indent=2, sort_keys=True) + "\n"
+        except TypeError as error:  # a value YAML typed beyond JSON, e.g. a date
+            raise RunError(f"the run's values cannot be recorded for --resume: {error}") from None
         partial = path.with_name(f".{path.name}.partial")
-        partial.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+        partial.write_text(text)
         os.replace(partial, path)
         return path
 
