@@ -1339,18 +1339,10 @@ def _volume_path(key: str, value: Any) -> str:
 
 
 def _local_dir(key: str, value: Any) -> Path:
-    """storage.localDir: an existing directory; relative paths are from the project directory."""
-    path = REPO_ROOT / Path(_string(key, value)).expanduser()
-    try:
-        is_dir = path.is_dir()
-    except OSError:  # e.g. a name too long for the filesystem
-        is_dir = False
-    if not is_dir:
-        raise ConfigError(
-            f"{key}: {_shown(key, value)} is not a directory on this machine; it must be where "
-            "this machine sees the volume's files (a mount of the same share)"
-        )
-    return path.resolve()
+    """storage.localDir: relative paths are from the project directory. Whether it exists is
+    checked where it is used (`workflows submit --input`), as for kind.dataDir: a stack file may
+    name a mount that is only there on the machines that stage inputs."""
+    return (REPO_ROOT / Path(_string(key, value)).expanduser()).resolve()
 
 
 def _data_dir(key: str, value: Any) -> str:
