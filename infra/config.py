@@ -25,18 +25,19 @@ from typing import Any, Protocol, TypeVar
 import pulumi
 import yaml
 
+from common import argolines
+from common.paths import REPO_ROOT
 from workflows import job as job_modules
 
 PROJECT = "argo-fanout"
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # kind v0.30.0's image for Kubernetes 1.34.0 (the line tests/support/schemas.py validates
 # against); kind asks for the digest because node images are built per kind release.
 KIND_NODE_IMAGE = (
     "kindest/node:v1.34.0@sha256:7416a61b42b1662ca6ca89f02028ac133a309a2a30ba309614e8ec94d976dc5a"
 )
-# argo-helm `argo-workflows` 1.0.18 ships Argo Workflows v4.0.6.
-ARGO_CHART_VERSION = "1.0.18"
+# The argo-helm `argo-workflows` chart installed by default (common/argo-lines.json).
+ARGO_CHART_VERSION = argolines.CHART_VERSION
 # The in-cluster PostgreSQL that holds Argo's offloaded node status and workflow archive
 # (argo.persistence): the official image, pinned by tag here only. A new minor of the same major
 # is a rolling update on the same volume; a new major needs a dump and restore (README).

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra import exports
+from common import exports
 from infra.argo import ArgoInstall, ArgoInstallArgs
 from infra.cluster import ExistingCluster, ExistingClusterArgs, KindCluster, KindClusterArgs
 from infra.config import Config

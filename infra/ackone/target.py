@@ -9,7 +9,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra import exports
+from common import exports
 from infra.ackone.cluster import AckOneCluster, AckOneClusterArgs
 from infra.ackone.nas import NasVolume, NasVolumeArgs
 from infra.ackone.network import Network, NetworkArgs

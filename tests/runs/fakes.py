@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from infra import exports
+from common import exports
 from workflows import runs
 from workflows.runs.errors import RunError
 from workflows.runs.submit import Runtime

@@ -15,6 +15,7 @@ from typing import Protocol
 
 import alibabacloud_oss_v2 as oss
 
+from common.oss import object_prefix
 from workflows.runs.errors import RunError
 from workflows.runs.stack import StackOutputs
 from workflows.staging import StagingError, copy_into_volume, new_stage
@@ -48,9 +49,6 @@ def stage_input(path: Path, outputs: StackOutputs, object_store: ObjectStore | N
     if outputs.data_dir is not None:
         return copy_to_data_dir(path, Path(outputs.data_dir))
     if outputs.oss_bucket is not None:
-        # Imported here: it loads pulumi_alicloud (about a second), which only OSS stacks need.
-        from infra.ackone.oss import object_prefix
-
         if object_store is None:
             object_store = OssObjectStore(outputs.oss_bucket, outputs.oss_endpoint)
         return upload_to_store(path, object_store, object_prefix(outputs.oss_path))

@@ -17,10 +17,9 @@ from typing import Any, Protocol
 import pulumi.automation as auto
 import yaml
 
-from infra import exports
+from common import exports
+from common.paths import REPO_ROOT
 from workflows.runs.errors import EXIT_RUN_FAILED, EXIT_USAGE, RunError
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 OutputSink = Callable[[str], None]
 

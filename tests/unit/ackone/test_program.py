@@ -12,7 +12,7 @@ import pytest
 import yaml
 from pulumi.output import Unknown
 
-from infra import exports
+from common import exports
 from infra.ackone.nas import check_file_system
 from infra.ackone.network import check_cidrs, resolve_zones
 from infra.ackone.oss import SECRET_NAME, internal_url, public_endpoint
