@@ -37,9 +37,21 @@ users: [{name: kind, user: {token: t}}]
 
 
 def stack_outputs(**overrides: Any) -> dict[str, Any]:
-    """The outputs of a kind stack that is up (dataDir given per test)."""
+    """The outputs of a kind stack that is up (dataDir given per test).
+
+    `inputStaging` follows the storage outputs given, as the program sets it: dataDir (kind's
+    hostPath, storage.localDir) → localDir, an OSS bucket → objectStore, else none; and
+    `ownsCluster` is false for target existing only.
+    """
+    staging = exports.STAGING_NONE
+    if overrides.get(exports.DATA_DIR) is not None:
+        staging = exports.STAGING_LOCAL_DIR
+    elif overrides.get(exports.OSS_BUCKET) is not None:
+        staging = exports.STAGING_OBJECT_STORE
     outputs = {
         exports.TARGET: "kind",
+        exports.INPUT_STAGING: staging,
+        exports.OWNS_CLUSTER: overrides.get(exports.TARGET, "kind") != "existing",
         exports.KUBECONFIG: KUBECONFIG,
         exports.ARGO_NAMESPACE: "argo",
         exports.WORKLOAD_NAMESPACE: NAMESPACE,

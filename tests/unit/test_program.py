@@ -164,6 +164,9 @@ def test_outputs(runs, stack):
     namespace = "argo-fanout"
     expected = {
         exports.TARGET: "kind" if stack == "dev" else "existing",
+        # dev: hostPath on kind.dataDir; existing: the user's claim, which nothing here reaches.
+        exports.INPUT_STAGING: "localDir" if stack == "dev" else "none",
+        exports.OWNS_CLUSTER: stack == "dev",
         exports.ARGO_NAMESPACE: "argo",
         exports.WORKLOAD_NAMESPACE: namespace,
         exports.WORKFLOW_TEMPLATE: "log-count",
