@@ -1,7 +1,10 @@
-"""Cluster targets: each gives the one kubernetes.Provider every Kubernetes resource uses.
+"""The kind and existing targets' components (declared in infra/targets/kind.py, existing.py):
+each gives the one kubernetes.Provider every Kubernetes resource uses.
 
 A target component exposes ``provider`` (the explicit provider), ``kubeconfig`` (a secret Output)
-and ``outputs`` (target-specific stack outputs; none for these two).
+and ``outputs`` (target-specific stack outputs; none for these two). ``build_kind`` and
+``build_existing`` are the builders the specs name: they add the StorageBinding of
+infra/targets/contracts.py.
 """
 
 from __future__ import annotations
@@ -17,7 +20,10 @@ import pulumi_command as command
 import pulumi_kubernetes as k8s
 import yaml
 
-from infra.config import ConfigError, ExistingConfig, KindConfig
+from common import exports
+from infra.config import Config, ConfigError, ExistingConfig, KindConfig
+from infra.storage import storage_values
+from infra.targets.contracts import ClusterTarget, StorageBinding
 
 
 class MissingToolError(RuntimeError):
@@ -123,7 +129,7 @@ class KindCluster(pulumi.ComponentResource):
             delete_unreachable=True,
             opts=child,
         )
-        # dataDir is exported with the hostPath storage it backs (infra/platform.py).
+        # dataDir is exported with the hostPath storage it backs (build_kind).
         self.outputs: dict[str, Any] = {}
         self.register_outputs({"kubeconfig": self.kubeconfig})
 
@@ -149,6 +155,42 @@ class ExistingCluster(pulumi.ComponentResource):
         )
         self.outputs: dict[str, Any] = {}
         self.register_outputs({"kubeconfig": self.kubeconfig})
+
+
+def build_kind(
+    name: str, cfg: Config, opts: pulumi.ResourceOptions
+) -> tuple[ClusterTarget, StorageBinding]:
+    """Target kind: the cluster, and its storage (hostPath backed by kind.dataDir, or a claim)."""
+    assert cfg.kind is not None
+    kind = KindCluster(f"{name}-kind", KindClusterArgs(config=cfg.kind), opts=opts)
+    # dataDir only where it is the volume: `workflows submit --input` stages files into it,
+    # which pods mounting an existing claim would never see.
+    if cfg.storage.type == "hostPath":
+        return kind, StorageBinding(
+            values=storage_values(cfg.storage),
+            outputs={exports.DATA_DIR: str(cfg.kind.data_dir)},
+            input_staging=exports.STAGING_LOCAL_DIR,
+        )
+    return kind, StorageBinding(values=storage_values(cfg.storage))
+
+
+def build_existing(
+    name: str, cfg: Config, opts: pulumi.ResourceOptions
+) -> tuple[ClusterTarget, StorageBinding]:
+    """Target existing: the provider for the user's cluster, and the claim or NAS share."""
+    assert cfg.existing is not None
+    existing = ExistingCluster(
+        f"{name}-existing", ExistingClusterArgs(config=cfg.existing), opts=opts
+    )
+    # storage.localDir: where this machine sees the volume, so `--input` is copied there.
+    local_dir = cfg.storage.local_dir
+    if local_dir is not None:
+        return existing, StorageBinding(
+            values=storage_values(cfg.storage),
+            outputs={exports.DATA_DIR: str(local_dir)},
+            input_staging=exports.STAGING_LOCAL_DIR,
+        )
+    return existing, StorageBinding(values=storage_values(cfg.storage))
 
 
 def resolve_kubeconfig(existing: ExistingConfig) -> str:

@@ -25,18 +25,21 @@ from typing import Any, Protocol, TypeVar
 import pulumi
 import yaml
 
+from common import argolines
+from common.paths import REPO_ROOT
+from infra.targets import SPECS
+from infra.targets.contracts import TargetSpec
 from workflows import job as job_modules
 
 PROJECT = "argo-fanout"
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # kind v0.30.0's image for Kubernetes 1.34.0 (the line tests/support/schemas.py validates
 # against); kind asks for the digest because node images are built per kind release.
 KIND_NODE_IMAGE = (
     "kindest/node:v1.34.0@sha256:7416a61b42b1662ca6ca89f02028ac133a309a2a30ba309614e8ec94d976dc5a"
 )
-# argo-helm `argo-workflows` 1.0.18 ships Argo Workflows v4.0.6.
-ARGO_CHART_VERSION = "1.0.18"
+# The argo-helm `argo-workflows` chart installed by default (common/argo-lines.json).
+ARGO_CHART_VERSION = argolines.CHART_VERSION
 # The in-cluster PostgreSQL that holds Argo's offloaded node status and workflow archive
 # (argo.persistence): the official image, pinned by tag here only. A new minor of the same major
 # is a rolling update on the same volume; a new major needs a dump and restore (README).
@@ -68,25 +71,16 @@ VSWITCH_RESERVED_IPS = 4
 SYSTEM_POD_HEADROOM = 16
 MAX_ECI_SPECS = 5
 
-TARGETS = ("kind", "existing", "ackone")
+# The targets and what each allows: declared once, in infra/targets/<name>.py.
+TARGETS = tuple(SPECS)
 # The scalar keys' defaults; Pulumi.yaml declares the same ones (a test keeps them equal).
-DEFAULT_TARGET = "kind"
+DEFAULT_TARGET = TARGETS[0]
 DEFAULT_PRODUCTION = False
 # kubectl's default kubeconfig, used by target existing when neither existing.kubeconfig nor
 # $KUBECONFIG names one.
 DEFAULT_KUBECONFIG = "~/.kube/config"
-# hostPath only on kind: there the program mounts one host directory into every node and makes
-# it writable; on a real multi-node cluster each node would have its own, unprepared directory.
-STORAGE_TYPES = {
-    "kind": ("hostPath", "existingClaim"),
-    "existing": ("existingClaim", "nas"),
-    "ackone": ("oss", "nas", "existingClaim"),
-}
-COMPUTE_PROFILES = {
-    "kind": ("none",),
-    "existing": ("none", "eci", "acs"),
-    "ackone": ("eci", "acs", "none"),
-}
+STORAGE_TYPES = {name: spec.storage_types for name, spec in SPECS.items()}
+COMPUTE_PROFILES = {name: spec.compute_profiles for name, spec in SPECS.items()}
 SCHEDULE_MODES = ("stock-optimized", "cost-optimized")
 # How the Argo Server we install authenticates callers: `client` asks each for a Kubernetes token;
 # `server` (kind only) lets anyone who reaches it act as the server's own account, so the program
@@ -105,21 +99,7 @@ STEPS = ("split", "count", "merge")
 # The fields of every object-valued key, by key path: the only list of them (the README's
 # Configuration table documents each, and a test keeps the two in step).
 FIELDS: dict[str, tuple[str, ...]] = {
-    "kind": ("clusterName", "nodeImage", "workers", "dataDir"),
-    "existing": ("kubeconfig", "context"),
-    "ackone": (
-        "clusterName",
-        "vpcCidr",
-        "zones",
-        "vswitchCidrs",
-        "scheduleMode",
-        "priceLimit",
-        "argoServer",
-        "publicApiServer",
-        "apiServerAllowedCidrs",
-        "auditLog",
-        "deletionProtection",
-    ),
+    **{name: spec.fields for name, spec in SPECS.items()},
     "argo": (
         "install",
         "chartVersion",
@@ -311,6 +291,11 @@ def _is_project_default(key: str, value: Any) -> bool:
     if key in declared:
         return str(value).lower() == str(declared[key]).lower()
     return value in ({}, "{}")
+
+
+def _targets_where(rule: Callable[[TargetSpec], bool]) -> str:
+    """The targets whose spec satisfies ``rule``, for error messages (``kind``, ``a or b``)."""
+    return " or ".join(name for name, spec in SPECS.items() if rule(spec))
 
 
 # --------------------------------------------------------------------------- dataclasses
@@ -510,10 +495,10 @@ def load(reader: ConfigReader, stack: str, *, region: str | None = None) -> Conf
     """
     target = _choice("target", _scalar(reader, "target", DEFAULT_TARGET), TARGETS)
     production = _bool("production", _scalar(reader, "production", DEFAULT_PRODUCTION))
-    raw = {key: _object(reader, key) for key in ("kind", "existing", "ackone", "argo")}
+    raw = {key: _object(reader, key) for key in (*TARGETS, "argo")}
     raw_storage = _object(reader, "storage")
     raw_workload = _object(reader, "workload")
-    for key in ("kind", "existing", "ackone"):
+    for key in TARGETS:
         if raw[key] is not None and key != target:
             raise ConfigError(
                 f"{key}: only allowed with target {key}; this stack's target is {target!r}"
@@ -795,24 +780,26 @@ def _check_vswitches(vpc_cidr: str, vswitch_cidrs: tuple[str, ...]) -> None:
 
 def _argo(raw: Mapping[str, Any], target: str) -> ArgoConfig:
     section = _Section("argo", raw)
-    install = section.get("install", target != "ackone", _bool)
-    if install and target == "ackone":
+    spec = SPECS[target]
+    install = section.get("install", spec.argo_manager is None, _bool)
+    if install and spec.argo_manager is not None:
         raise ConfigError(
-            "argo.install: true is not allowed with target ackone, where Argo is "
-            "managed by the workflow cluster; remove it or set it to false"
+            f"argo.install: true is not allowed with target {target}, where Argo is "
+            f"managed by {spec.argo_manager}; remove it or set it to false"
         )
     server_auth_mode = section.get("serverAuthMode", "client", _one_of(SERVER_AUTH_MODES))
-    if server_auth_mode == "server" and target != "kind":
+    if server_auth_mode == "server" and not spec.local_only_argo_server:
+        local = _targets_where(lambda spec: spec.local_only_argo_server)
         raise ConfigError(
-            f"argo.serverAuthMode: 'server' is only allowed with target kind, not {target!r}: "
+            f"argo.serverAuthMode: 'server' is only allowed with target {local}, not {target!r}: "
             "it serves anyone who reaches the server as the server's own account; allowed: client"
         )
     for key in ("controller", "persistence"):
         if key in section.raw and not install:
             why = (
-                "where Argo is managed by the ACK One workflow cluster (its controller and "
+                f"where Argo is managed by {spec.argo_manager} (its controller and "
                 "persistence are the service's)"
-                if target == "ackone"
+                if spec.argo_manager is not None
                 else "with argo.install false (the program does not install Argo)"
             )
             raise ConfigError(
@@ -890,9 +877,10 @@ def _storage(raw: Mapping[str, Any], target: str, production: bool) -> StorageCo
             "(the name of a ReadWriteMany claim in the workload namespace)"
         )
     local_dir = section.get("localDir", None, _local_dir)
-    if local_dir is not None and target != "existing":
+    if local_dir is not None and not SPECS[target].local_dir:
         raise ConfigError(
-            f"storage.localDir: only used with target existing (kind stages inputs in "
+            f"storage.localDir: only used with target "
+            f"{_targets_where(lambda spec: spec.local_dir)} (kind stages inputs in "
             f"kind.dataDir, ackone uploads them); this stack's target is {target!r}"
         )
     return StorageConfig(
@@ -930,15 +918,15 @@ def _oss(raw: Any, production: bool) -> OssStorage:
 def _nas(raw: Any, target: str) -> NasStorage:
     section = _Section("storage.nas", raw)
     server = section.get("server", None, _string)
-    if target == "existing" and server is None:
+    if SPECS[target].nas_server == "required" and server is None:
         raise ConfigError(
-            "storage.nas.server: required with target existing (the NAS mount "
+            f"storage.nas.server: required with target {target} (the NAS mount "
             "target domain, e.g. 0a1b2c-xyz.cn-hangzhou.nas.aliyuncs.com)"
         )
-    if target == "ackone" and server is not None:
+    if SPECS[target].nas_server == "provisioned" and server is not None:
         raise ConfigError(
             f"storage.nas.server: {_shown('storage.nas.server', server)} cannot be set with "
-            "target ackone; the program creates the file system and fills it in"
+            f"target {target}; the program creates the file system and fills it in"
         )
     return NasStorage(
         server=server,
@@ -957,7 +945,7 @@ def _workload(raw: Mapping[str, Any], target: str, storage: StorageConfig) -> Wo
     # before the first `pulumi up`: the namespace is created and the claim added afterwards.
     # Explicit true stays allowed: a namespace the stack created earlier (the claim added later)
     # must stay the stack's, or the next `pulumi up` deletes it, claim included.
-    claim_in_existing_namespace = target == "existing" and storage.type == "existingClaim"
+    claim_in_existing_namespace = not SPECS[target].owns_cluster and storage.type == "existingClaim"
     return WorkloadConfig(
         namespace=section.get("namespace", PROJECT, _namespace),
         create_namespace=section.get("createNamespace", not claim_in_existing_namespace, _bool),
@@ -1008,7 +996,7 @@ def _resources(raw: Any) -> dict[str, dict[str, dict[str, str]]]:
 def _compute(raw: Any, target: str) -> ComputeConfig:
     section = _Section("workload.compute", raw)
     allowed = COMPUTE_PROFILES[target]
-    default = "eci" if target == "ackone" else "none"
+    default = SPECS[target].default_compute
     profile = section.get("profile", default, _one_of(allowed, f"with target {target}"))
     for key in ("eci", "acs"):
         if key in section.raw and profile != key:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from pathlib import Path
 from types import ModuleType
+
+from common.paths import REPO_ROOT
 
 # The job's one home: the chart ships these files in its ConfigMap, and everything else (the run
 # commands, run-local, the tests and benchmarks) loads them from here. A real directory, not a
 # symlink: `pulumi new` copies a template by reading every file, and fails on a linked directory.
-JOB_DIR = Path(__file__).resolve().parent.parent / "charts" / "log-count" / "files" / "log-count"
+JOB_DIR = REPO_ROOT / "charts" / "log-count" / "files" / "log-count"
 
 
 def load(step: str = "logcount") -> ModuleType:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 import pulumi
 import pulumi_alicloud as alicloud
 import pulumi_kubernetes as kubernetes
 
+from common.oss import object_prefix
 from infra.ackone.emptier import BucketContents
 from infra.ackone.sample import SampleInput
 from infra.config import OssStorage
@@ -55,12 +55,6 @@ def default_bucket_name(cluster_name: str, account_id: str) -> str:
     accounts' stacks of the same name apart. A long cluster name is shortened to fit.
     """
     return f"{cluster_name[: 62 - len(account_id)].rstrip('-')}-{account_id}"
-
-
-def object_prefix(mount_path: str, *parts: str) -> str:
-    """The object key prefix of a directory under the mounted bucket path (no leading slash)."""
-    joined = PurePosixPath("/", mount_path, *parts).as_posix().lstrip("/")
-    return f"{joined}/" if joined else ""
 
 
 def internal_url(region: str) -> str:

@@ -1,4 +1,5 @@
-"""The ACK One target as the Platform sees it: a cluster provider plus the workload's storage."""
+"""The ACK One target's component (declared in infra/targets/ackone.py): a cluster provider plus
+the workload's storage; ``build`` is the builder the spec names."""
 
 from __future__ import annotations
 
@@ -9,15 +10,15 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra import exports
+from common import exports
 from infra.ackone.cluster import AckOneCluster, AckOneClusterArgs
 from infra.ackone.nas import NasVolume, NasVolumeArgs
 from infra.ackone.network import Network, NetworkArgs
 from infra.ackone.oss import OssVolume, OssVolumeArgs, public_endpoint
 from infra.ackone.sample import input_key, sample_input
 from infra.config import Config
-from infra.platform import StorageBinding
 from infra.storage import storage_values
+from infra.targets.contracts import ClusterTarget, StorageBinding
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ class AckOne(pulumi.ComponentResource):
                     oss_secret_name=volume.secret_name,
                 ),
                 prerequisites=credentials,
+                input_staging=exports.STAGING_OBJECT_STORE,
                 outputs={
                     exports.OSS_BUCKET: volume.bucket_name,
                     exports.OSS_ENDPOINT: public_endpoint(region),
@@ -131,3 +133,11 @@ class AckOne(pulumi.ComponentResource):
             )
             return StorageBinding(values=storage_values(storage, nas_server=volume.server))
         return StorageBinding(values=storage_values(storage))
+
+
+def build(
+    name: str, cfg: Config, opts: pulumi.ResourceOptions
+) -> tuple[ClusterTarget, StorageBinding]:
+    """Target ackone: the network, workflow cluster and cloud volume, as one component."""
+    ackone = AckOne(f"{name}-ackone", AckOneArgs(config=cfg), opts=opts)
+    return ackone, ackone.storage

@@ -111,7 +111,7 @@ def test_log_count_on_kind(tmp_path, pulumi_backend):
         expected = expected_result(log, KEYWORDS, "substring")
         assert {key: result[key] for key in expected} == expected
         assert result["shards"] == SHARDS
-        assert len(argo.map_nodes(submission.workflow)) == SHARDS
+        assert len(argo.fanout_items(submission.workflow)) == SHARDS
     finally:
         try:
             stack.destroy(on_output=print, color="never")

@@ -69,7 +69,6 @@ from workflows.runlocal.progress import Reporter
 
 pytestmark = pytest.mark.localcluster
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 GENERATE = JOB_DIR / "generate.py"
 LOCAL_NAME = "semantics-abcde"  # the workflow name templates.run gives run-local
 RELEASE = "log-count-differential"  # the chart release: its ServiceAccount runs every case

@@ -12,11 +12,11 @@ import json
 import os
 import stat
 import sys
-from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from common.paths import REPO_ROOT
+
 IMAGES_PY = REPO_ROOT / "e2e" / "localcluster" / "images.py"
 
 

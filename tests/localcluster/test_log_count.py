@@ -24,7 +24,6 @@ from workflows.job import JOB_DIR
 
 pytestmark = pytest.mark.localcluster
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 GENERATE = JOB_DIR / "generate.py"
 KEYWORDS = ("INFO", "WARN", "ERROR", "DEBUG")
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from infra import exports
+from common import exports
 from workflows import runs
 from workflows.runs.errors import RunError
 from workflows.runs.submit import Runtime
@@ -37,9 +37,21 @@ users: [{name: kind, user: {token: t}}]
 
 
 def stack_outputs(**overrides: Any) -> dict[str, Any]:
-    """The outputs of a kind stack that is up (dataDir given per test)."""
+    """The outputs of a kind stack that is up (dataDir given per test).
+
+    `inputStaging` follows the storage outputs given, as the program sets it: dataDir (kind's
+    hostPath, storage.localDir) → localDir, an OSS bucket → objectStore, else none; and
+    `ownsCluster` is false for target existing only.
+    """
+    staging = exports.STAGING_NONE
+    if overrides.get(exports.DATA_DIR) is not None:
+        staging = exports.STAGING_LOCAL_DIR
+    elif overrides.get(exports.OSS_BUCKET) is not None:
+        staging = exports.STAGING_OBJECT_STORE
     outputs = {
         exports.TARGET: "kind",
+        exports.INPUT_STAGING: staging,
+        exports.OWNS_CLUSTER: overrides.get(exports.TARGET, "kind") != "existing",
         exports.KUBECONFIG: KUBECONFIG,
         exports.ARGO_NAMESPACE: "argo",
         exports.WORKLOAD_NAMESPACE: NAMESPACE,
@@ -58,6 +70,33 @@ def workflow_template() -> dict[str, Any]:
         "metadata": {"name": TEMPLATE, "namespace": NAMESPACE},
         "spec": {"arguments": {"parameters": [{"name": name} for name in PARAMETERS]}},
     }
+
+
+# The stored spec of the chart's template as Argo keeps it in the Workflow's status: the shape
+# progress reads (the entrypoint DAG and its fan-out), not every field.
+LOG_COUNT_SPEC = {
+    "entrypoint": "main",
+    "templates": [
+        {
+            "name": "main",
+            "dag": {
+                "tasks": [
+                    {"name": "split", "template": "split"},
+                    {
+                        "name": "map",
+                        "template": "count",
+                        "depends": "split",
+                        "withParam": "{{tasks.split.outputs.result}}",
+                    },
+                    {"name": "reduce", "template": "merge", "depends": "map"},
+                ]
+            },
+        },
+        {"name": "split", "container": {"image": "python"}},
+        {"name": "count", "container": {"image": "python"}},
+        {"name": "merge", "container": {"image": "python"}},
+    ],
+}
 
 
 def workflow(
@@ -84,14 +123,22 @@ def workflow(
     template from before globalName, where only the reduce nodes carry it.
     """
     failed = dict(failed or {})
-    nodes: dict[str, dict[str, Any]] = {WORKFLOW: {"name": WORKFLOW, "type": "DAG", "phase": phase}}
+    # Keyed by id, as Argo's status is; here an id is the node's name, and `children` lists ids.
+    nodes: dict[str, dict[str, Any]] = {
+        WORKFLOW: {"name": WORKFLOW, "type": "DAG", "phase": phase, "templateName": "main"}
+    }
 
     def step(name: str, step_phase: str, retried: bool = False, **fields: Any) -> None:
         attempts = [{"phase": "Failed", "message": "pod deleted"}] if retried else []
         attempts.append({"phase": step_phase, **fields})
         for number, attempt in enumerate(attempts):
             nodes[f"{name}({number})"] = {"name": f"{name}({number})", "type": "Pod", **attempt}
-        nodes[name] = {"name": name, "type": "Retry", "phase": step_phase}
+        nodes[name] = {
+            "name": name,
+            "type": "Retry",
+            "phase": step_phase,
+            "children": [f"{name}({number})" for number in range(len(attempts))],
+        }
         if step_phase == "Succeeded" and "outputs" in fields:
             nodes[name]["outputs"] = fields["outputs"]
 
@@ -99,14 +146,19 @@ def workflow(
         step(f"{WORKFLOW}.split", "Running")
     else:
         step(f"{WORKFLOW}.split", "Succeeded", outputs={"result": json.dumps(shards)})
-        nodes[f"{WORKFLOW}.map"] = {"name": f"{WORKFLOW}.map", "type": "TaskGroup"}
+        nodes[f"{WORKFLOW}.map"] = {"name": f"{WORKFLOW}.map", "type": "TaskGroup", "children": []}
     for index, shard in enumerate(shards or ()):
+        nodes[f"{WORKFLOW}.map"]["children"].append(f"{WORKFLOW}.map({index}:{shard})")
         item_phase = "Failed" if index in failed else "Succeeded" if index < done else "Running"
         fields: dict[str, Any] = {"startedAt": f"2026-11-21T06:00:{index:02d}Z"}
         if index in failed:
             fields["message"] = failed[index]
         step(f"{WORKFLOW}.map({index}:{shard})", item_phase, retried, **fields)
-    status: dict[str, Any] = {"phase": phase, "nodes": nodes}
+    status: dict[str, Any] = {
+        "phase": phase,
+        "nodes": nodes,
+        "storedWorkflowTemplateSpec": LOG_COUNT_SPEC,
+    }
     if result is not None:
         value = json.dumps(result)
         parameter = {"name": "result", "value": value}

@@ -226,3 +226,19 @@ def test_oss_endpoint_must_name_a_region(endpoint, monkeypatch):
     monkeypatch.setenv("OSS_ACCESS_KEY_SECRET", "secret")
     with pytest.raises(RunError, match="is not an OSS endpoint"):
         OssObjectStore("bkt", endpoint)
+
+
+def test_staging_follows_the_stack_output_not_the_target_name(tmp_path):
+    """Any target whose stack says localDir gets the copy (a new target needs no change here),
+    and a dataDir output alone does not make a stack that says none copy anything."""
+    log = tmp_path / "app.log"
+    log.write_text("INFO\n")
+    data_dir = tmp_path / "volume"
+    data_dir.mkdir()
+    somewhere = outputs(target="a-new-target", dataDir=str(data_dir))
+    assert somewhere.input_staging == "localDir"
+    relative = stage_input(log, somewhere)
+    assert (data_dir / relative).read_text() == "INFO\n"
+    refused = outputs(target="kind", dataDir=str(data_dir), inputStaging="none")
+    with pytest.raises(RunError, match="cannot write to"):
+        stage_input(log, refused)

@@ -118,3 +118,25 @@ def test_a_broken_kubeconfig_output_is_named(kubeconfig, message):
 def test_kubeconfig_given_as_a_mapping_is_used_as_is():
     mapping = yaml.safe_load(KUBECONFIG)
     assert StackOutputs.parse("dev", stack_outputs(kubeconfig=mapping)).kubeconfig == mapping
+
+
+def test_input_staging_and_cluster_ownership_are_required_outputs():
+    """A stack deployed before these outputs existed says how to get them, naming both."""
+    outputs = stack_outputs()
+    del outputs["inputStaging"], outputs["ownsCluster"]
+    with pytest.raises(RunError, match="lacks the outputs inputStaging, ownsCluster"):
+        StackOutputs.parse("dev", outputs)
+
+
+def test_an_unknown_input_staging_is_named():
+    with pytest.raises(RunError, match=r"output inputStaging is 'ftp', not one of localDir"):
+        StackOutputs.parse("dev", stack_outputs(inputStaging="ftp"))
+
+
+@pytest.mark.parametrize(
+    ("staging", "needs"),
+    [("localDir", "dataDir"), ("objectStore", "ossBucket, ossEndpoint, ossPath")],
+)
+def test_each_staging_needs_its_own_outputs(staging, needs):
+    with pytest.raises(RunError, match=f"lacks the outputs {needs} "):
+        StackOutputs.parse("dev", stack_outputs(inputStaging=staging))

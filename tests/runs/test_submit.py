@@ -283,7 +283,7 @@ def test_succeeded_without_a_result_parameter_fails(capsys):
 def test_retried_items_count_once_per_shard():
     # Every item was retried once; shards, not attempts, are counted.
     state = workflow("Running", shards=SHARDS, done=2, retried=True)
-    assert len(argo.map_nodes(state)) == len(SHARDS)
+    assert len(argo.fanout_items(state)) == len(SHARDS)
     assert argo.progress(state) == argo.Progress("Running", 2, 3)
 
 

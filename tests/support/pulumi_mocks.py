@@ -31,7 +31,8 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from common.paths import REPO_ROOT
+
 PROJECT = "argo-fanout"
 PROGRAM = REPO_ROOT / "__main__.py"
 # Executables the kind target looks for; run_program puts fakes of these on PATH by default.

@@ -21,10 +21,12 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from common import argolines
+
 # The Kubernetes version core objects are validated against (kind's node image runs this line).
 KUBERNETES_VERSION = "1.34.0"
-# The Argo lines the rendered objects must be valid for: upstream, and what managed services run.
-ARGO_VERSIONS = ("v4.0.6", "v3.7.11")
+# The Argo lines the rendered objects must be valid for (common/argo-lines.json).
+ARGO_VERSIONS = argolines.VALIDATED
 ARGO_CRD_ENV = "ARGO_CRD_DIR"
 
 _ARGO_CRD_FILES = {

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from common import argolines
 from infra import config
 from infra.config import ConfigError, load
 
@@ -29,7 +30,7 @@ def test_defaults_for_kind_follow_the_stack_name():
     )
     assert cfg.argo == config.ArgoConfig(
         install=True,
-        chart_version="1.0.18",
+        chart_version=argolines.CHART_VERSION,
         namespace="argo",
         create_namespace=True,
         server_auth_mode="client",

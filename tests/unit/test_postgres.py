@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from infra import exports, postgres
+from common import exports
+from infra import postgres
 from infra.argo import CONTROLLER_POD_LABELS, SERVER_POD_LABELS, controller_values
 from infra.config import POSTGRES_IMAGE, load
 from tests.support.day2 import immutable_changes

@@ -9,7 +9,7 @@ import re
 import pytest
 import yaml
 
-from infra import exports
+from common import argolines, exports
 from infra.argo import CONTROLLER_ACCOUNT, SERVER_ACCOUNT, SERVER_LOCAL_ONLY_POLICY
 from infra.cluster import MissingToolError, kind_create_script, kind_delete_script
 from infra.config import ConfigError
@@ -164,6 +164,9 @@ def test_outputs(runs, stack):
     namespace = "argo-fanout"
     expected = {
         exports.TARGET: "kind" if stack == "dev" else "existing",
+        # dev: hostPath on kind.dataDir; existing: the user's claim, which nothing here reaches.
+        exports.INPUT_STAGING: "localDir" if stack == "dev" else "none",
+        exports.OWNS_CLUSTER: stack == "dev",
         exports.ARGO_NAMESPACE: "argo",
         exports.WORKLOAD_NAMESPACE: namespace,
         exports.WORKFLOW_TEMPLATE: "log-count",
@@ -259,7 +262,7 @@ def test_argo_values_per_target(runs):
     for stack, auth in (("dev", ["client"]), ("existing", ["client"])):
         (release,) = releases(runs[stack], "argo-workflows")
         values = release.inputs["values"]
-        assert release.inputs["version"] == "1.0.18"
+        assert release.inputs["version"] == argolines.CHART_VERSION
         assert release.inputs["repositoryOpts"] == {"repo": "https://argoproj.github.io/argo-helm"}
         assert values["server"]["authModes"] == auth
         # A namespaced controller and server (Roles, --namespaced) managing the workload's.

@@ -23,10 +23,16 @@ from workflows.runs.errors import EXIT_USAGE, RunError
 GROUP = "argoproj.io"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
-# The DAG task names and the merge output of the WorkflowTemplate (docs/architecture.md §2).
-SPLIT_TASK = "split"
-MAP_TASK = "map"
+# log-count's reducing DAG task, whose output is the result of templates deployed before merge
+# exported it (docs/architecture.md §2); progress reads no task name (see `progress`).
 REDUCE_TASK = "reduce"
+# Template fields that make a DAG task or a step a fan-out, and templates that run one pod.
+LOOP_FIELDS = ("withParam", "withItems", "withSequence")
+POD_TEMPLATES = ("container", "script", "containerSet")
+# `{{tasks.X.outputs.result}}`, `{{steps.X.outputs.parameters.P}}`: a loop's list source.
+_LOOP_SOURCE = re.compile(
+    r"^\{\{\s*(tasks|steps)\.([^.\s]+)\.outputs\.(result|parameters\.([^.\s}]+))\s*\}\}$"
+)
 RESULT_PARAMETER = "result"
 COMPLETED_LABEL = "workflows.argoproj.io/completed"
 SUCCEEDED = "Succeeded"
@@ -172,15 +178,20 @@ def template_parameters(template: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 @dataclass(frozen=True)
 class Progress:
-    """What a poll shows: the workflow phase and how many shards (map items) are done."""
+    """What a poll shows: the workflow phase and how many units of work are done.
+
+    A template with fan-outs (DAG tasks or steps with withParam, withItems or withSequence)
+    counts the fan-outs' items, as `shards`; one without counts its pods, as `steps`.
+    """
 
     phase: str
     shards_done: int
-    shards_total: int | None  # None until split has reported its shard list
+    shards_total: int | None  # None until a fan-out's width is known
+    unit: str = "shards"
 
     def describe(self) -> str:
         total = "?" if self.shards_total is None else str(self.shards_total)
-        return f"{self.phase or 'Pending'}: shards {self.shards_done}/{total} done"
+        return f"{self.phase or 'Pending'}: {self.unit} {self.shards_done}/{total} done"
 
 
 def phase(workflow: Mapping[str, Any]) -> str:
@@ -194,30 +205,200 @@ def is_finished(workflow: Mapping[str, Any]) -> bool:
 
 
 def progress(workflow: Mapping[str, Any]) -> Progress:
-    done = sum(1 for node in map_nodes(workflow) if node.get("phase") == SUCCEEDED)
-    return Progress(phase(workflow), done, _shard_total(workflow))
+    """Progress of any DAG or steps template, read from the node status and the workflow's
+    stored spec (Argo keeps the WorkflowTemplate's in `status.storedWorkflowTemplateSpec`).
 
-
-def map_nodes(workflow: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """One node per shard: the map task's items, `<wf>.map(<index>:<id>)`.
-
-    With a retryStrategy each item is a Retry node whose attempts are `<wf>.map(i:id)(n)`; those
-    attempts are not shards, so they are left out.
+    With fan-outs: done = items that succeeded (a retried item once, not per attempt); total =
+    the sum of the fan-outs' widths, each known once its list is (withItems and a literal
+    withSequence at once, withParam once the step it reads has succeeded) or once it has
+    expanded, and None while none is. Without: the pods, as the templates plan them.
     """
-    item = re.compile(re.escape(workflow["metadata"]["name"]) + r"\.map\(\d+:[^()]*\)")
-    return [node for node in _nodes(workflow) if item.fullmatch(node.get("name", ""))]
+    nodes = _nodes(workflow)
+    templates = _templates(workflow)
+    loops = [_Loop(*found) for found in _declared_loops(templates)]
+    items = fanout_items(workflow)
+    if loops or items:
+        done = sum(1 for node in items if node.get("phase") == SUCCEEDED)
+        widths = [width for loop in loops for width in loop.widths(workflow, nodes)]
+        if not loops:  # no stored spec: what has expanded so far
+            widths = [len(items)]
+        return Progress(phase(workflow), done, sum(widths) if widths else None)
+    pods = _pod_units(nodes)
+    done = sum(1 for node in pods if node.get("phase") == SUCCEEDED)
+    entrypoint = _spec(workflow).get("entrypoint")
+    planned = _planned_pods(templates, entrypoint, ()) if entrypoint else None
+    total = planned if planned is not None else (len(pods) if is_finished(workflow) else None)
+    return Progress(phase(workflow), done, total, "steps")
 
 
-def _shard_total(workflow: Mapping[str, Any]) -> int | None:
-    """The number of shard ids split printed, once split has succeeded."""
-    split = _task_node(workflow, SPLIT_TASK)
-    if split is None or split.get("phase") != SUCCEEDED:
+def fanout_items(workflow: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One node per fan-out item, of every loop that has expanded: the children of a DAG's
+    TaskGroup (`<wf>.map(<index>:<item>)`) and the looped children of a steps group
+    (`<wf>[0].step(<index>:<item>)`). A retried item is its Retry node, whose attempts
+    (`...(<n>)`) are not items."""
+    by_id = _node_map(workflow)
+    items = []
+    for node in by_id.values():
+        if node.get("type") not in ("TaskGroup", "StepGroup"):
+            continue
+        for child_id in node.get("children") or ():
+            child = by_id.get(child_id)
+            if child is not None and (node["type"] == "TaskGroup" or _ITEM.search(child["name"])):
+                items.append(child)
+    return items
+
+
+# An expanded loop's item: `<name>(<index>:<item>)`.
+_ITEM = re.compile(r"\(\d+:.*\)$")
+
+
+@dataclass(frozen=True)
+class _Loop:
+    template: str  # the DAG or steps template holding the loop
+    kind: str  # "dag" or "steps"
+    name: str  # the task or step name
+    spec: Mapping[str, Any]  # the task or step
+
+    def widths(self, workflow: Mapping[str, Any], nodes: list[dict[str, Any]]) -> list[int]:
+        """The width of each instance of this loop that is known (one per running template)."""
+        widths = []
+        for parent in _instances(workflow, nodes, self.template):
+            width = self._static_width()
+            if width is None:
+                width = self._param_width(nodes, parent["name"])
+            if width is None:
+                width = self._expanded_width(workflow, parent["name"])
+            if width is not None:
+                widths.append(width)
+        return widths
+
+    def _static_width(self) -> int | None:
+        if isinstance(self.spec.get("withItems"), list):
+            return len(self.spec["withItems"])
+        sequence = self.spec.get("withSequence")
+        if isinstance(sequence, Mapping):
+            try:
+                if "count" in sequence:
+                    return int(str(sequence["count"]))
+                start, end = int(str(sequence.get("start", 0))), int(str(sequence["end"]))
+            except (KeyError, ValueError):
+                return None
+            return abs(end - start) + 1
         return None
-    try:
-        shards = json.loads((split.get("outputs") or {}).get("result", ""))
-    except ValueError:
+
+    def _param_width(self, nodes: list[dict[str, Any]], parent: str) -> int | None:
+        match = _LOOP_SOURCE.match(str(self.spec.get("withParam", "")))
+        if match is None:
+            return None
+        scope, step, _, parameter = match.groups()
+        if scope == "tasks":
+            wanted = re.compile(re.escape(f"{parent}.{step}"))
+        else:
+            wanted = re.compile(re.escape(parent) + r"\[\d+\]\." + re.escape(step))
+        source = next((node for node in nodes if wanted.fullmatch(node.get("name", ""))), None)
+        if source is None or source.get("phase") != SUCCEEDED:
+            return None
+        outputs = source.get("outputs") or {}
+        text = (
+            outputs.get("result")
+            if parameter is None
+            else _parameter(outputs.get("parameters", ()), parameter)
+        )
+        try:
+            value = json.loads(text or "")
+        except ValueError:
+            return None
+        return len(value) if isinstance(value, list) else None
+
+    def _expanded_width(self, workflow: Mapping[str, Any], parent: str) -> int | None:
+        """Items seen, once the workflow has finished (no more can come)."""
+        if not is_finished(workflow):
+            return None
+        prefix = f"{parent}.{self.name}(" if self.kind == "dag" else None
+        return sum(
+            1
+            for node in fanout_items(workflow)
+            if (prefix is not None and node["name"].startswith(prefix))
+            or (prefix is None and re.search(r"\]\." + re.escape(self.name) + r"\(", node["name"]))
+        )
+
+
+def _declared_loops(templates: Mapping[str, Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+    loops = []
+    for name, template in templates.items():
+        for task in (template.get("dag") or {}).get("tasks") or ():
+            if any(field in task for field in LOOP_FIELDS):
+                loops.append((name, "dag", task["name"], task))
+        for group in template.get("steps") or ():
+            for step in group or ():
+                if any(field in step for field in LOOP_FIELDS):
+                    loops.append((name, "steps", step["name"], step))
+    return loops
+
+
+def _instances(
+    workflow: Mapping[str, Any], nodes: list[dict[str, Any]], template: str
+) -> list[dict[str, Any]]:
+    """The DAG or Steps nodes running `template` (the root node runs the entrypoint)."""
+    root = workflow["metadata"]["name"]
+    entrypoint = _spec(workflow).get("entrypoint")
+    return [
+        node
+        for node in nodes
+        if node.get("type") in ("DAG", "Steps")
+        and (
+            node.get("templateName") == template
+            or (
+                node.get("name") == root and not node.get("templateName") and entrypoint == template
+            )
+        )
+    ]
+
+
+def _planned_pods(
+    templates: Mapping[str, Mapping[str, Any]], name: str, path: tuple[str, ...]
+) -> int | None:
+    """Pods a loop-free template runs when every task or step does; None if unknowable
+    (a template reference to another WorkflowTemplate, recursion)."""
+    template = templates.get(name)
+    if template is None or name in path:
         return None
-    return len(shards) if isinstance(shards, list) else None
+    if any(kind in template for kind in POD_TEMPLATES):
+        return 1
+    children = [task.get("template") for task in (template.get("dag") or {}).get("tasks") or ()]
+    children += [step.get("template") for group in template.get("steps") or () for step in group]
+    total = 0
+    for child in children:
+        count = _planned_pods(templates, child, (*path, name)) if child else None
+        if count is None:
+            return None
+        total += count
+    return total
+
+
+def _pod_units(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One node per pod-running step: its Retry node when retried, else its Pod node."""
+    retries = {node["name"] for node in nodes if node.get("type") == "Retry"}
+    units = [node for node in nodes if node.get("type") == "Retry"]
+    for node in nodes:
+        attempt = _ATTEMPT.fullmatch(node.get("name", ""))
+        if node.get("type") == "Pod" and not (attempt and attempt.group(1) in retries):
+            units.append(node)
+    return units
+
+
+def _spec(workflow: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The workflow's spec as run: the stored WorkflowTemplate's, else its own."""
+    stored = (workflow.get("status") or {}).get("storedWorkflowTemplateSpec")
+    return stored or workflow.get("spec") or {}
+
+
+def _templates(workflow: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    return {
+        template["name"]: template
+        for template in _spec(workflow).get("templates") or ()
+        if "name" in template
+    }
 
 
 def failure(workflow: Mapping[str, Any]) -> str:
@@ -289,4 +470,9 @@ def _task_node(workflow: Mapping[str, Any], task: str) -> dict[str, Any] | None:
 
 
 def _nodes(workflow: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return list(((workflow.get("status") or {}).get("nodes") or {}).values())
+    return list(_node_map(workflow).values())
+
+
+def _node_map(workflow: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The status nodes by id (children lists name ids)."""
+    return dict((workflow.get("status") or {}).get("nodes") or {})

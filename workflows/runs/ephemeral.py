@@ -114,7 +114,7 @@ def _kept_by_destroy(outputs: StackOutputs, workflow: str | None) -> list[str]:
             "outputs; a host directory Pulumi does not own): delete it when done, with sudo "
             "unless you are uid 1000 (the steps' user wrote the run files)"
         )
-    if outputs.target == "existing":
+    if not outputs.owns_cluster:
         if workflow is not None:
             lines.append(
                 f"left: workflow {workflow} in namespace {outputs.namespace} if the namespace "
@@ -132,7 +132,9 @@ def _kept_by_destroy(outputs: StackOutputs, workflow: str | None) -> list[str]:
                 "chart's hook Job applied them outside the release; delete them with kubectl "
                 "once nothing in the cluster uses them (README: Teardown)"
             )
-        lines.append("left: the cluster itself (target existing: the stack never owned it)")
+        lines.append(
+            f"left: the cluster itself (target {outputs.target}: the stack never owned it)"
+        )
     return lines
 
 

@@ -1,9 +1,10 @@
 """Placing `--input PATH` where the stack's workflow volume sees it.
 
-kind: the volume is a hostPath backed by the stack's `dataDir` on this machine, so the input is
-copied there. ACK One with OSS storage: the volume is the bucket, so the input is uploaded with
-the OSS SDK. Any other storage (NAS, an existing claim) has no path from here: the user places
-the input and passes `-p input=<path relative to the volume>`.
+The stack's `inputStaging` output says how (common/exports.py): `localDir`, the volume's files
+are seen on this machine at `dataDir` (kind's hostPath; an existing cluster's storage.localDir),
+so the input is copied there; `objectStore`, the volume is a directory of an OSS bucket, so the
+input is uploaded with the OSS SDK; `none` (NAS, an existing claim), no path from here: the user
+places the input and passes `-p input=<path relative to the volume>`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Protocol
 
 import alibabacloud_oss_v2 as oss
 
+from common import exports
+from common.oss import object_prefix
 from workflows.runs.errors import RunError
 from workflows.runs.stack import StackOutputs
 from workflows.staging import StagingError, copy_into_volume, new_stage
@@ -45,12 +48,11 @@ def stage_input(path: Path, outputs: StackOutputs, object_store: ObjectStore | N
     """
     if not path.exists():
         raise RunError(f"--input {path}: no such file or directory")
-    if outputs.data_dir is not None:
+    if outputs.input_staging == exports.STAGING_LOCAL_DIR:
+        assert outputs.data_dir is not None  # StackOutputs.parse requires it
         return copy_to_data_dir(path, Path(outputs.data_dir))
-    if outputs.oss_bucket is not None:
-        # Imported here: it loads pulumi_alicloud (about a second), which only OSS stacks need.
-        from infra.ackone.oss import object_prefix
-
+    if outputs.input_staging == exports.STAGING_OBJECT_STORE:
+        assert outputs.oss_bucket is not None and outputs.oss_path is not None
         if object_store is None:
             object_store = OssObjectStore(outputs.oss_bucket, outputs.oss_endpoint)
         return upload_to_store(path, object_store, object_prefix(outputs.oss_path))

@@ -17,10 +17,9 @@ from typing import Any, Protocol
 import pulumi.automation as auto
 import yaml
 
-from infra import exports
+from common import exports
+from common.paths import REPO_ROOT
 from workflows.runs.errors import EXIT_RUN_FAILED, EXIT_USAGE, RunError
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 OutputSink = Callable[[str], None]
 
@@ -51,10 +50,13 @@ class Stack(Protocol):
 
 @dataclass(frozen=True)
 class StackOutputs:
-    """The outputs the run commands use; names in infra/exports.py."""
+    """The outputs the run commands use; names in common/exports.py. The commands decide by
+    `input_staging` and `owns_cluster`, never by the target's name (kept for messages)."""
 
     stack: str
     target: str
+    input_staging: str  # common.exports.STAGING_*: how `--input` reaches the volume
+    owns_cluster: bool  # False: destroy leaves the cluster (and what the stack did not create)
     kubeconfig: dict[str, Any]
     namespace: str
     template: str
@@ -78,9 +80,14 @@ class StackOutputs:
             exports.WORKLOAD_NAMESPACE,
             exports.WORKFLOW_TEMPLATE,
             exports.VOLUME_CLAIM,
+            exports.INPUT_STAGING,
+            exports.OWNS_CLUSTER,
         )
-        if outputs.get(exports.OSS_BUCKET):
-            required += (exports.OSS_ENDPOINT, exports.OSS_PATH)
+        staging = outputs.get(exports.INPUT_STAGING)
+        if staging == exports.STAGING_OBJECT_STORE:
+            required += (exports.OSS_BUCKET, exports.OSS_ENDPOINT, exports.OSS_PATH)
+        elif staging == exports.STAGING_LOCAL_DIR:
+            required += (exports.DATA_DIR,)
         missing = [name for name in required if outputs.get(name) in (None, "")]
         if missing:
             raise RunError(
@@ -88,9 +95,17 @@ class StackOutputs:
                 f"(it has {', '.join(sorted(outputs))}): run `pulumi up -s {stack}` "
                 "with this checkout's program"
             )
+        if staging not in exports.STAGINGS:
+            raise RunError(
+                f"stack {stack!r}: output {exports.INPUT_STAGING} is {staging!r}, not one of "
+                f"{', '.join(exports.STAGINGS)}: run `pulumi up -s {stack}` with this checkout's "
+                "program"
+            )
         return cls(
             stack=stack,
             target=str(outputs[exports.TARGET]),
+            input_staging=str(staging),
+            owns_cluster=outputs[exports.OWNS_CLUSTER] in (True, "true"),
             kubeconfig=_kubeconfig_dict(stack, outputs[exports.KUBECONFIG]),
             namespace=str(outputs[exports.WORKLOAD_NAMESPACE]),
             template=str(outputs[exports.WORKFLOW_TEMPLATE]),

@@ -6,12 +6,12 @@ import json
 
 import pytest
 
+from common.oss import object_prefix
 from infra.ackone.oss import (
     BUCKET_ACTIONS,
     OBJECT_ACTIONS,
     bucket_policy_document,
     default_bucket_name,
-    object_prefix,
     tls_only_bucket_policy,
 )
 

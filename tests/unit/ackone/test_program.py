@@ -12,7 +12,7 @@ import pytest
 import yaml
 from pulumi.output import Unknown
 
-from infra import exports
+from common import exports
 from infra.ackone.nas import check_file_system
 from infra.ackone.network import check_cidrs, resolve_zones
 from infra.ackone.oss import SECRET_NAME, internal_url, public_endpoint
@@ -371,6 +371,8 @@ def test_oss_chart_values_and_stack_outputs():
     )
     assert oss["fuseType"] == ""  # ossfs 1.0
     assert program.outputs[exports.OSS_BUCKET] == bucket
+    assert program.outputs[exports.INPUT_STAGING] == exports.STAGING_OBJECT_STORE
+    assert program.outputs[exports.OWNS_CLUSTER] is True
     assert program.outputs[exports.OSS_ENDPOINT] == public_endpoint("cn-hangzhou")
     assert program.outputs[exports.OSS_PATH] == oss["path"] == "/"
 
@@ -408,6 +410,8 @@ def test_nas_file_system_reachable_from_the_pods_vswitches_only():
     assert all(program.depends_on(mount, rule) for rule in rules)
     assert not program.of_type(BUCKET) and not program.of_type(SECRET)
     assert exports.OSS_BUCKET not in program.outputs
+    # No path from this machine into a NAS file system inside the VPC.
+    assert program.outputs[exports.INPUT_STAGING] == exports.STAGING_NONE
 
 
 def test_nas_file_system_is_never_replaced():
