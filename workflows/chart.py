@@ -14,10 +14,43 @@ import helm_python
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-LOG_COUNT_CHART = REPO_ROOT / "charts" / "log-count"
+CHARTS_DIR = REPO_ROOT / "charts"
+# The library chart every job chart (and the platform chart) depends on, through a symlink
+# charts/<chart>/charts/fanout-lib, and the chart rendered once per workload namespace.
+LIBRARY_CHART = CHARTS_DIR / "fanout-lib"
+PLATFORM_CHART = CHARTS_DIR / "platform"
+LOG_COUNT_CHART = CHARTS_DIR / "log-count"
+# The platform chart's ConfigMap key holding the `platform` values block of the job charts.
+PLATFORM_VALUES_KEY = "values.yaml"
 # Helm's loader logs this (Go's default logger, straight to fd 2) for every symlink it follows;
 # files/log-count is one on purpose, so the line would only be noise on every run.
 SYMLINK_NOTICE = re.compile(rb"^\S+ \S+ INFO found symbolic link in path\.")
+
+
+def job_chart_dirs() -> list[Path]:
+    """Every job chart under charts/: all chart directories but the library and the platform."""
+    return sorted(
+        path.parent
+        for path in CHARTS_DIR.glob("*/Chart.yaml")
+        if path.parent not in (LIBRARY_CHART, PLATFORM_CHART)
+    )
+
+
+def platform_block(objects: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The `platform` values block a rendered platform release publishes for its job charts."""
+    for obj in objects:
+        if obj["kind"] == "ConfigMap" and PLATFORM_VALUES_KEY in obj.get("data", {}):
+            return yaml.safe_load(obj["data"][PLATFORM_VALUES_KEY])
+    raise ValueError("the platform release rendered no ConfigMap with its values block")
+
+
+def platform_values_block(
+    platform_values: Mapping[str, Any], *, release: str, namespace: str
+) -> dict[str, Any]:
+    """The `platform` values block (`{"platform": {...}}`) the platform chart publishes when
+    installed with `platform_values` as release `release` into `namespace`."""
+    objects = render_chart(PLATFORM_CHART, platform_values, release=release, namespace=namespace)
+    return platform_block(objects)
 
 
 def merge_values(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

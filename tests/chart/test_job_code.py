@@ -8,8 +8,8 @@ import shutil
 import helm_python
 import pytest
 
-from tests.chart.scenarios import only, render
-from workflows.chart import LOG_COUNT_CHART, REPO_ROOT, load_chart, render_chart
+from tests.chart.scenarios import job_values, only, render_parts
+from workflows.chart import LIBRARY_CHART, LOG_COUNT_CHART, REPO_ROOT, load_chart, render_chart
 
 JOB_DIR = REPO_ROOT / "workflows" / "log-count"
 
@@ -17,7 +17,7 @@ JOB_DIR = REPO_ROOT / "workflows" / "log-count"
 def test_config_map_carries_every_script_with_identical_contents():
     scripts = {path.name: path.read_text() for path in sorted(JOB_DIR.glob("*.py"))}
     assert {"split.py", "count.py", "merge.py", "logcount.py"} <= set(scripts)
-    config_map = only(render({}), "ConfigMap")
+    config_map = only(render_parts({})[1], "ConfigMap")
     assert config_map["data"] == scripts
 
 
@@ -47,13 +47,16 @@ def test_chart_without_scripts_fails_to_render(tmp_path):
     # E.g. a copy that dropped the symlink: an empty ConfigMap would only fail inside the pods.
     chart_dir = tmp_path / "log-count"
     shutil.copytree(LOG_COUNT_CHART, chart_dir, symlinks=True)
+    shutil.copytree(LIBRARY_CHART, tmp_path / LIBRARY_CHART.name)  # charts/fanout-lib's target
     (chart_dir / "files" / "log-count").unlink()
     with pytest.raises(helm_python.HelmRenderError, match=r"no job scripts under files/log-count"):
-        render_chart(chart_dir, {}, release="log-count", namespace="batch")
+        render_chart(chart_dir, job_values({}), release="log-count", namespace="batch")
 
 
 def test_rendering_prints_no_helm_symlink_notice(capfd):
-    render_chart(LOG_COUNT_CHART, {}, release="log-count", namespace="batch")
+    values = job_values({})
+    capfd.readouterr()
+    render_chart(LOG_COUNT_CHART, values, release="log-count", namespace="batch")
     assert capfd.readouterr().err == ""
 
 
