@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from workflows import staging
-from workflows.chart import render_chart
+from workflows.chart import merge_values, platform_values_block, render_chart
 from workflows.runlocal import pods, spec
 from workflows.runlocal.engine import (
     RunError,
@@ -33,8 +33,13 @@ class RenderedJob:
 
 
 def render_job(chart_dir: Path, values: Mapping[str, Any]) -> RenderedJob:
-    """Render the chart as Helm would install it and pick the one WorkflowTemplate."""
-    objects = render_chart(chart_dir, values, release=RELEASE, namespace=NAMESPACE)
+    """Render the job chart as Helm would install it over the `platform` block of a platform
+    release with the platform chart's defaults (`values` may override any of it), and pick the
+    one WorkflowTemplate."""
+    platform = platform_values_block({}, release=RELEASE, namespace=NAMESPACE)
+    objects = render_chart(
+        chart_dir, merge_values(platform, values), release=RELEASE, namespace=NAMESPACE
+    )
     templates = [obj for obj in objects if obj.get("kind") == "WorkflowTemplate"]
     if len(templates) != 1:
         names = [template["metadata"]["name"] for template in templates]
