@@ -81,4 +81,4 @@ lock: ## Re-pin every transitive dependency into constraints.txt
 	  $(PY) -m pip freeze --exclude pip; } > constraints.txt
 
 clean: ## Remove the virtualenv and local scratch data
-	rm -rf $(VENV) .demo .bench .pytest_cache .ruff_cache
+	rm -rf $(VENV) .demo .bench .charts .pytest_cache .ruff_cache

@@ -25,9 +25,14 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from e2e.localcluster import cluster as lc  # noqa: E402
 from tests.localcluster.conftest import skip_reason  # noqa: E402
-from tests.localcluster.support import GROUP, VERSION, LocalCluster  # noqa: E402
+from tests.localcluster.support import (  # noqa: E402
+    GROUP,
+    PLATFORM_RELEASE,
+    VERSION,
+    LocalCluster,
+)
 from tests.localcluster.test_log_count import generate  # noqa: E402
-from workflows.chart import LOG_COUNT_CHART  # noqa: E402
+from workflows.chart import LOG_COUNT_CHART, PLATFORM_CHART  # noqa: E402
 
 RELEASE = "scale-count"
 WIDTHS = (100, 300, 1000)
@@ -81,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     values = cluster.release_values(fullnameOverride=RELEASE)
     # Every shard's pod may run at once: the node, the scheduler and Argo set the pace.
     values["workflow"] = {**values["workflow"], "parallelism": max(args.shards)}
+    # The platform first: the steps' ServiceAccount (and its RBAC) the job's block names.
+    cluster.install(PLATFORM_CHART, PLATFORM_RELEASE, cluster.platform_values())
     cluster.install(LOG_COUNT_CHART, RELEASE, values)
     root = cluster.volume / "inputs" / f"scale-{uuid.uuid4().hex[:8]}"
     offload = "on" if lc.persistence.enabled(layout.config) else "off"
@@ -102,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     finally:
         cluster.uninstall(RELEASE)
+        cluster.uninstall(PLATFORM_RELEASE)
         shutil.rmtree(root, ignore_errors=True)
     return 0
 

@@ -1,4 +1,5 @@
-"""The workload: its namespace and the log-count chart (WorkflowTemplate & co.) deployed into it."""
+"""The workload: its namespace, the platform chart (shared volume, steps' ServiceAccount) and
+the log-count job chart (WorkflowTemplate & co.) on top of it."""
 
 from __future__ import annotations
 
@@ -17,31 +18,95 @@ import yaml
 from infra.compute import compute_values, set_only
 from infra.config import WorkloadConfig
 from infra.podsecurity import pod_security_labels
-from workflows.chart import LOG_COUNT_CHART, REPO_ROOT, merge_values
+from workflows.chart import (
+    LOG_COUNT_CHART,
+    PLATFORM_CHART,
+    REPO_ROOT,
+    assemble_chart,
+    merge_values,
+)
 
 RELEASE_NAME = "log-count"
-# Relative to the project directory, where Pulumi runs the program and its providers: an
-# absolute path would differ per checkout and show as a change of the release.
-CHART_PATH = "./" + LOG_COUNT_CHART.relative_to(REPO_ROOT).as_posix()
+# The platform release of the workload namespace, and the fullname its objects carry (the
+# steps' ServiceAccount; the claim is "<fullname>-data-<volume identity>").
+PLATFORM_RELEASE = "argo-fanout"
+# The keys of the platform chart's values that are not about naming or labels: config
+# workload.values entries under these go to the platform release, all others to the job's.
+NAMING_KEYS = ("nameOverride", "fullnameOverride", "commonLabels")
 # The Helm provider notices changes to a local chart only through values or Chart.yaml's version,
 # so a digest of the chart's files (the job's scripts included) rides along as a label.
 DIGEST_LABEL = "argo-fanout.io/chart-digest"
 
 
+def chart_path(chart_dir: Path) -> str:
+    """The chart a Release installs: the assembled copy of `chart_dir` with its library
+    (workflows.chart.assemble_chart, .charts/<name>), relative to the project directory, where
+    Pulumi runs the program and its providers: an absolute path would differ per checkout and
+    show as a change of the release."""
+    return "./" + assemble_chart(chart_dir).relative_to(REPO_ROOT).as_posix()
+
+
 def chart_digest(chart_dir: Path) -> str:
-    """A short digest of every file in the chart directory, following symlinks (files/log-count)."""
+    """A short digest of every file of the chart as installed: its assembled copy, so a change
+    of the library changes it too."""
     digest = hashlib.sha256()
-    for directory, subdirectories, files in os.walk(chart_dir, followlinks=True):
+    assembled = assemble_chart(chart_dir)
+    for directory, subdirectories, files in os.walk(assembled, followlinks=True):
         subdirectories[:] = sorted(d for d in subdirectories if d != "__pycache__")
         for name in sorted(files):
             path = Path(directory, name)
-            digest.update(path.relative_to(chart_dir).as_posix().encode() + b"\0")
+            digest.update(path.relative_to(assembled).as_posix().encode() + b"\0")
             digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
 
-def workload_values(workload: WorkloadConfig, storage: Mapping[str, Any]) -> dict[str, Any]:
-    """The log-count chart's values from config; config workload.values is merged last."""
+def platform_keys() -> tuple[str, ...]:
+    """The top-level values of the platform chart that configure the platform itself."""
+    return tuple(key for key in platform_defaults() if key not in NAMING_KEYS)
+
+
+def split_overrides(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """config workload.values split into (platform release values, job release values)."""
+    keys = platform_keys()
+    platform = {key: value for key, value in values.items() if key in keys}
+    job = {key: value for key, value in values.items() if key not in keys}
+    return platform, job
+
+
+def platform_values(workload: WorkloadConfig, storage: Mapping[str, Any]) -> dict[str, Any]:
+    """The platform chart's values from config; its keys of workload.values are merged last."""
+    ours: dict[str, Any] = {
+        # Pinned so the program knows the names the chart derives from it (account, claim).
+        "fullnameOverride": PLATFORM_RELEASE,
+        "storage": dict(storage),
+        "compute": compute_values(workload.compute),
+        "commonLabels": {DIGEST_LABEL: chart_digest(PLATFORM_CHART)},
+    }
+    return merge_values(ours, split_overrides(workload.values)[0])
+
+
+def platform_block(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The `platform` block the platform chart publishes for its job charts
+    (platform.jobValues), from the platform release's values over the chart's defaults."""
+    full = merge_values(platform_defaults(), values)
+    security = {
+        key: full["podSecurityContext"][key]
+        for key in ("runAsUser", "runAsGroup", "fsGroup")
+        if full["podSecurityContext"].get(key) is not None
+    }
+    account = full["serviceAccount"]["name"] or values["fullnameOverride"]
+    return {
+        "claimName": claim_name(values),
+        "serviceAccountName": account,
+        "mountPath": full["storage"]["mountPath"],
+        "podSecurityContext": security,
+        "compute": full["compute"],
+    }
+
+
+def workload_values(workload: WorkloadConfig, platform: Mapping[str, Any]) -> dict[str, Any]:
+    """The log-count chart's values from config over the platform block (`platform_block`);
+    the job's keys of config workload.values are merged last."""
     job: dict[str, Any] = {
         "numParts": workload.num_parts,
         "keywords": ",".join(workload.keywords),
@@ -50,13 +115,12 @@ def workload_values(workload: WorkloadConfig, storage: Mapping[str, Any]) -> dic
     if workload.part_size is not None:
         job["partSize"] = workload.part_size
     ours: dict[str, Any] = {
-        # Pinned so the program knows the names the chart derives from it (template, claim).
+        # Pinned so the program knows the names the chart derives from it (the template).
         "fullnameOverride": RELEASE_NAME,
         "templateName": RELEASE_NAME,
         "job": job,
         "workflow": {"parallelism": workload.parallelism, "retry": {"limit": workload.retries}},
-        "storage": dict(storage),
-        "compute": compute_values(workload.compute),
+        "platform": dict(platform),
         "commonLabels": {DIGEST_LABEL: chart_digest(LOG_COUNT_CHART)},
     }
     image = set_only(
@@ -72,7 +136,7 @@ def workload_values(workload: WorkloadConfig, storage: Mapping[str, Any]) -> dic
         ours["schedule"] = {"enabled": True, "cron": workload.schedule.cron}
         if workload.schedule.timezone is not None:
             ours["schedule"]["timezone"] = workload.schedule.timezone
-    return merge_values(ours, workload.values)
+    return merge_values(ours, split_overrides(workload.values)[1])
 
 
 def template_name(values: Mapping[str, Any]) -> str:
@@ -82,9 +146,9 @@ def template_name(values: Mapping[str, Any]) -> str:
 
 
 def claim_name(values: Mapping[str, Any]) -> str:
-    """The PersistentVolumeClaim the steps mount, as the chart names it (log-count.claimName):
-    storage.existingClaim, else "<fullname>-data-<volume identity>"."""
-    storage = merge_values(chart_defaults(), values)["storage"]
+    """The PersistentVolumeClaim the steps mount, as the platform chart names it
+    (platform.claimName): storage.existingClaim, else "<fullname>-data-<volume identity>"."""
+    storage = merge_values(platform_defaults(), values)["storage"]
     if storage["type"] == "existingClaim":
         return storage["existingClaim"]
     suffix = f"data-{volume_identity(values)}"
@@ -93,10 +157,10 @@ def claim_name(values: Mapping[str, Any]) -> str:
 
 
 def volume_identity(values: Mapping[str, Any]) -> str:
-    """The chart's log-count.volumeIdentity for `values` (over the chart's defaults): 8 hex digits
+    """The platform chart's platform.volumeIdentity for `values` (over its defaults): 8 hex digits
     of a SHA-256 over the storage type, size and volume source, which a PV and its claim cannot
     change once created; their names carry it, so changing any of them replaces the pair."""
-    full = merge_values(chart_defaults(), values)
+    full = merge_values(platform_defaults(), values)
     storage, security = full["storage"], full["podSecurityContext"]
     parts = [storage["type"], str(storage["size"])]
     if storage["type"] == "hostPath":
@@ -115,7 +179,12 @@ def volume_identity(values: Mapping[str, Any]) -> str:
 
 
 @functools.cache
-def chart_defaults() -> dict[str, Any]:
+def platform_defaults() -> dict[str, Any]:
+    return yaml.safe_load((PLATFORM_CHART / "values.yaml").read_text())
+
+
+@functools.cache
+def log_count_defaults() -> dict[str, Any]:
     return yaml.safe_load((LOG_COUNT_CHART / "values.yaml").read_text())
 
 
@@ -145,8 +214,9 @@ class WorkloadArgs:
 
 
 class Workload(pulumi.ComponentResource):
-    """The log-count Helm release in the workload namespace, which it creates unless
-    workload.createNamespace is false (the namespace exists; destroy leaves it)."""
+    """The platform release and the log-count release on it in the workload namespace, which
+    it creates unless workload.createNamespace is false (the namespace exists; destroy leaves
+    it)."""
 
     def __init__(
         self, name: str, args: WorkloadArgs, opts: pulumi.ResourceOptions | None = None
@@ -173,21 +243,34 @@ class Workload(pulumi.ComponentResource):
         prerequisites = [
             resource for make in args.prerequisites for resource in make(namespace_name, inside)
         ]
-        values = workload_values(workload, args.storage_values)
-        self.release = k8s.helm.v3.Release(
-            f"{name}-release",
-            name=RELEASE_NAME,
-            chart=CHART_PATH,
+        platform = platform_values(workload, args.storage_values)
+        self.platform_release = k8s.helm.v3.Release(
+            f"{name}-platform",
+            name=PLATFORM_RELEASE,
+            chart=chart_path(PLATFORM_CHART),
             namespace=namespace_name,
-            values=values,
+            values=platform,
             opts=pulumi.ResourceOptions.merge(
                 child, pulumi.ResourceOptions(depends_on=[*ready, *prerequisites])
             ),
         )
-        self.namespace: pulumi.Output[str] = self.release.namespace
-        self.template_name = template_name(values)
         # An Output: the volume source may hold values known only at deploy time (the bucket).
-        self.claim_name: pulumi.Output[str] = pulumi.Output.from_input(values).apply(claim_name)
+        block = pulumi.Output.from_input(platform).apply(platform_block)
+        self.release = k8s.helm.v3.Release(
+            f"{name}-release",
+            name=RELEASE_NAME,
+            chart=chart_path(LOG_COUNT_CHART),
+            namespace=namespace_name,
+            values=block.apply(lambda platform: workload_values(workload, platform)),
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=[self.platform_release])
+            ),
+        )
+        self.namespace: pulumi.Output[str] = self.release.namespace
+        # The names need no platform block: whatever it holds, the same template is rendered.
+        values = workload_values(workload, {})
+        self.template_name = template_name(values)
+        self.claim_name: pulumi.Output[str] = block.apply(lambda platform: platform["claimName"])
         # From the final values: workload.values may override job.numParts.
         self.submit_command = submit_command(
             workload.namespace, self.template_name, values["job"]["numParts"]

@@ -21,7 +21,7 @@ import pulumi
 from pulumi.output import UNKNOWN
 
 from infra.config import REPO_ROOT
-from infra.workload import chart_defaults
+from infra.workload import log_count_defaults
 from workflows.chart import merge_values
 from workflows.job import JOB_DIR
 
@@ -42,7 +42,7 @@ class SampleInput:
 
 def input_key(workload_values: Mapping[str, Any]) -> str:
     """The chart's default input path (`job.input`), after the stack's workload.values."""
-    return merge_values(chart_defaults(), workload_values)["job"]["input"]
+    return merge_values(log_count_defaults(), workload_values)["job"]["input"]
 
 
 def sample_input(data_dir: Path, size: int, key: str, *, dry_run: bool) -> SampleInput:

@@ -1,4 +1,4 @@
-"""Generate charts/log-count/README.md from the `# --` comments of values.yaml (helm-docs style).
+"""Generate charts/<chart>/README.md from the `# --` comments of values.yaml (helm-docs style).
 
 A `# --` comment documents the key right below it; further `#` lines directly below continue it.
 A documented map documents its whole subtree (e.g. `resources.split`), unless its keys have
@@ -15,12 +15,17 @@ from typing import Any
 
 import yaml
 
-from workflows.chart import LOG_COUNT_CHART
+from workflows.chart import PLATFORM_CHART, job_chart_dirs
 
-VALUES_FILE = LOG_COUNT_CHART / "values.yaml"
-README_FILE = LOG_COUNT_CHART / "README.md"
-# The hand-written part of the README; `{version}` becomes the chart version.
-INTRO_FILE = Path(__file__).resolve().parent / "readme_intro.md"
+# The hand-written part of each chart's README, tests/chart/intros/<chart>.md; `{version}`
+# becomes the chart version.
+INTRO_DIR = Path(__file__).resolve().parent / "intros"
+
+
+def documented_charts() -> list[Path]:
+    """The charts whose README is generated: the platform and every job chart."""
+    return [PLATFORM_CHART, *job_chart_dirs()]
+
 
 _KEY = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z0-9_.-]+):(?:\s|$)")
 _COMMENT = re.compile(r"^ *#(?P<text>.*)$")
@@ -114,16 +119,17 @@ def values_table(text: str) -> str:
     return "\n".join(rows)
 
 
-def render_readme(text: str, chart_version: str) -> str:
-    intro = INTRO_FILE.read_text().replace("{version}", chart_version)
+def render_readme(chart: Path, text: str, chart_version: str) -> str:
+    intro = (INTRO_DIR / f"{chart.name}.md").read_text().replace("{version}", chart_version)
     return intro + values_table(text) + "\n"
 
 
-def expected_readme() -> str:
-    chart = yaml.safe_load((LOG_COUNT_CHART / "Chart.yaml").read_text())
-    return render_readme(VALUES_FILE.read_text(), chart["version"])
+def expected_readme(chart: Path) -> str:
+    version = yaml.safe_load((chart / "Chart.yaml").read_text())["version"]
+    return render_readme(chart, (chart / "values.yaml").read_text(), version)
 
 
-def write_readme(path: Path = README_FILE) -> Path:
-    path.write_text(expected_readme())
+def write_readme(chart: Path) -> Path:
+    path = chart / "README.md"
+    path.write_text(expected_readme(chart))
     return path

@@ -9,15 +9,16 @@ import subprocess
 import helm_python
 import pytest
 
-from tests.chart.scenarios import only, render
-from workflows.chart import LOG_COUNT_CHART, REPO_ROOT, load_chart, render_chart
+from tests.chart.scenarios import job_values, only, render_parts
+from workflows import chart as chart_module
+from workflows.chart import LIBRARY_CHART, LOG_COUNT_CHART, REPO_ROOT, load_chart, render_chart
 from workflows.job import JOB_DIR
 
 
 def test_config_map_carries_every_script_with_identical_contents():
     scripts = {path.name: path.read_text() for path in sorted(JOB_DIR.glob("*.py"))}
     assert {"split.py", "count.py", "merge.py", "logcount.py"} <= set(scripts)
-    config_map = only(render({}), "ConfigMap")
+    config_map = only(render_parts({})[1], "ConfigMap")
     assert config_map["data"] == scripts
 
 
@@ -34,9 +35,9 @@ def test_the_scripts_live_in_the_chart_and_the_repository_has_no_symlink():
 
 
 def test_helmignore_keeps_byte_code_out_of_the_chart(tmp_path):
-    # A copy of the chart with the job directory materialised and Python's leftovers in it.
+    # A copy of the chart with Python's leftovers in its job directory.
     chart_dir = tmp_path / "log-count"
-    shutil.copytree(LOG_COUNT_CHART, chart_dir, symlinks=False)
+    shutil.copytree(LOG_COUNT_CHART, chart_dir)
     job_dir = chart_dir / "files" / "log-count"
     (job_dir / "__pycache__").mkdir(exist_ok=True)
     (job_dir / "__pycache__" / "split.cpython-312.pyc").write_bytes(b"\x00")
@@ -50,17 +51,21 @@ def test_helmignore_keeps_byte_code_out_of_the_chart(tmp_path):
     assert not [name for name in files if "__pycache__" in name or name.endswith(".pyc")]
 
 
-def test_chart_without_scripts_fails_to_render(tmp_path):
+def test_chart_without_scripts_fails_to_render(tmp_path, monkeypatch):
+    monkeypatch.setattr(chart_module, "ASSEMBLED_DIR", tmp_path / "assembled")
     # E.g. a copy that lost files/: an empty ConfigMap would only fail inside the pods.
     chart_dir = tmp_path / "log-count"
     shutil.copytree(LOG_COUNT_CHART, chart_dir)
+    shutil.copytree(LIBRARY_CHART, tmp_path / LIBRARY_CHART.name)  # its file://../fanout-lib
     shutil.rmtree(chart_dir / "files" / "log-count")
     with pytest.raises(helm_python.HelmRenderError, match=r"no job scripts under files/log-count"):
-        render_chart(chart_dir, {}, release="log-count", namespace="batch")
+        render_chart(chart_dir, job_values({}), release="log-count", namespace="batch")
 
 
 def test_rendering_prints_no_helm_symlink_notice(capfd):
-    render_chart(LOG_COUNT_CHART, {}, release="log-count", namespace="batch")
+    values = job_values({})
+    capfd.readouterr()
+    render_chart(LOG_COUNT_CHART, values, release="log-count", namespace="batch")
     assert capfd.readouterr().err == ""
 
 

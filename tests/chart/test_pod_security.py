@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from infra.argo import EXECUTOR_SECURITY_CONTEXT
-from tests.chart.scenarios import render_scenario, scenario_names
+from tests.chart.scenarios import job_scenarios, render_scenario
 from tests.support.pod_security import step_pod, violations
+from workflows.chart import CHARTS_DIR
 
 
 def step_pods(objects, executor_security_context):
@@ -25,10 +26,17 @@ def step_pods(objects, executor_security_context):
                 yield where, step_pod(spec, template, executor_security_context)
 
 
-@pytest.mark.parametrize("scenario", scenario_names())
-def test_step_pods_pass_restricted_with_our_executor(scenario):
-    pods = list(step_pods(render_scenario(scenario), EXECUTOR_SECURITY_CONTEXT))
-    assert len(pods) >= 3
+JOB_CASES = [(CHARTS_DIR / chart, scenario) for chart, scenario in job_scenarios()]
+
+
+@pytest.mark.parametrize(
+    ("chart", "scenario"), JOB_CASES, ids=[f"{c.name}-{s}" for c, s in JOB_CASES]
+)
+def test_step_pods_pass_restricted_with_our_executor(chart, scenario):
+    pods = list(step_pods(render_scenario(scenario, chart), EXECUTOR_SECURITY_CONTEXT))
+    (template,) = [o for o in render_scenario(scenario, chart) if o["kind"] == "WorkflowTemplate"]
+    containers = [t for t in template["spec"]["templates"] if "container" in t]
+    assert containers and len(pods) == len(containers)
     for where, pod in pods:
         assert violations(pod, "restricted") == [], where
 

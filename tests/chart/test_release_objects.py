@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import json
 
-from tests.chart.scenarios import NAMESPACE, RELEASE, kinds, only, render, scenario_values
+from tests.chart.scenarios import (
+    NAMESPACE,
+    RELEASE,
+    kinds,
+    notes,
+    only,
+    render,
+    scenario_values,
+)
 from tests.support.schemas import requires_argo_crds, validate_object
-from workflows.chart import LOG_COUNT_CHART, load_chart
+from workflows.chart import PLATFORM_CHART
 
 STANDARD_LABELS = {
     "app.kubernetes.io/name",
@@ -15,16 +23,6 @@ STANDARD_LABELS = {
     "app.kubernetes.io/managed-by",
     "helm.sh/chart",
 }
-
-
-def notes(values: dict) -> str:
-    chart = load_chart(LOG_COUNT_CHART)
-    try:
-        manifests = chart.render(values, name=RELEASE, namespace=NAMESPACE, is_install=True)
-    finally:
-        chart.close()
-    (text,) = [text for name, text in manifests.items() if name.endswith("NOTES.txt")]
-    return text
 
 
 def test_service_account_gets_exactly_the_executor_permissions():
@@ -100,7 +98,7 @@ def test_extra_objects_go_through_tpl_as_maps_and_strings():
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {"name": "{{ .Release.Name }}-extra"},
-        "data": {"claim": "{{ .Values.storage.existingClaim }}"},
+        "data": {"claim": "{{ .Values.platform.claimName }}"},
     }
     as_string = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}-token\n"
     values = {
@@ -124,10 +122,18 @@ def test_notes_tell_how_to_submit_watch_and_find_the_result():
 
 
 def test_notes_warn_that_a_host_path_must_be_prepared_on_every_node():
-    text = notes({"storage": {"hostPath": {"path": "/srv/logs"}}})
+    text = notes({"storage": {"hostPath": {"path": "/srv/logs"}}}, chart=PLATFORM_CHART)
     assert "IMPORTANT (storage.type hostPath)" in text
     assert "mkdir -p /srv/logs && chown 1000:1000 /srv/logs" in text
-    assert "IMPORTANT" not in notes({"storage": {"type": "nas", "nas": {"server": "n"}}})
+    nas = {"storage": {"type": "nas", "nas": {"server": "n"}}}
+    assert "IMPORTANT" not in notes(nas, chart=PLATFORM_CHART)
+
+
+def test_platform_notes_tell_how_to_pass_the_platform_block_to_job_charts():
+    text = notes({}, chart=PLATFORM_CHART, release="argo-fanout")
+    config = "argo-fanout-platform-platform"
+    assert f"kubectl get configmap -n {NAMESPACE} {config}" in text
+    assert "helm install log-count charts/log-count" in text
 
 
 def test_notes_read_the_workflow_output_merge_exports():

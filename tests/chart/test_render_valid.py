@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from tests.chart.scenarios import only, render, render_scenario, scenario_names
+from tests.chart.scenarios import job_scenarios, only, render, render_scenario
 from tests.support.schemas import (
     ARGO_VERSIONS,
     SchemaError,
@@ -15,14 +15,20 @@ from tests.support.schemas import (
     validate_argo,
     validate_kubernetes,
 )
+from workflows.chart import CHARTS_DIR
 
 DNS_LABEL_MAX = 63
 CRON_WORKFLOW_NAME_MAX = 52  # Argo appends "-<timestamp>" to name each run
 
 
-@pytest.mark.parametrize("scenario", scenario_names())
-def test_core_objects_are_valid_kubernetes(scenario):
-    core = [obj for obj in render_scenario(scenario) if not is_argo(obj)]
+# (job chart, scenario) of every job chart under charts/: log-count and the seed examples.
+JOB_CASES = [(CHARTS_DIR / chart, scenario) for chart, scenario in job_scenarios()]
+JOB_IDS = [f"{chart.name}-{scenario}" for chart, scenario in JOB_CASES]
+
+
+@pytest.mark.parametrize(("chart", "scenario"), JOB_CASES, ids=JOB_IDS)
+def test_core_objects_are_valid_kubernetes(chart, scenario):
+    core = [obj for obj in render_scenario(scenario, chart) if not is_argo(obj)]
     assert core
     for obj in core:
         validate_kubernetes(obj)
@@ -30,10 +36,10 @@ def test_core_objects_are_valid_kubernetes(scenario):
 
 @requires_argo_crds
 @pytest.mark.parametrize("version", ARGO_VERSIONS)
-@pytest.mark.parametrize("scenario", scenario_names())
-def test_argo_objects_are_valid_for_the_crds(scenario, version):
-    argo = [obj for obj in render_scenario(scenario) if is_argo(obj)]
-    assert argo
+@pytest.mark.parametrize(("chart", "scenario"), JOB_CASES, ids=JOB_IDS)
+def test_argo_objects_are_valid_for_the_crds(chart, scenario, version):
+    argo = [obj for obj in render_scenario(scenario, chart) if is_argo(obj)]
+    assert "WorkflowTemplate" in [obj["kind"] for obj in argo]
     for obj in argo:
         validate_argo(obj, version)
 
@@ -48,9 +54,9 @@ def test_crd_validation_rejects_a_mistyped_template_field(version):
         validate_argo(template, version)
 
 
-@pytest.mark.parametrize("scenario", scenario_names())
-def test_names_fit_kubernetes_limits(scenario):
-    for obj in render_scenario(scenario):
+@pytest.mark.parametrize(("chart", "scenario"), JOB_CASES, ids=JOB_IDS)
+def test_names_fit_kubernetes_limits(chart, scenario):
+    for obj in render_scenario(scenario, chart):
         assert len(obj["metadata"]["name"]) <= DNS_LABEL_MAX, obj["metadata"]["name"]
 
 

@@ -10,11 +10,12 @@ import pytest
 
 from tests.chart.scenarios import render
 from tests.job.jobcode import logcount
-from workflows.chart import LOG_COUNT_CHART, load_chart
+from workflows.chart import LOG_COUNT_CHART, PLATFORM_CHART, job_chart_dirs, load_chart
 
 SCHEMA = json.loads((LOG_COUNT_CHART / "values.schema.json").read_text())
+CHARTS = [PLATFORM_CHART, *job_chart_dirs()]
 # Free-form by nature: Kubernetes objects the user adds.
-FREE_FORM = {"/properties/extraObjects/items"}
+FREE_FORM = {"/properties/extraObjects/items", "/properties/fanout-lib/properties/global"}
 
 
 def object_schemas(schema: Any, path: str = ""):
@@ -30,11 +31,13 @@ def object_schemas(schema: Any, path: str = ""):
             yield from object_schemas(child, f"{path}/{index}")
 
 
-def test_every_object_schema_is_closed():
+@pytest.mark.parametrize("chart", CHARTS, ids=lambda chart: chart.name)
+def test_every_object_schema_is_closed(chart):
     # Either no other keys (additionalProperties false) or a typed map (labels, quantities).
+    schema = json.loads((chart / "values.schema.json").read_text())
     open_schemas = [
         path
-        for path, schema in object_schemas(SCHEMA)
+        for path, schema in object_schemas(schema)
         if path not in FREE_FORM
         and schema.get("additionalProperties") is not False
         and not isinstance(schema.get("additionalProperties"), dict)
@@ -42,9 +45,10 @@ def test_every_object_schema_is_closed():
     assert not open_schemas
 
 
-def test_schema_covers_every_default_value():
+@pytest.mark.parametrize("chart", CHARTS, ids=lambda chart: chart.name)
+def test_schema_covers_every_default_value(chart):
     # A key in values.yaml that the schema does not list would be rejected on every install.
-    defaults = load_chart(LOG_COUNT_CHART)
+    defaults = load_chart(chart)
     try:
         defaults.validate_schema(defaults.values)
     finally:

@@ -10,8 +10,8 @@ import os
 import pytest
 
 from e2e.localcluster import cluster as lc
-from tests.localcluster.support import LocalCluster
-from workflows.chart import LOG_COUNT_CHART
+from tests.localcluster.support import PLATFORM_RELEASE, LocalCluster
+from workflows.chart import LOG_COUNT_CHART, PLATFORM_CHART
 
 REQUIRED_ENV = "ARGO_FANOUT_LOCALCLUSTER_REQUIRED"
 
@@ -41,7 +41,9 @@ def cluster() -> LocalCluster:
 
 @pytest.fixture(scope="module")
 def release(cluster: LocalCluster):
-    """log-count installed with real Helm; the WorkflowTemplate's name."""
+    """The platform and log-count on it, installed with real Helm; the WorkflowTemplate's name."""
+    cluster.install(PLATFORM_CHART, PLATFORM_RELEASE, cluster.platform_values())
     cluster.install(LOG_COUNT_CHART, "log-count", cluster.release_values())
     yield "log-count"
     cluster.uninstall("log-count")
+    cluster.uninstall(PLATFORM_RELEASE)

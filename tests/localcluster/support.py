@@ -23,11 +23,12 @@ from kubernetes import watch
 
 from e2e.localcluster import cluster as lc
 from infra import argodb
-from workflows.chart import load_chart
+from workflows.chart import load_chart, platform_values_block
 
 GROUP, VERSION = "argoproj.io", "v1alpha1"
 MAP_ITEM = re.compile(r"^map\(\d+:[^()]*\)$")
 RUN_TIMEOUT_SECONDS = 900
+PLATFORM_RELEASE = "argo-fanout"  # the platform chart's release: the steps' account
 POD_LABEL = "workflows.argoproj.io/workflow"
 NODE_NAME_ANNOTATION = "workflows.argoproj.io/node-name"
 ARCHIVING_STATUS = "workflows.argoproj.io/workflow-archiving-status"
@@ -110,8 +111,18 @@ class LocalCluster:
 
     # --- the chart ------------------------------------------------------------------------
 
+    def platform_values(self, **overrides: Any) -> dict[str, Any]:
+        """The platform release on this cluster: the cluster's claim, the steps' account."""
+        values: dict[str, Any] = {
+            "fullnameOverride": PLATFORM_RELEASE,
+            "storage": {"type": "existingClaim", "existingClaim": lc.CLAIM_NAME},
+        }
+        values.update(overrides)
+        return values
+
     def release_values(self, **overrides: Any) -> dict[str, Any]:
-        """log-count on this cluster: its claim, its step image, quick retries, small pods."""
+        """log-count on this cluster: the platform's block (install_platform first), its step
+        image, quick retries, small pods."""
         registry, rest = lc.images.STEP_IMAGE.split("/", 1)
         repository, tag = rest.rsplit(":", 1)
         small = {"requests": {"cpu": "20m", "memory": "48Mi"}, "limits": {"memory": "256Mi"}}
@@ -123,7 +134,9 @@ class LocalCluster:
                 "tag": tag,
                 "pullPolicy": "Never",
             },
-            "storage": {"type": "existingClaim", "existingClaim": lc.CLAIM_NAME},
+            **platform_values_block(
+                self.platform_values(), release=PLATFORM_RELEASE, namespace=self.namespace
+            ),
             "workflow": {"retry": {"backoff": {"duration": "1s"}}},
             "resources": {"split": small, "count": small, "merge": small},
         }

@@ -1,10 +1,10 @@
-"""Day 2 on a real API server: a storage change upgrades the release instead of failing it.
+"""Day 2 on a real API server: a storage change upgrades the platform instead of failing it.
 
-A PersistentVolume's source and a statically bound claim's size are immutable; the chart names
-both after what they cannot change, so `helm upgrade` with a new `storage.size` creates a new
-pair and Helm deletes the old one (the data stays: the hostPath directory is the same), where
-fixed names made the upgrade fail.
-The run afterwards proves the template uses the new claim.
+A PersistentVolume's source and a statically bound claim's size are immutable; the platform
+chart names both after what they cannot change, so `helm upgrade` with a new `storage.size`
+creates a new pair and Helm deletes the old one (the data stays: the hostPath directory is the
+same), where fixed names made the upgrade fail. The job release is then upgraded with the new
+platform block; the run afterwards proves the template uses the new claim.
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ import pytest
 import yaml
 
 from tests.localcluster.support import LocalCluster
-from workflows.chart import LOG_COUNT_CHART, load_chart
+from workflows.chart import LOG_COUNT_CHART, PLATFORM_CHART, load_chart, platform_values_block
 
 pytestmark = pytest.mark.localcluster
 
 RELEASE = "day2"
+PLATFORM = "day2-platform"
 
 
 def storage_objects(manifest: str) -> dict[str, str]:
@@ -29,26 +30,30 @@ def storage_objects(manifest: str) -> dict[str, str]:
     return {o["kind"]: o["metadata"]["name"] for o in objects if o["kind"].startswith("Persistent")}
 
 
-def upgrade(cluster: LocalCluster, values: dict) -> dict[str, str]:
+def upgrade(cluster: LocalCluster, chart_dir, release: str, values: dict) -> dict:
     config = cluster.helm()
-    chart = load_chart(LOG_COUNT_CHART)
+    chart = load_chart(chart_dir)
     try:
-        release = config.upgrade(chart, RELEASE, values, namespace=cluster.namespace, timeout=120)
+        return config.upgrade(chart, release, values, namespace=cluster.namespace, timeout=120)
     finally:
         chart.close()
         config.close()
-    return storage_objects(release["manifest"])
+
+
+def job_values(cluster: LocalCluster, platform: dict) -> dict:
+    block = platform_values_block(platform, release=PLATFORM, namespace=cluster.namespace)
+    return {**cluster.release_values(fullnameOverride=RELEASE), **block}
 
 
 def test_storage_size_change_replaces_the_volume_and_the_next_run_uses_it(cluster):
-    base = cluster.release_values(
-        fullnameOverride=RELEASE,
-        storage={"type": "hostPath", "size": "1Gi", "hostPath": {"path": str(cluster.volume)}},
-    )
-    first = storage_objects(cluster.install(LOG_COUNT_CHART, RELEASE, base)["manifest"])
+    storage = {"type": "hostPath", "size": "1Gi", "hostPath": {"path": str(cluster.volume)}}
+    base = cluster.platform_values(fullnameOverride=RELEASE, storage=storage)
+    first = storage_objects(cluster.install(PLATFORM_CHART, PLATFORM, base)["manifest"])
+    cluster.install(LOG_COUNT_CHART, RELEASE, job_values(cluster, base))
     try:
-        changed = dict(base, storage=dict(base["storage"], size="2Gi"))
-        second = upgrade(cluster, changed)
+        changed = dict(base, storage=dict(storage, size="2Gi"))
+        second = storage_objects(upgrade(cluster, PLATFORM_CHART, PLATFORM, changed)["manifest"])
+        upgrade(cluster, LOG_COUNT_CHART, RELEASE, job_values(cluster, changed))
         assert second["PersistentVolumeClaim"] != first["PersistentVolumeClaim"]
         assert second["PersistentVolume"] != first["PersistentVolume"]
         claim = cluster.core.read_namespaced_persistent_volume_claim(
@@ -75,3 +80,4 @@ def test_storage_size_change_replaces_the_volume_and_the_next_run_uses_it(cluste
         assert gone.value.status == 404
     finally:
         cluster.uninstall(RELEASE)
+        cluster.uninstall(PLATFORM)

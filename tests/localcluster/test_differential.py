@@ -61,7 +61,7 @@ from tests.runlocal.test_semantics import (
     output_parameters_template,
     workflow_deadline_template,
 )
-from workflows.chart import LOG_COUNT_CHART
+from workflows.chart import LOG_COUNT_CHART, PLATFORM_CHART
 from workflows.job import JOB_DIR
 from workflows.runlocal.engine import RunResult
 from workflows.runlocal.local import render_job, run_local
@@ -692,10 +692,16 @@ def messages(result: RunResult, run: Run) -> str:
 
 @pytest.fixture(scope="module")
 def account(cluster: LocalCluster):
-    """The chart installed once: its ServiceAccount (executor RBAC, token) and its template."""
-    cluster.install(LOG_COUNT_CHART, RELEASE, cluster.release_values(fullnameOverride=RELEASE))
+    """The platform's ServiceAccount (executor RBAC, token) and the job's template, installed
+    once; yields the ServiceAccount's name, which cluster.run also takes as the template's."""
+    platform = f"{RELEASE}-platform"
+    cluster.install(PLATFORM_CHART, platform, cluster.platform_values(fullnameOverride=RELEASE))
+    values = cluster.release_values(fullnameOverride=RELEASE)
+    values["platform"]["serviceAccountName"] = RELEASE
+    cluster.install(LOG_COUNT_CHART, RELEASE, values)
     yield RELEASE
     cluster.uninstall(RELEASE)
+    cluster.uninstall(platform)
 
 
 def _selected_cases(request: pytest.FixtureRequest) -> list[str]:

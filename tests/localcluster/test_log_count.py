@@ -89,9 +89,10 @@ def test_word_mode(cluster, release, data):
     check_totals(run, data["file"], "word", 3)
 
 
-def test_count_pod_deleted_while_its_step_runs_is_run_again(cluster, data):
+def test_count_pod_deleted_while_its_step_runs_is_run_again(cluster, release, data):
     """Argo v4.0.5 recreates a step pod deleted while it runs, under the same node (its retries
-    are not spent), and the shard is counted again: the total stays exact."""
+    are not spent), and the shard is counted again: the total stays exact. `release` installs
+    the platform, whose ServiceAccount and claim this release's steps use too."""
     # A release whose count pods get 50m of CPU: counting a 2 MiB shard then takes seconds, so
     # the pod is caught with its main container running.
     slow = {

@@ -2,10 +2,10 @@
 
 `immutable_changes(old, new)` compares two runs of the program (tests/support/pulumi_mocks.py):
 for every resource whose identity (type and name) is in both, the fields of the tables below,
-and for the log-count release in both, the chart's objects rendered from each run's values with
-the same kind, namespace and name. A change of such a field is what fails on a real engine (a
-Kubernetes object rejected by the API server's update validation) or replaces the object
-(a ForceNew cloud resource, a renamed Kubernetes object Pulumi manages).
+and for the platform and log-count releases in both, the chart's objects rendered from each
+run's values with the same kind, namespace and name. A change of such a field is what fails on a
+real engine (a Kubernetes object rejected by the API server's update validation) or replaces the
+object (a ForceNew cloud resource, a renamed Kubernetes object Pulumi manages).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from tests.support.pulumi_mocks import ProgramRun, Registered
-from workflows.chart import LOG_COUNT_CHART, render_chart
+from workflows.chart import LOG_COUNT_CHART, PLATFORM_CHART, render_chart
 
 # ForceNew arguments of the Alibaba Cloud resources the program uses. pulumi-alicloud 4.0.0
 # ships no schema, so they come from terraform-provider-alicloud, which it bridges (commit
@@ -191,12 +191,14 @@ def pulumi_changes(old: ProgramRun, new: ProgramRun) -> Iterator[str]:
 
 def _chart_objects(run: ProgramRun) -> dict[tuple[str, str, str], dict[str, Any]]:
     objects = {}
+    charts = {"log-count": LOG_COUNT_CHART, "platform": PLATFORM_CHART}
     for release in run.of_type("kubernetes:helm.sh/v3:Release"):
-        if not str(release.inputs["chart"]).endswith("log-count"):
+        chart = str(release.inputs["chart"]).rsplit("/", 1)[-1]
+        if chart not in charts:
             continue
         namespace = release.inputs["namespace"]
         rendered = render_chart(
-            LOG_COUNT_CHART,
+            charts[chart],
             release.inputs["values"],
             release=release.inputs["name"],
             namespace=namespace,

@@ -15,7 +15,7 @@ from infra.cluster import MissingToolError, kind_create_script, kind_delete_scri
 from infra.config import ConfigError
 from tests.support.pulumi_mocks import ProgramRun, Registered, fake_kubeconfig, run_program
 from tests.support.schemas import requires_argo_crds, validate_kubernetes, validate_object
-from workflows.chart import LOG_COUNT_CHART, render_chart
+from workflows.chart import LOG_COUNT_CHART, PLATFORM_CHART, render_chart
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 PROVIDER = "pulumi:providers:kubernetes"
@@ -65,7 +65,7 @@ def test_dev_inventory(runs):
     run = runs["dev"]
     assert len(releases(run, "argo-workflows")) == 1
     (workload,) = releases(run, "log-count")
-    assert workload.inputs["chart"] == "./charts/log-count"  # not this checkout's absolute path
+    assert workload.inputs["chart"] == "./.charts/log-count"  # not this checkout's absolute path
     assert namespace_names(run) == ["argo", "argo-fanout"]
     commands = {r.name: r for r in run.of_type(COMMAND)}
     cluster = commands["argo-fanout-kind-cluster"]
@@ -177,7 +177,7 @@ def test_outputs(runs, stack):
     }
     assert {key: run.outputs[key] for key in expected} == expected
     # dev: the chart's claim, named after its volume's identity; existing: the configured claim.
-    claim = r"log-count-data-[0-9a-f]{8}" if stack == "dev" else "log-count-data"
+    claim = r"argo-fanout-data-[0-9a-f]{8}" if stack == "dev" else "log-count-data"
     assert re.fullmatch(claim, run.outputs[exports.VOLUME_CLAIM])
     if stack == "dev":
         assert run.outputs[exports.DATA_DIR].endswith("/.data/dev")
@@ -235,14 +235,16 @@ def test_kubernetes_objects_validate(runs, stack):
 
 @requires_argo_crds
 @pytest.mark.parametrize("stack", STACKS)
-def test_log_count_release_renders_valid_objects(runs, stack):
-    (release,) = releases(runs[stack], "log-count")
-    objects = render_chart(
-        LOG_COUNT_CHART,
-        release.inputs["values"],
-        release=release.inputs["name"],
-        namespace=release.inputs["namespace"],
-    )
+def test_platform_and_log_count_releases_render_valid_objects(runs, stack):
+    objects = []
+    for chart, directory in (("platform", PLATFORM_CHART), ("log-count", LOG_COUNT_CHART)):
+        (release,) = releases(runs[stack], chart)
+        objects += render_chart(
+            directory,
+            release.inputs["values"],
+            release=release.inputs["name"],
+            namespace=release.inputs["namespace"],
+        )
     kinds = {obj["kind"] for obj in objects}
     assert "WorkflowTemplate" in kinds
     for obj in objects:
@@ -488,7 +490,7 @@ def test_kind_nodes_mount_data_dir_where_the_hostpath_volume_points():
     (cluster,) = [r for r in run.of_type(COMMAND) if r.name.endswith("-cluster")]
     mounts = yaml.safe_load(cluster.inputs["stdin"])["nodes"][0]["extraMounts"]
     assert [mount["containerPath"] for mount in mounts] == ["/srv/logs"]
-    (release,) = releases(run, "log-count")
+    (release,) = releases(run, "platform")
     assert release.inputs["values"]["storage"]["hostPath"] == {"path": "/srv/logs"}
 
 

@@ -14,13 +14,15 @@ from infra.workload import (
     DIGEST_LABEL,
     chart_digest,
     claim_name,
+    platform_block,
+    platform_values,
     submit_command,
     template_name,
     volume_identity,
     workload_values,
 )
 from tests.support.schemas import requires_argo_crds, validate_object
-from workflows.chart import LOG_COUNT_CHART, render_chart
+from workflows.chart import LOG_COUNT_CHART, PLATFORM_CHART, platform_values_block, render_chart
 
 EXISTING = {"target": "existing", "existing": {"context": "c"}}
 
@@ -29,17 +31,19 @@ def existing(**keys):
     return load({**EXISTING, **keys}, "x")
 
 
+def platform_for(cfg, **storage_inputs):
+    return platform_values(cfg.workload, storage_values(cfg.storage, **storage_inputs))
+
+
 def values_for(cfg, **storage_inputs):
-    return workload_values(cfg.workload, storage_values(cfg.storage, **storage_inputs))
+    return workload_values(cfg.workload, platform_block(platform_for(cfg, **storage_inputs)))
 
 
 def test_dev_defaults_map_to_chart_values():
     cfg = load({}, "dev")
-    assert values_for(cfg) == {
-        "fullnameOverride": "log-count",
-        "templateName": "log-count",
-        "job": {"numParts": 5, "keywords": "INFO,WARN,ERROR,DEBUG", "match": "substring"},
-        "workflow": {"parallelism": 50, "retry": {"limit": 3}},
+    platform = platform_for(cfg)
+    assert platform == {
+        "fullnameOverride": "argo-fanout",
         "storage": {
             "type": "hostPath",
             "size": "100Gi",
@@ -47,8 +51,32 @@ def test_dev_defaults_map_to_chart_values():
             "hostPath": {"path": "/var/local/argo-fanout"},
         },
         "compute": {"profile": "none"},
+        "commonLabels": {DIGEST_LABEL: chart_digest(PLATFORM_CHART)},
+    }
+    assert values_for(cfg) == {
+        "fullnameOverride": "log-count",
+        "templateName": "log-count",
+        "job": {"numParts": 5, "keywords": "INFO,WARN,ERROR,DEBUG", "match": "substring"},
+        "workflow": {"parallelism": 50, "retry": {"limit": 3}},
+        "platform": platform_block(platform),
         "commonLabels": {DIGEST_LABEL: chart_digest(LOG_COUNT_CHART)},
     }
+
+
+@pytest.mark.parametrize(
+    "storage",
+    [
+        {},
+        {"type": "existingClaim", "existingClaim": "logs"},
+        {"type": "nas", "nas": {"server": "n.example.com"}},
+    ],
+)
+@pytest.mark.parametrize("values", [{}, {"podSecurityContext": {"runAsUser": 7, "fsGroup": None}}])
+def test_the_program_builds_the_platform_block_as_the_chart_publishes_it(storage, values):
+    cfg = existing(storage=storage, workload={"values": values}) if storage else load({}, "d")
+    platform = platform_for(cfg)
+    published = platform_values_block(platform, release="argo-fanout", namespace="argo-fanout")
+    assert {"platform": platform_block(platform)} == published
 
 
 def test_chart_digest_follows_every_file_of_the_chart(tmp_path):
@@ -91,6 +119,7 @@ def test_every_workload_option_reaches_the_chart():
         },
     )
     values = values_for(cfg)
+    platform = platform_for(cfg)
     assert values["job"] == {
         "numParts": 9,
         "partSize": "64MiB",
@@ -105,12 +134,13 @@ def test_every_workload_option_reaches_the_chart():
         "tag": "3.12",
     }
     assert values["resources"] == {"count": {"requests": {"cpu": "2"}, "limits": {"memory": "1Gi"}}}
-    assert values["compute"] == {
+    assert platform["compute"] == {
         "profile": "eci",
         "eci": {"useSpecs": ["2-4Gi"], "spotStrategy": "SpotAsPriceGo", "imageCache": True},
     }
     assert values["schedule"] == {"enabled": True, "cron": "0 2 * * *", "timezone": "Asia/Shanghai"}
-    assert values["storage"] == {
+    assert values["platform"]["compute"]["eci"]["spotStrategy"] == "SpotAsPriceGo"
+    assert platform["storage"] == {
         "type": "nas",
         "size": "100Gi",
         "reclaimPolicy": "Retain",
@@ -132,7 +162,8 @@ def test_every_workload_option_renders_valid_objects():
             "resources": {"merge": {"limits": {"ephemeral-storage": "1Gi"}}},
         },
     )
-    objects = render_chart(LOG_COUNT_CHART, values_for(cfg), release="log-count", namespace="x")
+    objects = render_chart(PLATFORM_CHART, platform_for(cfg), release="argo-fanout", namespace="x")
+    objects += render_chart(LOG_COUNT_CHART, values_for(cfg), release="log-count", namespace="x")
     kinds = sorted(obj["kind"] for obj in objects)
     assert "CronWorkflow" in kinds and "PersistentVolume" in kinds
     for obj in objects:
@@ -143,16 +174,18 @@ def test_workload_values_override_ours():
     cfg = load({"workload": {"values": {"templateName": "counts", "fullnameOverride": "lc"}}}, "d")
     values = values_for(cfg)
     assert template_name(values) == "counts"
-    assert claim_name(values) == f"lc-data-{volume_identity(values)}"
+    platform = platform_for(cfg)  # naming keys go to the job release only
+    assert claim_name(platform) == f"argo-fanout-data-{volume_identity(platform)}"
     empty = load({"workload": {"values": {"templateName": ""}}}, "d")
     assert template_name(values_for(empty)) == "log-count"
 
 
 def test_existing_claim_values_and_name():
     cfg = existing(storage={"existingClaim": "shared-logs"})
-    values = values_for(cfg)
-    assert values["storage"] == {"type": "existingClaim", "existingClaim": "shared-logs"}
-    assert claim_name(values) == "shared-logs"
+    platform = platform_for(cfg)
+    assert platform["storage"] == {"type": "existingClaim", "existingClaim": "shared-logs"}
+    assert claim_name(platform) == "shared-logs"
+    assert values_for(cfg)["platform"]["claimName"] == "shared-logs"
 
 
 def test_oss_values_take_the_cloud_side_names():

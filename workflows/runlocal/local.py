@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from workflows import staging
-from workflows.chart import render_chart
+from workflows.chart import merge_values, platform_values_block, render_chart
 from workflows.runlocal import pods, spec
 from workflows.runlocal.engine import (
     RunError,
@@ -22,7 +24,10 @@ from workflows.runlocal.progress import Reporter
 from workflows.runlocal.resume import RunRecord
 from workflows.staging import INPUT_PARAMETER, StagingError, copy_into_volume
 
-RELEASE = "log-count-local"
+# The job's release is "<chart name>-local" (so log-count's template is log-count-local), the
+# platform's whose block it is rendered over this one.
+RELEASE_SUFFIX = "-local"
+PLATFORM_RELEASE = "argo-fanout-local"
 NAMESPACE = "argo-fanout"
 
 
@@ -33,8 +38,14 @@ class RenderedJob:
 
 
 def render_job(chart_dir: Path, values: Mapping[str, Any]) -> RenderedJob:
-    """Render the chart as Helm would install it and pick the one WorkflowTemplate."""
-    objects = render_chart(chart_dir, values, release=RELEASE, namespace=NAMESPACE)
+    """Render the job chart as Helm would install it over the `platform` block of a platform
+    release with the platform chart's defaults (`values` may override any of it), and pick the
+    one WorkflowTemplate."""
+    release = chart_name(chart_dir) + RELEASE_SUFFIX
+    platform = platform_values_block({}, release=PLATFORM_RELEASE, namespace=NAMESPACE)
+    objects = render_chart(
+        chart_dir, merge_values(platform, values), release=release, namespace=NAMESPACE
+    )
     templates = [obj for obj in objects if obj.get("kind") == "WorkflowTemplate"]
     if len(templates) != 1:
         names = [template["metadata"]["name"] for template in templates]
@@ -46,6 +57,18 @@ def render_job(chart_dir: Path, values: Mapping[str, Any]) -> RenderedJob:
         obj["metadata"]["name"]: obj for obj in objects if obj.get("kind") == "ConfigMap"
     }
     return RenderedJob(templates[0], config_maps)
+
+
+def chart_name(chart_dir: Path) -> str:
+    """The chart's name from its Chart.yaml (RunError when there is none)."""
+    meta_path = Path(chart_dir) / "Chart.yaml"
+    try:
+        meta = yaml.safe_load(meta_path.read_text())
+    except OSError as error:
+        raise RunError(f"--chart {chart_dir}: not a chart directory ({error.strerror})") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
+        raise RunError(f"{meta_path}: no chart name")
+    return meta["name"]
 
 
 def claim_names(template: Mapping[str, Any]) -> set[str]:

@@ -19,7 +19,7 @@ from infra.ackone.oss import SECRET_NAME, internal_url, public_endpoint
 from infra.config import ConfigError
 from tests.support.pulumi_mocks import ACCOUNT_ID, REPO_ROOT, ZONES, ProgramRun, run_program
 from tests.support.schemas import requires_argo_crds, validate_object
-from workflows.chart import LOG_COUNT_CHART, render_chart
+from workflows.chart import LOG_COUNT_CHART, PLATFORM_CHART, render_chart
 
 STACK = "ack"
 VPC = "alicloud:vpc/network:Network"
@@ -73,8 +73,9 @@ def vswitches(program: ProgramRun) -> list:
     return sorted(program.of_type(VSWITCH), key=lambda v: int(v.name.rsplit("-", 1)[1]))
 
 
-def release_values(program: ProgramRun) -> dict:
-    (release,) = [r for r in program.of_type(RELEASE) if r.inputs["name"] == "log-count"]
+def release_values(program: ProgramRun, name: str = "argo-fanout") -> dict:
+    """The values of a Helm release: by default the platform's (storage, compute)."""
+    (release,) = [r for r in program.of_type(RELEASE) if r.inputs["name"] == name]
     return release.inputs["values"]
 
 
@@ -180,7 +181,7 @@ def test_xflow_cluster_on_the_network_without_argocd():
 def test_argo_is_managed_so_only_the_workload_release_is_installed():
     program = run()
 
-    assert [r.inputs["name"] for r in program.of_type(RELEASE)] == ["log-count"]
+    assert [r.inputs["name"] for r in program.of_type(RELEASE)] == ["argo-fanout", "log-count"]
     assert exports.ARGO_NAMESPACE not in program.outputs
 
 
@@ -340,7 +341,8 @@ def test_credentials_secret_in_the_workload_namespace_before_the_chart(create_na
     )
     assert set(secret.inputs["stringData"]) == {"akId", "akSecret"}
     assert "stringData" in secret.secret_inputs
-    assert program.depends_on(program.one(RELEASE), secret)
+    platform = next(r for r in program.of_type(RELEASE) if r.inputs["name"] == "argo-fanout")
+    assert program.depends_on(platform, secret)
 
 
 def test_bucket_is_tls_only_and_emptied_before_destroy():
@@ -456,9 +458,15 @@ def test_nas_chart_values_use_the_mount_target_domain():
 def test_workload_values_render_and_validate(variant):
     overrides = {"oss-eci": {}, "nas-eci": NAS, "oss-acs": ACS}[variant]
     program = run(overrides)
-    values = release_values(program)
-
-    objects = render_chart(LOG_COUNT_CHART, values, release="log-count", namespace="argo-fanout")
+    objects = render_chart(
+        PLATFORM_CHART, release_values(program), release="argo-fanout", namespace="argo-fanout"
+    )
+    objects += render_chart(
+        LOG_COUNT_CHART,
+        release_values(program, "log-count"),
+        release="log-count",
+        namespace="argo-fanout",
+    )
 
     kinds = {obj["kind"] for obj in objects}
     assert {"WorkflowTemplate", "PersistentVolume", "PersistentVolumeClaim"} <= kinds
