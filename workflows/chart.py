@@ -16,7 +16,8 @@ from typing import Any
 import helm_python
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from common.paths import REPO_ROOT
+
 CHARTS_DIR = REPO_ROOT / "charts"
 # The library chart every job chart (and the platform chart) declares in Chart.yaml
 # `dependencies` (repository file://../fanout-lib), and the chart rendered once per namespace.

@@ -9,9 +9,10 @@ import subprocess
 import helm_python
 import pytest
 
+from common.paths import REPO_ROOT
 from tests.chart.scenarios import job_values, only, render_parts
 from workflows import chart as chart_module
-from workflows.chart import LIBRARY_CHART, LOG_COUNT_CHART, REPO_ROOT, load_chart, render_chart
+from workflows.chart import LIBRARY_CHART, LOG_COUNT_CHART, load_chart, render_chart
 from workflows.job import JOB_DIR
 
 

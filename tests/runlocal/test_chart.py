@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from common.paths import REPO_ROOT
 from tests.support.oracle import expected_result
 from workflows.__main__ import main
-from workflows.chart import LOG_COUNT_CHART, REPO_ROOT, user_values
+from workflows.chart import LOG_COUNT_CHART, user_values
 from workflows.job import JOB_DIR
 from workflows.runlocal.local import render_job, run_local
 from workflows.runlocal.progress import Reporter

@@ -62,11 +62,6 @@ def test_the_local_cluster_builds_the_recorded_exception():
     assert argolines.LOCAL_CLUSTER not in argolines.VALIDATED
 
 
-# workflows/chart.py still computes its own REPO_ROOT: the chart restructuring of issue 15 (another
-# change) owns that file; it imports common.paths there, and this entry goes.
-REPO_ROOT_PENDING = {"workflows/chart.py"}
-
-
 def test_one_repo_root():
     """Only common/paths.py computes the repository root from a file's place; scripts that must
     find the repository before they can import it (bench/, e2e/) are the exception."""
@@ -76,6 +71,6 @@ def test_one_repo_root():
         relative = path.relative_to(REPO_ROOT).as_posix()
         if relative.split("/")[0] in (".venv", "bench", "e2e") or relative == "common/paths.py":
             continue
-        if relative not in REPO_ROOT_PENDING and pattern.search(path.read_text()):
+        if pattern.search(path.read_text()):
             offenders.append(relative)
     assert offenders == []
