@@ -21,4 +21,6 @@ for key in project.aliased:
         f"{project.project!r}); rename the key in the stack file"
     )
 settings = config.load(project, pulumi.get_stack(), region=pulumi.Config("alicloud").get("region"))
+for line in settings.deprecations:
+    pulumi.log.warn(line)
 Platform(config.PROJECT, PlatformArgs(config=settings)).export()

@@ -4,7 +4,11 @@ TARGET = "target"
 KUBECONFIG = "kubeconfig"  # secret
 ARGO_NAMESPACE = "argoNamespace"
 WORKLOAD_NAMESPACE = "workloadNamespace"
+# The default job's (log-count's) WorkflowTemplate, and every job's: {job name: template name}.
 WORKFLOW_TEMPLATE = "workflowTemplate"
+WORKFLOW_TEMPLATES = "workflowTemplates"
+# The job config's default entry: what the run commands submit without --template.
+DEFAULT_JOB = "log-count"
 VOLUME_CLAIM = "volumeClaim"
 SUBMIT_COMMAND = "submitCommand"
 DATA_DIR = "dataDir"  # the volume's directory on this machine (kind hostPath; storage.localDir)

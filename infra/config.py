@@ -9,6 +9,7 @@ bad value raises one ConfigError that names the key, the value and what is allow
 from __future__ import annotations
 
 import difflib
+import functools
 import ipaddress
 import json
 import os
@@ -22,14 +23,23 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol, TypeVar
 
+import jsonschema
 import pulumi
 import yaml
 
-from common import argolines
+from common import argolines, exports
 from common.paths import REPO_ROOT
 from infra.targets import SPECS
 from infra.targets.contracts import TargetSpec
 from workflows import job as job_modules
+from workflows.chart import (
+    CHARTS_DIR,
+    LIBRARY_CHART,
+    LOG_COUNT_CHART,
+    PLATFORM_CHART,
+    job_chart_dirs,
+    merge_values,
+)
 
 PROJECT = "argo-fanout"
 
@@ -95,7 +105,43 @@ SPOT_STRATEGIES = ("SpotAsPriceGo", "SpotWithPriceLimit")
 ACS_COMPUTE_CLASSES = ("general-purpose", "performance", "gpu")
 ACS_COMPUTE_QOS = ("default", "best-effort")
 STEPS = ("split", "count", "merge")
+# The `jobs` map: one Helm release (and WorkflowTemplate) per entry, named after its key, on the
+# one platform release of the workload namespace. log-count is the default entry: it is always
+# deployed, with the defaults below, and the old workload.* job keys are aliases of its keys.
+DEFAULT_JOB = exports.DEFAULT_JOB
+# The platform release's name and fullname (the steps' ServiceAccount, the claim's prefix): no
+# job may take it.
+PLATFORM_RELEASE = "argo-fanout"
+# Helm refuses release names longer than this.
+MAX_RELEASE_NAME = 53
+# Every job's run width and retries unless its entry sets them (the chart's own are not used:
+# the old workload.parallelism/retries defaults, kept for every job alike).
+DEFAULT_PARALLELISM = 50
+DEFAULT_RETRIES = 3
+# What the default entry gives log-count's `job` values unless set (its parameters' defaults).
+LOG_COUNT_JOB_DEFAULTS = {
+    "numParts": 5,
+    "keywords": ",".join(DEFAULT_KEYWORDS),
+    "match": "substring",
+}
+# The old workload.* keys of the log-count job: each is read as the jobs.log-count key given
+# here, with one deprecation warning (Config.deprecations); set both ways, it is an error.
+WORKLOAD_ALIASES = {
+    "numParts": "jobs.log-count.values.job.numParts",
+    "partSize": "jobs.log-count.values.job.partSize",
+    "keywords": "jobs.log-count.values.job.keywords",
+    "match": "jobs.log-count.values.job.match",
+    "parallelism": "jobs.log-count.parallelism",
+    "retries": "jobs.log-count.retries",
+    "image": "jobs.log-count.image",
+    "resources": "jobs.log-count.resources",
+    "schedule": "jobs.log-count.schedule",
+}
+# Values of a job release the program sets itself (from the platform release), never config.
+PROGRAM_JOB_VALUES = ("platform",)
 
+# How FIELDS and the README write "any job name" in a key path of the `jobs` map.
+JOB_PLACEHOLDER = "<name>"
 # The fields of every object-valued key, by key path: the only list of them (the README's
 # Configuration table documents each, and a test keeps the two in step).
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -170,6 +216,19 @@ FIELDS: dict[str, tuple[str, ...]] = {
     ),
     "workload.compute.acs": ("computeClass", "computeQos"),
     "workload.schedule": ("cron", "timezone"),
+    # `jobs` is a map of job names (JOB_PLACEHOLDER stands for any name) to these fields.
+    "jobs": (JOB_PLACEHOLDER,),
+    f"jobs.{JOB_PLACEHOLDER}": (
+        "chart",
+        "image",
+        "parallelism",
+        "retries",
+        "resources",
+        "schedule",
+        "values",
+    ),
+    f"jobs.{JOB_PLACEHOLDER}.image": ("registry", "repository", "tag"),
+    f"jobs.{JOB_PLACEHOLDER}.schedule": ("cron", "timezone"),
 }
 
 # Error messages quote a bad value only when it is short, on one line and not a secret: a
@@ -455,19 +514,27 @@ class ScheduleConfig:
 
 @dataclass(frozen=True)
 class WorkloadConfig:
+    """The workload namespace and its platform release (shared by every job)."""
+
     namespace: str
     create_namespace: bool  # False: the namespace exists already; destroy leaves it
-    num_parts: int
-    part_size: str | None
-    keywords: tuple[str, ...]
-    match: str
+    compute: ComputeConfig
+    values: Mapping[str, Any]  # the platform chart's keys of workload.values, merged last
+
+
+@dataclass(frozen=True)
+class JobConfig:
+    """One entry of `jobs`: a job chart installed as the Helm release `name`."""
+
+    name: str  # the entry's key: the release name and the fullname
+    chart: Path  # the chart directory (resolved)
     parallelism: int
     retries: int
-    image: ImageConfig
-    resources: Mapping[str, Mapping[str, Mapping[str, str]]]  # step -> requests|limits -> qty
-    compute: ComputeConfig
-    schedule: ScheduleConfig | None
+    # The release's values from config: ours (names, image, workflow, resources, schedule)
+    # with the entry's `values` merged last; the Workload adds the `platform` block and the
+    # chart digest label. Validated, over the chart's values.yaml, against its schema.
     values: Mapping[str, Any]
+    template_name: str  # the WorkflowTemplate the release renders
 
 
 @dataclass(frozen=True)
@@ -483,6 +550,14 @@ class Config:
     argo: ArgoConfig
     storage: StorageConfig
     workload: WorkloadConfig
+    jobs: Mapping[str, JobConfig]  # by name; DEFAULT_JOB first
+    # One line per old key still used (workload.numParts, ...), naming its new key; the program
+    # logs each as a warning.
+    deprecations: tuple[str, ...] = ()
+
+    @property
+    def default_job(self) -> JobConfig:
+        return self.jobs[DEFAULT_JOB]
 
 
 # --------------------------------------------------------------------------- entry point
@@ -525,15 +600,19 @@ def load(reader: ConfigReader, stack: str, *, region: str | None = None) -> Conf
     ackone = (
         _ackone(_present(raw["ackone"]), stack, production, region) if target == "ackone" else None
     )
-    workload = _workload(_present(raw_workload), target, storage)
+    workload_raw = _present(raw_workload)
+    workload = _workload(workload_raw, target, storage)
+    jobs, deprecations = _jobs(_present(_object(reader, "jobs")), workload_raw)
     if ackone is not None:
         _check_spot_choice(ackone, workload.compute)
-    if ackone is not None and workload.parallelism > ackone.max_parallel_pods:
-        raise ConfigError(
-            f"workload.parallelism: {workload.parallelism} is above the {ackone.max_parallel_pods} "
-            f"pods the vSwitches {list(ackone.vswitch_cidrs)} can address at once; lower it or "
-            "give ackone.vswitchCidrs larger or more CIDRs"
-        )
+    for job in jobs.values() if ackone is not None else ():
+        if job.parallelism > ackone.max_parallel_pods:
+            key = _parallelism_key(job.name, workload_raw)
+            raise ConfigError(
+                f"{key}: {job.parallelism} is above the {ackone.max_parallel_pods} pods the "
+                f"vSwitches {list(ackone.vswitch_cidrs)} can address at once; lower it or "
+                "give ackone.vswitchCidrs larger or more CIDRs"
+            )
     argo = _argo(_present(raw["argo"]), target)
     if (
         argo.install
@@ -558,6 +637,8 @@ def load(reader: ConfigReader, stack: str, *, region: str | None = None) -> Conf
         argo=argo,
         storage=storage,
         workload=workload,
+        jobs=jobs,
+        deprecations=deprecations,
     )
 
 
@@ -937,34 +1018,315 @@ def _nas(raw: Any, target: str) -> NasStorage:
 
 def _workload(raw: Mapping[str, Any], target: str, storage: StorageConfig) -> WorkloadConfig:
     section = _Section("workload", raw)
-    part_size = section.get("partSize", None, _string)
-    if part_size is not None:
-        parse_byte_size("workload.partSize", part_size)
     # On a cluster the stack does not create, an existing claim lives in a namespace that exists
     # already. On kind and ackone the stack creates the cluster, so nothing can exist in it
     # before the first `pulumi up`: the namespace is created and the claim added afterwards.
     # Explicit true stays allowed: a namespace the stack created earlier (the claim added later)
     # must stay the stack's, or the next `pulumi up` deletes it, claim included.
     claim_in_existing_namespace = not SPECS[target].owns_cluster and storage.type == "existingClaim"
+    values = section.get("values", {}, _mapping)
     return WorkloadConfig(
         namespace=section.get("namespace", PROJECT, _namespace),
         create_namespace=section.get("createNamespace", not claim_in_existing_namespace, _bool),
-        num_parts=section.get("numParts", 5, _int_at_least(1)),
-        part_size=part_size,
-        keywords=tuple(section.get("keywords", list(DEFAULT_KEYWORDS), _keywords)),
-        match=section.get("match", "substring", _one_of(MATCH_MODES)),
-        parallelism=section.get("parallelism", 50, _int_at_least(1)),
-        retries=section.get("retries", 3, _int_at_least(0)),
-        image=_image(_present(raw.get("image"))),
-        resources=_resources(_present(raw.get("resources"))),
         compute=_compute(_present(raw.get("compute")), target),
-        schedule=_schedule(raw["schedule"]) if raw.get("schedule") is not None else None,
-        values=section.get("values", {}, _mapping),
+        values={key: value for key, value in values.items() if key in platform_keys()},
     )
 
 
-def _image(raw: Any) -> ImageConfig:
-    section = _Section("workload.image", raw)
+@functools.cache
+def chart_defaults(chart: Path) -> dict[str, Any]:
+    """A chart's values.yaml."""
+    return yaml.safe_load((chart / "values.yaml").read_text()) or {}
+
+
+@functools.cache
+def chart_schema(chart: Path) -> dict[str, Any] | None:
+    """A chart's values.schema.json, or None when it has none."""
+    path = chart / "values.schema.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+# The platform chart's values about naming and labels, not about the platform itself.
+NAMING_KEYS = ("nameOverride", "fullnameOverride", "commonLabels")
+
+
+def platform_keys() -> tuple[str, ...]:
+    """The top-level values of the platform chart that configure the platform itself: the keys
+    of workload.values that go to the platform release (every other one is log-count's)."""
+    return tuple(key for key in chart_defaults(PLATFORM_CHART) if key not in NAMING_KEYS)
+
+
+def _jobs(
+    raw: Mapping[str, Any], workload: Mapping[str, Any]
+) -> tuple[dict[str, JobConfig], tuple[str, ...]]:
+    """The `jobs` map, with log-count's entry made from its defaults, the old workload.* keys
+    (aliases, each reported in the returned deprecation lines) and jobs.log-count."""
+    entries = _mapping("jobs", raw)
+    for name in entries:
+        _job_name(name)
+    default, deprecations = _default_job_entry(workload, _present(entries.get(DEFAULT_JOB)))
+    jobs = {DEFAULT_JOB: _job(DEFAULT_JOB, default)}
+    for name, entry in entries.items():
+        if name != DEFAULT_JOB:
+            jobs[name] = _job(name, _present(entry))
+    owners: dict[str, str] = {}
+    for job in jobs.values():
+        if job.template_name in owners:
+            raise ConfigError(
+                f"jobs.{job.name}: its WorkflowTemplate {job.template_name!r} is also "
+                f"jobs.{owners[job.template_name]}'s; template names must be distinct (set "
+                f"jobs.{job.name}.values.templateName)"
+            )
+        owners[job.template_name] = job.name
+    return jobs, deprecations
+
+
+def _job_name(name: str) -> str:
+    key = f"jobs.{name}"
+    if not isinstance(name, str) or not _DNS_LABEL.match(name) or len(name) > MAX_RELEASE_NAME:
+        raise ConfigError(
+            f"{key}: {_shown('jobs', name)} is not a job name: a DNS-1123 label (lowercase "
+            f"letters, digits and '-', starting and ending alphanumeric) of at most "
+            f"{MAX_RELEASE_NAME} characters, Helm's limit for the release it names"
+        )
+    if name == PLATFORM_RELEASE:
+        raise ConfigError(
+            f"{key}: {name!r} is the platform release's name; give the job another name"
+        )
+    return name
+
+
+def _default_job_entry(
+    workload: Mapping[str, Any], entry: Mapping[str, Any]
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """log-count's entry: its defaults, then the old workload.* keys, then jobs.log-count (an
+    old key and the jobs.log-count key it stands for may not both be set)."""
+    entry = dict(_mapping(f"jobs.{DEFAULT_JOB}", entry))
+    old: dict[str, Any] = {"chart": DEFAULT_JOB}
+    job: dict[str, Any] = dict(LOG_COUNT_JOB_DEFAULTS)
+    used: list[tuple[str, str]] = []
+    for key, new in WORKLOAD_ALIASES.items():
+        value = workload.get(key)
+        if value is None:
+            continue
+        used.append((f"workload.{key}", new))
+        parsed = _old_workload_key(key, value)
+        if new.startswith(f"jobs.{DEFAULT_JOB}.values.job."):
+            job[key] = parsed
+        else:
+            old[key] = parsed
+    values: dict[str, Any] = {"job": job}
+    old_values = _mapping("workload.values", workload.get("values") or {})
+    for key in old_values:
+        if key not in platform_keys():
+            used.append((f"workload.values.{key}", f"jobs.{DEFAULT_JOB}.values.{key}"))
+    values = merge_values(values, {k: v for k, v in old_values.items() if k not in platform_keys()})
+    old["values"] = values
+    for old_key, new in used:
+        if _is_set(entry, new.split(".")[2:]):
+            raise ConfigError(
+                f"{old_key} and {new} are both set; {old_key} is the old name of {new}: "
+                f"keep {new} and remove {old_key}"
+            )
+    merged = merge_values(old, entry)
+    lines = tuple(
+        f"{old_key} is deprecated: it is read as {new}; move it there (README: Configuration)"
+        for old_key, new in used
+    )
+    return merged, lines
+
+
+def _is_set(entry: Mapping[str, Any], path: list[str]) -> bool:
+    node: Any = entry
+    for part in path:
+        if not isinstance(node, Mapping) or node.get(part) is None:
+            return False
+        node = node[part]
+    return True
+
+
+def _old_workload_key(key: str, value: Any) -> Any:
+    """An old workload.* job key, checked as before under its own name."""
+    name = f"workload.{key}"
+    if key == "numParts":
+        return _int_at_least(1)(name, value)
+    if key == "partSize":
+        parse_byte_size(name, value)
+        return _string(name, value)
+    if key == "keywords":
+        return ",".join(_keywords(name, value))
+    if key == "match":
+        return _one_of(MATCH_MODES)(name, value)
+    if key == "parallelism":
+        return _int_at_least(1)(name, value)
+    if key == "retries":
+        return _int_at_least(0)(name, value)
+    if key == "image":
+        _image(_present(value), "workload.image")
+        return value
+    if key == "resources":
+        _resources(_present(value))
+        return value
+    _schedule(value, "workload.schedule")
+    return value
+
+
+def _parallelism_key(name: str, workload: Mapping[str, Any]) -> str:
+    if name == DEFAULT_JOB and workload.get("parallelism") is not None:
+        return "workload.parallelism"
+    return f"jobs.{name}.parallelism"
+
+
+def _job(name: str, raw: Mapping[str, Any]) -> JobConfig:
+    key = f"jobs.{name}"
+    section = _Section(key, raw, FIELDS[f"jobs.{JOB_PLACEHOLDER}"])
+    chart = _job_chart(f"{key}.chart", raw.get("chart", name))
+    parallelism = section.get("parallelism", DEFAULT_PARALLELISM, _int_at_least(1))
+    retries = section.get("retries", DEFAULT_RETRIES, _int_at_least(0))
+    user = section.get("values", {}, _mapping)
+    for program_key in PROGRAM_JOB_VALUES:
+        if program_key in user:
+            raise ConfigError(
+                f"{key}.values.{program_key}: set by the program from the platform release; "
+                "configure the platform with workload.values and storage.* instead"
+            )
+    ours: dict[str, Any] = {
+        # Pinned so the program knows the names the chart derives from it (the template).
+        "fullnameOverride": name,
+        "templateName": name,
+        "workflow": {"parallelism": parallelism, "retry": {"limit": retries}},
+    }
+    image = _image(_present(raw.get("image")), f"{key}.image")
+    image_values = {
+        field: value
+        for field, value in (
+            ("registry", image.registry),
+            ("repository", image.repository),
+            ("tag", image.tag),
+        )
+        if value is not None
+    }
+    if image_values:
+        ours["image"] = image_values
+    if raw.get("resources") is not None:
+        ours["resources"] = _mapping(f"{key}.resources", raw["resources"])
+    if raw.get("schedule") is not None:
+        schedule = _schedule(raw["schedule"], f"{key}.schedule")
+        ours["schedule"] = {"enabled": True, "cron": schedule.cron}
+        if schedule.timezone is not None:
+            ours["schedule"]["timezone"] = schedule.timezone
+    values = merge_values(ours, user)
+    full = merge_values(chart_defaults(chart), values)
+    _check_job_values(name, chart, full)
+    return JobConfig(
+        name=name,
+        chart=chart,
+        parallelism=full["workflow"]["parallelism"],
+        retries=full["workflow"]["retry"]["limit"],
+        values=values,
+        template_name=template_name(full),
+    )
+
+
+def template_name(values: Mapping[str, Any]) -> str:
+    """The WorkflowTemplate's name, as the job charts derive it: templateName, else the
+    fullname."""
+    name = values["templateName"]
+    return name if name != "" else values["fullnameOverride"]
+
+
+def _job_chart(key: str, value: Any) -> Path:
+    """A job chart: a directory under charts/ by name, or a path (relative to the project)."""
+    text = _string(key, value)
+    path = (CHARTS_DIR / text) if "/" not in text else (REPO_ROOT / Path(text).expanduser())
+    try:
+        path = path.resolve()
+        found = _echoable(key, value) and (path / "Chart.yaml").is_file()
+    except OSError:  # e.g. a name too long for the file system
+        found = False
+    if not found:
+        choices = ", ".join(path.name for path in job_chart_dirs())
+        raise ConfigError(
+            f"{key}: {_shown(key, value)} is not a chart directory (none with a Chart.yaml "
+            f"there); give a directory under charts/ ({choices}) or a path to one"
+        )
+    if path in (LIBRARY_CHART.resolve(), PLATFORM_CHART.resolve()):
+        raise ConfigError(
+            f"{key}: {_shown(key, value)} is not a job chart (the library and the platform "
+            "chart are installed by the program, not as jobs)"
+        )
+    return path
+
+
+def _check_job_values(name: str, chart: Path, values: Mapping[str, Any]) -> None:
+    """The job release's values over the chart's values.yaml, against its values.schema.json
+    (what Helm checks at install, here at preview), and what only the job's own parsers know."""
+    key = f"jobs.{name}.values"
+    schema = chart_schema(chart)
+    if schema is not None:
+        validator = jsonschema.Draft7Validator(schema)
+        error = jsonschema.exceptions.best_match(validator.iter_errors(values))
+        if error is not None:
+            raise ConfigError(_schema_error(name, chart, error))
+    if chart == LOG_COUNT_CHART.resolve():
+        job = values.get("job") or {}
+        if job.get("partSize"):
+            parse_byte_size(f"{key}.job.partSize", job["partSize"])
+        _keywords(f"{key}.job.keywords", str(job["keywords"]).split(","))
+
+
+def _schema_error(name: str, chart: Path, error: jsonschema.ValidationError) -> str:
+    """One line: the job, the chart value's key path (in the merged values, whichever config
+    key set it), the value unless long or secret, and what the chart's schema allows."""
+    path = ".".join(str(part) for part in error.absolute_path) or "(the values)"
+    key = f"jobs.{name}"
+    where = f"by chart {_chart_label(chart)}'s values.schema.json"
+    rule, allowed = error.validator, error.validator_value
+    if rule == "additionalProperties":
+        known = sorted((error.schema.get("properties") or {}).keys())
+        given = error.instance if isinstance(error.instance, dict) else {}
+        unknown = sorted(set(given) - set(known))
+        close = difflib.get_close_matches(unknown[0], known, n=1) if unknown else []
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return (
+            f"{key}: chart value {path}: unknown key(s) {unknown}, not allowed {where}{hint}; "
+            f"allowed: {', '.join(known)}"
+        )
+    if rule == "required":
+        return f"{key}: chart value {path}: {error.message} {where}"
+    wanted = _SCHEMA_RULES.get(rule)
+    allowed_text = (
+        wanted(allowed) if wanted else f"what the schema's {rule!r} rule says ({error.message})"
+    )
+    return (
+        f"{key}: chart value {path}: {_shown(key, error.instance)} is not allowed {where}; "
+        f"allowed: {allowed_text}"
+    )
+
+
+# How a schema error says what is allowed, by the JSON Schema keyword that failed.
+_SCHEMA_RULES: dict[str, Callable[[Any], str]] = {
+    "type": lambda allowed: f"a value of type {allowed}",
+    "enum": lambda allowed: ", ".join(map(str, allowed)),
+    "const": lambda allowed: repr(allowed),
+    "minimum": lambda allowed: f"a number >= {allowed}",
+    "maximum": lambda allowed: f"a number <= {allowed}",
+    "exclusiveMinimum": lambda allowed: f"a number > {allowed}",
+    "exclusiveMaximum": lambda allowed: f"a number < {allowed}",
+    "pattern": lambda allowed: f"a string matching {allowed}",
+    "minLength": lambda allowed: f"at least {allowed} characters",
+    "maxLength": lambda allowed: f"at most {allowed} characters",
+    "minItems": lambda allowed: f"at least {allowed} items",
+    "maxItems": lambda allowed: f"at most {allowed} items",
+}
+
+
+def _chart_label(chart: Path) -> str:
+    return chart.name if chart.parent == CHARTS_DIR.resolve() else str(chart)
+
+
+def _image(raw: Any, key: str) -> ImageConfig:
+    section = _Section(key, raw, FIELDS["workload.image"])
     return ImageConfig(
         registry=section.get("registry", None, _string),
         repository=section.get("repository", None, _string),
@@ -1044,12 +1406,10 @@ def _acs(raw: Any) -> AcsConfig:
     )
 
 
-def _schedule(raw: Any) -> ScheduleConfig:
-    section = _Section("workload.schedule", raw)
+def _schedule(raw: Any, key: str) -> ScheduleConfig:
+    section = _Section(key, raw, FIELDS["workload.schedule"])
     if "cron" not in section.raw:
-        raise ConfigError(
-            "workload.schedule.cron: required when workload.schedule is set, e.g. '0 2 * * *'"
-        )
+        raise ConfigError(f"{key}.cron: required when {key} is set, e.g. '0 2 * * *'")
     return ScheduleConfig(
         cron=section.get("cron", None, _cron),
         timezone=section.get("timezone", None, _timezone),
@@ -1071,7 +1431,9 @@ class _Section:
         self.raw = _mapping(key, raw)
         unknown = sorted(set(self.raw) - set(fields))
         if unknown:
-            raise ConfigError(f"{key}: unknown key(s) {unknown}; allowed: {sorted(fields)}")
+            close = difflib.get_close_matches(str(unknown[0]), fields, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"{key}: unknown key(s) {unknown}; allowed: {sorted(fields)}{hint}")
 
     def get(self, field: str, default: T, parse: Parser[T]) -> T:
         value = self.raw.get(field)

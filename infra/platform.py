@@ -50,6 +50,7 @@ class Platform(pulumi.ComponentResource):
             f"{name}-workload",
             WorkloadArgs(
                 config=cfg.workload,
+                jobs=cfg.jobs,
                 provider=cluster.provider,
                 storage_values=storage.values,
                 depends_on=[argo.release] if argo is not None else [],
@@ -75,6 +76,7 @@ class Platform(pulumi.ComponentResource):
             exports.KUBECONFIG: cluster.kubeconfig,
             exports.WORKLOAD_NAMESPACE: workload.namespace,
             exports.WORKFLOW_TEMPLATE: workload.template_name,
+            exports.WORKFLOW_TEMPLATES: workload.template_names,
             exports.VOLUME_CLAIM: workload.claim_name,
             exports.SUBMIT_COMMAND: workload.submit_command,
             **cluster.outputs,

@@ -1,38 +1,31 @@
 """The workload: its namespace, the platform chart (shared volume, steps' ServiceAccount) and
-the log-count job chart (WorkflowTemplate & co.) on top of it."""
+one release of a job chart (WorkflowTemplate & co.) per entry of config `jobs` on top of it."""
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-import yaml
 
-from infra.compute import compute_values, set_only
-from infra.config import WorkloadConfig
-from infra.podsecurity import pod_security_labels
-from workflows.chart import (
-    LOG_COUNT_CHART,
-    PLATFORM_CHART,
-    REPO_ROOT,
-    assemble_chart,
-    merge_values,
+from common.paths import REPO_ROOT
+from infra.compute import compute_values
+from infra.config import (
+    DEFAULT_JOB,
+    PLATFORM_RELEASE,
+    JobConfig,
+    WorkloadConfig,
+    chart_defaults,
 )
+from infra.podsecurity import pod_security_labels
+from infra.targets.contracts import NamespacePrerequisites
+from workflows.chart import PLATFORM_CHART, assemble_chart, merge_values
 
-RELEASE_NAME = "log-count"
-# The platform release of the workload namespace, and the fullname its objects carry (the
-# steps' ServiceAccount; the claim is "<fullname>-data-<volume identity>").
-PLATFORM_RELEASE = "argo-fanout"
-# The keys of the platform chart's values that are not about naming or labels: config
-# workload.values entries under these go to the platform release, all others to the job's.
-NAMING_KEYS = ("nameOverride", "fullnameOverride", "commonLabels")
 # The Helm provider notices changes to a local chart only through values or Chart.yaml's version,
 # so a digest of the chart's files (the job's scripts included) rides along as a label.
 DIGEST_LABEL = "argo-fanout.io/chart-digest"
@@ -43,7 +36,10 @@ def chart_path(chart_dir: Path) -> str:
     (workflows.chart.assemble_chart, .charts/<name>), relative to the project directory, where
     Pulumi runs the program and its providers: an absolute path would differ per checkout and
     show as a change of the release."""
-    return "./" + assemble_chart(chart_dir).relative_to(REPO_ROOT).as_posix()
+    assembled = assemble_chart(chart_dir)
+    if not assembled.is_relative_to(REPO_ROOT):
+        return str(assembled)  # a job chart outside the project that needs no assembling
+    return "./" + assembled.relative_to(REPO_ROOT).as_posix()
 
 
 def chart_digest(chart_dir: Path) -> str:
@@ -60,21 +56,8 @@ def chart_digest(chart_dir: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def platform_keys() -> tuple[str, ...]:
-    """The top-level values of the platform chart that configure the platform itself."""
-    return tuple(key for key in platform_defaults() if key not in NAMING_KEYS)
-
-
-def split_overrides(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """config workload.values split into (platform release values, job release values)."""
-    keys = platform_keys()
-    platform = {key: value for key, value in values.items() if key in keys}
-    job = {key: value for key, value in values.items() if key not in keys}
-    return platform, job
-
-
 def platform_values(workload: WorkloadConfig, storage: Mapping[str, Any]) -> dict[str, Any]:
-    """The platform chart's values from config; its keys of workload.values are merged last."""
+    """The platform chart's values from config; workload.values (its keys only) is merged last."""
     ours: dict[str, Any] = {
         # Pinned so the program knows the names the chart derives from it (account, claim).
         "fullnameOverride": PLATFORM_RELEASE,
@@ -82,7 +65,7 @@ def platform_values(workload: WorkloadConfig, storage: Mapping[str, Any]) -> dic
         "compute": compute_values(workload.compute),
         "commonLabels": {DIGEST_LABEL: chart_digest(PLATFORM_CHART)},
     }
-    return merge_values(ours, split_overrides(workload.values)[0])
+    return merge_values(ours, workload.values)
 
 
 def platform_block(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -104,45 +87,11 @@ def platform_block(values: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def workload_values(workload: WorkloadConfig, platform: Mapping[str, Any]) -> dict[str, Any]:
-    """The log-count chart's values from config over the platform block (`platform_block`);
-    the job's keys of config workload.values are merged last."""
-    job: dict[str, Any] = {
-        "numParts": workload.num_parts,
-        "keywords": ",".join(workload.keywords),
-        "match": workload.match,
-    }
-    if workload.part_size is not None:
-        job["partSize"] = workload.part_size
-    ours: dict[str, Any] = {
-        # Pinned so the program knows the names the chart derives from it (the template).
-        "fullnameOverride": RELEASE_NAME,
-        "templateName": RELEASE_NAME,
-        "job": job,
-        "workflow": {"parallelism": workload.parallelism, "retry": {"limit": workload.retries}},
-        "platform": dict(platform),
-        "commonLabels": {DIGEST_LABEL: chart_digest(LOG_COUNT_CHART)},
-    }
-    image = set_only(
-        registry=workload.image.registry,
-        repository=workload.image.repository,
-        tag=workload.image.tag,
-    )
-    if image:
-        ours["image"] = image
-    if workload.resources:
-        ours["resources"] = {step: dict(spec) for step, spec in workload.resources.items()}
-    if workload.schedule is not None:
-        ours["schedule"] = {"enabled": True, "cron": workload.schedule.cron}
-        if workload.schedule.timezone is not None:
-            ours["schedule"]["timezone"] = workload.schedule.timezone
-    return merge_values(ours, split_overrides(workload.values)[1])
-
-
-def template_name(values: Mapping[str, Any]) -> str:
-    """The WorkflowTemplate's name, as the chart derives it: templateName, else the fullname."""
-    name = values["templateName"]
-    return name if name != "" else values["fullnameOverride"]
+def job_values(job: JobConfig, platform: Mapping[str, Any]) -> dict[str, Any]:
+    """A job release's values: the platform block (`platform_block`) and the chart's digest
+    label under the job's values from config (JobConfig.values, the user's merged last)."""
+    ours = {"platform": dict(platform), "commonLabels": {DIGEST_LABEL: chart_digest(job.chart)}}
+    return merge_values(ours, job.values)
 
 
 def claim_name(values: Mapping[str, Any]) -> str:
@@ -178,34 +127,31 @@ def volume_identity(values: Mapping[str, Any]) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:8]
 
 
-@functools.cache
 def platform_defaults() -> dict[str, Any]:
-    return yaml.safe_load((PLATFORM_CHART / "values.yaml").read_text())
+    return chart_defaults(PLATFORM_CHART)
 
 
-@functools.cache
-def log_count_defaults() -> dict[str, Any]:
-    return yaml.safe_load((LOG_COUNT_CHART / "values.yaml").read_text())
-
-
-def submit_command(namespace: str, template: str, num_parts: int) -> str:
+def submit_command(job: JobConfig, namespace: str) -> str:
+    """How to run the job with the Argo CLI; `-p numParts` where the job has that value
+    (log-count: its default width, which config may have changed)."""
+    values = merge_values(chart_defaults(job.chart), job.values)
+    num_parts = (values.get("job") or {}).get("numParts")
+    parameter = f"-p numParts={num_parts} " if num_parts is not None else ""
     return (
-        f"argo submit -n {namespace} --from workflowtemplate/{template} "
-        f"-p numParts={num_parts} --watch"
+        f"argo submit -n {namespace} --from workflowtemplate/{job.template_name} {parameter}--watch"
     )
 
 
-# Creates objects that must exist in the workload namespace before the chart, e.g. the
-# Secret an OSS volume mounts with; called with the namespace's name and the options to create
-# them with (provider, parent, and what must exist first).
-NamespacePrerequisites = Callable[
-    [pulumi.Input[str], pulumi.ResourceOptions], Sequence[pulumi.Resource]
-]
+def release_resource_name(component: str, job: str) -> str:
+    """The Pulumi name of a job's Release: log-count's keeps the name it had when it was the
+    only job (`<component>-release`), so stacks created then see no replacement."""
+    return f"{component}-release" if job == DEFAULT_JOB else f"{component}-job-{job}"
 
 
 @dataclass(frozen=True)
 class WorkloadArgs:
     config: WorkloadConfig
+    jobs: Mapping[str, JobConfig]  # config `jobs`: one release each; DEFAULT_JOB first
     provider: k8s.Provider
     storage_values: Mapping[str, Any]  # the chart's storage.* values (Inputs allowed)
     depends_on: Sequence[pulumi.Resource] = ()  # e.g. the Argo release: CRDs before templates
@@ -214,9 +160,9 @@ class WorkloadArgs:
 
 
 class Workload(pulumi.ComponentResource):
-    """The platform release and the log-count release on it in the workload namespace, which
-    it creates unless workload.createNamespace is false (the namespace exists; destroy leaves
-    it)."""
+    """The platform release and one job release per config `jobs` entry on it, in the workload
+    namespace, which it creates unless workload.createNamespace is false (the namespace exists;
+    destroy leaves it)."""
 
     def __init__(
         self, name: str, args: WorkloadArgs, opts: pulumi.ResourceOptions | None = None
@@ -256,29 +202,30 @@ class Workload(pulumi.ComponentResource):
         )
         # An Output: the volume source may hold values known only at deploy time (the bucket).
         block = pulumi.Output.from_input(platform).apply(platform_block)
-        self.release = k8s.helm.v3.Release(
-            f"{name}-release",
-            name=RELEASE_NAME,
-            chart=chart_path(LOG_COUNT_CHART),
-            namespace=namespace_name,
-            values=block.apply(lambda platform: workload_values(workload, platform)),
-            opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(depends_on=[self.platform_release])
-            ),
-        )
+        self.releases: dict[str, k8s.helm.v3.Release] = {}
+        for job in args.jobs.values():
+            self.releases[job.name] = k8s.helm.v3.Release(
+                release_resource_name(name, job.name),
+                name=job.name,
+                chart=chart_path(job.chart),
+                namespace=namespace_name,
+                values=block.apply(lambda platform, job=job: job_values(job, platform)),
+                opts=pulumi.ResourceOptions.merge(
+                    child, pulumi.ResourceOptions(depends_on=[self.platform_release])
+                ),
+            )
+        default = args.jobs[DEFAULT_JOB]
+        self.release = self.releases[DEFAULT_JOB]
         self.namespace: pulumi.Output[str] = self.release.namespace
-        # The names need no platform block: whatever it holds, the same template is rendered.
-        values = workload_values(workload, {})
-        self.template_name = template_name(values)
+        self.template_name = default.template_name
+        self.template_names = {job.name: job.template_name for job in args.jobs.values()}
         self.claim_name: pulumi.Output[str] = block.apply(lambda platform: platform["claimName"])
-        # From the final values: workload.values may override job.numParts.
-        self.submit_command = submit_command(
-            workload.namespace, self.template_name, values["job"]["numParts"]
-        )
+        self.submit_command = submit_command(default, workload.namespace)
         self.register_outputs(
             {
                 "namespace": self.namespace,
                 "workflowTemplate": self.template_name,
+                "workflowTemplates": self.template_names,
                 "volumeClaim": self.claim_name,
             }
         )

@@ -12,16 +12,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pulumi
 from pulumi.output import UNKNOWN
 
-from infra.config import REPO_ROOT
-from infra.workload import log_count_defaults
+from infra.config import REPO_ROOT, JobConfig, chart_defaults
 from workflows.chart import merge_values
 from workflows.job import JOB_DIR
 
@@ -40,9 +37,9 @@ class SampleInput:
     expected_counts: pulumi.Input[str]
 
 
-def input_key(workload_values: Mapping[str, Any]) -> str:
-    """The chart's default input path (`job.input`), after the stack's workload.values."""
-    return merge_values(log_count_defaults(), workload_values)["job"]["input"]
+def input_key(job: JobConfig) -> str:
+    """The log-count job's default input path (`job.input`): its chart's, after its values."""
+    return merge_values(chart_defaults(job.chart), job.values)["job"]["input"]
 
 
 def sample_input(data_dir: Path, size: int, key: str, *, dry_run: bool) -> SampleInput:

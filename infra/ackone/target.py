@@ -83,7 +83,7 @@ class AckOne(pulumi.ComponentResource):
                 sample = sample_input(
                     config.data_dir,
                     storage.oss.sample_input_size,
-                    input_key(config.workload.values),
+                    input_key(config.default_job),
                     dry_run=pulumi.runtime.is_dry_run(),
                 )
             volume = OssVolume(

@@ -52,17 +52,17 @@ def test_defaults_for_kind_follow_the_stack_name():
     assert cfg.storage.reclaim_policy == "Retain"
     assert cfg.storage.host_path == config.HostPathStorage(path="/var/local/argo-fanout")
     workload = cfg.workload
-    assert (workload.namespace, workload.num_parts, workload.parallelism, workload.retries) == (
-        "argo-fanout",
-        5,
-        50,
-        3,
-    )
-    assert workload.keywords == ("INFO", "WARN", "ERROR", "DEBUG")
-    assert workload.create_namespace is True
-    assert workload.match == "substring" and workload.part_size is None
+    assert workload.namespace == "argo-fanout" and workload.create_namespace is True
     assert workload.compute == config.ComputeConfig(profile="none", eci=None, acs=None)
-    assert workload.schedule is None
+    assert list(cfg.jobs) == ["log-count"] and cfg.deprecations == ()
+    job = cfg.default_job
+    assert (job.chart, job.parallelism, job.retries) == (config.LOG_COUNT_CHART, 50, 3)
+    assert job.values == {
+        "fullnameOverride": "log-count",
+        "templateName": "log-count",
+        "workflow": {"parallelism": 50, "retry": {"limit": 3}},
+        "job": {"numParts": 5, "keywords": "INFO,WARN,ERROR,DEBUG", "match": "substring"},
+    }
 
 
 def test_node_image_is_pinned_with_a_digest():
@@ -148,12 +148,33 @@ def test_full_workload_section():
         },
         "dev",
     )
-    workload = cfg.workload
-    assert workload.part_size == "64MiB" and workload.retries == 0
-    assert workload.image == config.ImageConfig("registry.example.com", None, "3.12")
-    assert workload.resources == {"count": {"requests": {"cpu": "2", "memory": "1Gi"}}}
-    assert workload.schedule == config.ScheduleConfig("0 2 * * *", "Asia/Shanghai")
-    assert workload.values == {"job": {"maxParts": 20}}
+    job = cfg.default_job
+    assert job.retries == 0 and job.values["workflow"]["retry"] == {"limit": 0}
+    assert job.values["job"] == {
+        "numParts": 8,
+        "partSize": "64MiB",
+        "keywords": "ERROR",
+        "match": "word",
+        "maxParts": 20,
+    }
+    assert job.values["image"] == {"registry": "registry.example.com", "tag": "3.12"}
+    assert job.values["resources"] == {"count": {"requests": {"cpu": "2", "memory": "1Gi"}}}
+    assert job.values["schedule"] == {
+        "enabled": True,
+        "cron": "0 2 * * *",
+        "timezone": "Asia/Shanghai",
+    }
+    assert cfg.workload.values == {}  # workload.values keys of the job went to the job
+    # One warning line per old key, naming the new one.
+    assert len(cfg.deprecations) == 9
+    assert cfg.deprecations[0] == (
+        "workload.numParts is deprecated: it is read as jobs.log-count.values.job.numParts; "
+        "move it there (README: Configuration)"
+    )
+    assert (
+        "workload.values.job is deprecated: it is read as jobs.log-count.values.job"
+        in (cfg.deprecations[-1])
+    )
 
 
 def test_eci_and_acs_options():
@@ -577,7 +598,7 @@ def test_existing_target_storage_rules():
 
 def test_parallelism_at_capacity_is_accepted():
     capacity = ack().ackone.max_parallel_pods
-    assert ack(workload={"parallelism": capacity}).workload.parallelism == capacity
+    assert ack(workload={"parallelism": capacity}).default_job.parallelism == capacity
 
 
 EXISTING = {"target": "existing", "existing": {"context": "c"}}
@@ -666,6 +687,12 @@ def _contexts() -> dict[str, dict]:
         "workload.compute.eci": ACK,
         "workload.compute.acs": {**ACK, "workload": {"compute": {"profile": "acs"}}},
         "workload.schedule": {"workload": {"schedule": {"cron": "0 2 * * *"}}},
+        "jobs": {},
+        f"jobs.{config.JOB_PLACEHOLDER}": {},
+        f"jobs.{config.JOB_PLACEHOLDER}.image": {},
+        f"jobs.{config.JOB_PLACEHOLDER}.schedule": {
+            "jobs": {"hello-world": {"schedule": {"cron": "0 2 * * *"}}}
+        },
     }
 
 
@@ -691,9 +718,10 @@ FIELD_PATHS = [
 def test_no_error_echoes_a_long_or_secret_value(monkeypatch, tmp_path, field, value):
     """Every key: a refused value is named by its key and described, never quoted."""
     monkeypatch.setenv("HOME", str(tmp_path))
+    base = _contexts()[".".join(field.split(".")[:-1]) if "." in field else field]
+    field = field.replace(config.JOB_PLACEHOLDER, "hello-world")
     path = field.split(".")
     section = ".".join(path[:-1]) if len(path) > 1 else field
-    base = _contexts()[section]
     keys = _with_field(base, path, value)
     try:
         load(keys, "x", region="cn-hangzhou")

@@ -52,6 +52,7 @@ BASES: dict[str, tuple[str, dict[str, Any]]] = {
     "ack-acs": ("ack", {"workload": {"compute": {"profile": "acs"}}}),
     "kind-schedule": ("dev", {"workload": {"schedule": {"cron": "0 1 * * *"}}}),
     "kind-no-persistence": ("dev", {"argo": {"persistence": {"enabled": False}}}),
+    "kind-hello": ("dev", {"jobs": {"hello-world": {}}}),
 }
 
 
@@ -160,6 +161,39 @@ CASES = [
         "workload.schedule.timezone", "kind", "Asia/Shanghai", workload__schedule__cron="0 1 * * *"
     ),
     case("workload.values", "kind", {"job": {"maxParts": 500}}),
+    Case("jobs", "kind", {"jobs": {"hello-world": {}}}),
+    Case("jobs.<name>.chart", "kind-hello", {"jobs.hello-world.chart": "dag-diamond"}),
+    Case("jobs.<name>.parallelism", "kind-hello", {"jobs.hello-world.parallelism": 2}),
+    Case("jobs.<name>.retries", "kind-hello", {"jobs.hello-world.retries": 0}),
+    Case(
+        "jobs.<name>.resources",
+        "kind-hello",
+        {"jobs.hello-world.resources": {"limits": {"memory": "256Mi"}}},
+    ),
+    Case(
+        "jobs.<name>.values", "kind-hello", {"jobs.hello-world.values": {"job": {"message": "x"}}}
+    ),
+    Case(
+        "jobs.<name>.image.registry",
+        "kind-hello",
+        {"jobs.hello-world.image": {"registry": "registry.example.com"}},
+    ),
+    Case(
+        "jobs.<name>.image.repository",
+        "kind-hello",
+        {"jobs.hello-world.image": {"repository": "mirror/python"}},
+    ),
+    Case("jobs.<name>.image.tag", "kind-hello", {"jobs.hello-world.image": {"tag": "3.13.1-slim"}}),
+    Case(
+        "jobs.<name>.schedule.cron",
+        "kind-hello",
+        {"jobs.hello-world.schedule": {"cron": "0 1 * * *"}},
+    ),
+    Case(
+        "jobs.<name>.schedule.timezone",
+        "kind-hello",
+        {"jobs.hello-world.schedule": {"cron": "0 1 * * *", "timezone": "Asia/Shanghai"}},
+    ),
 ]
 # Changes refused before anything is touched, and the test that proves the refusal.
 REFUSED = {

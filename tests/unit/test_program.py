@@ -6,6 +6,7 @@ import base64
 import json
 import re
 
+import pulumi
 import pytest
 import yaml
 
@@ -15,7 +16,7 @@ from infra.cluster import MissingToolError, kind_create_script, kind_delete_scri
 from infra.config import ConfigError
 from tests.support.pulumi_mocks import ProgramRun, Registered, fake_kubeconfig, run_program
 from tests.support.schemas import requires_argo_crds, validate_kubernetes, validate_object
-from workflows.chart import LOG_COUNT_CHART, PLATFORM_CHART, render_chart
+from workflows.chart import CHARTS_DIR, LOG_COUNT_CHART, PLATFORM_CHART, render_chart
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 PROVIDER = "pulumi:providers:kubernetes"
@@ -170,6 +171,7 @@ def test_outputs(runs, stack):
         exports.ARGO_NAMESPACE: "argo",
         exports.WORKLOAD_NAMESPACE: namespace,
         exports.WORKFLOW_TEMPLATE: "log-count",
+        exports.WORKFLOW_TEMPLATES: {"log-count": "log-count"},
         exports.SUBMIT_COMMAND: (
             f"argo submit -n {namespace} --from workflowtemplate/log-count "
             f"-p numParts={5 if stack == 'dev' else 8} --watch"
@@ -483,6 +485,95 @@ def test_submit_command_uses_the_final_chart_values():
     (release,) = releases(run, "log-count")
     assert release.inputs["values"]["job"]["numParts"] == 9
     assert "-p numParts=9 " in run.outputs[exports.SUBMIT_COMMAND]
+
+
+# log-count's Release as stacks created before the `jobs` map registered it (as the mocks write
+# URNs: the parent's type, then the resource's): its URN must not change, or `pulumi up` after
+# the upgrade would delete and re-create the release (and with it the WorkflowTemplate, its
+# CronWorkflow and the running workflows' template).
+LOG_COUNT_URN = (
+    "urn:pulumi:{stack}::argo-fanout::argo-fanout:workload:Workload$"
+    "kubernetes:helm.sh/v3:Release::argo-fanout-workload-release"
+)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_log_count_keeps_its_release_urn(runs, stack):
+    run = runs[stack]
+    (release,) = releases(run, "log-count")
+    assert release.urn == LOG_COUNT_URN.format(stack=stack)
+    # What the real engine's URN is made of besides: the same parents, with the same names.
+    assert [(r.type, r.name) for r in run.ancestors(release)] == [
+        ("argo-fanout:workload:Workload", "argo-fanout-workload"),
+        ("argo-fanout:index:Platform", "argo-fanout"),
+    ]
+
+
+def test_every_job_is_a_release_of_its_own_on_the_platform_release():
+    run = run_program(
+        "dev",
+        {
+            "jobs": {
+                "hello-world": {"values": {"job": {"message": "hi"}}},
+                "diamond": {"chart": "dag-diamond", "parallelism": 2},
+            }
+        },
+    )
+    (log_count,) = releases(run, "log-count")
+    assert log_count.urn == LOG_COUNT_URN.format(stack="dev")  # adding jobs leaves it be
+    (platform,) = releases(run, "platform")
+    (hello,) = releases(run, "hello-world")
+    (diamond,) = releases(run, "dag-diamond")
+    assert hello.name == "argo-fanout-workload-job-hello-world"
+    assert (hello.inputs["name"], diamond.inputs["name"]) == ("hello-world", "diamond")
+    for release in (log_count, hello, diamond):
+        assert platform.urn in release.dependencies
+        assert release.inputs["values"]["platform"] == log_count.inputs["values"]["platform"]
+        assert release.inputs["namespace"] == "argo-fanout"
+    assert hello.inputs["values"]["job"] == {"message": "hi"}
+    assert diamond.inputs["values"]["workflow"]["parallelism"] == 2
+    assert run.outputs[exports.WORKFLOW_TEMPLATES] == {
+        "log-count": "log-count",
+        "hello-world": "hello-world",
+        "diamond": "diamond",
+    }
+    assert run.outputs[exports.WORKFLOW_TEMPLATE] == "log-count"
+
+
+@requires_argo_crds
+def test_a_seed_job_release_renders_valid_objects():
+    run = run_program("dev", {"jobs": {"loops": {"values": {"job": {"end": 3}}}}})
+    (release,) = releases(run, "loops")
+    assert release.inputs["chart"] == "./.charts/loops"
+    objects = render_chart(
+        CHARTS_DIR / "loops",
+        release.inputs["values"],
+        release="loops",
+        namespace="argo-fanout",
+    )
+    assert ("WorkflowTemplate", "loops") in [(o["kind"], o["metadata"]["name"]) for o in objects]
+    for obj in objects:
+        validate_object(obj)
+
+
+def test_a_bad_job_value_stops_the_program_naming_job_key_value_and_rule():
+    with pytest.raises(Exception, match=r"jobs.loops: chart value job.end: 'x' is not allowed"):
+        run_program("dev", {"jobs": {"loops": {"values": {"job": {"end": "x"}}}}})
+
+
+def test_old_workload_keys_are_logged_once_each_as_deprecated(monkeypatch):
+    warned: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *_, **__: warned.append(message))
+    run = run_program("dev", {"workload": {"numParts": 7, "retries": 1}})
+    assert warned == [
+        "workload.numParts is deprecated: it is read as jobs.log-count.values.job.numParts; "
+        "move it there (README: Configuration)",
+        "workload.retries is deprecated: it is read as jobs.log-count.retries; "
+        "move it there (README: Configuration)",
+    ]
+    (release,) = releases(run, "log-count")
+    assert release.inputs["values"]["job"]["numParts"] == 7
+    assert release.inputs["values"]["workflow"]["retry"] == {"limit": 1}
 
 
 def test_kind_nodes_mount_data_dir_where_the_hostpath_volume_points():

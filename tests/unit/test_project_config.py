@@ -20,7 +20,7 @@ def test_the_projects_own_namespace_is_read():
 def test_a_fixed_argo_fanout_namespace_would_have_missed_them():
     values = {"team-batch:workload": '{"numParts": 3}'}
     loaded = config.load(ProjectConfig("team-batch", values), "lab")
-    assert loaded.workload.num_parts == 3
+    assert loaded.default_job.values["job"]["numParts"] == 3
 
 
 def test_argo_fanout_keys_still_work_in_a_project_of_another_name():

@@ -8,21 +8,26 @@ import yaml
 from infra.argo import argo_values
 from infra.cluster import kind_cluster_config
 from infra.compute import compute_values
-from infra.config import load
+from infra.config import load, template_name
 from infra.storage import storage_values
 from infra.workload import (
     DIGEST_LABEL,
     chart_digest,
     claim_name,
+    job_values,
     platform_block,
     platform_values,
     submit_command,
-    template_name,
     volume_identity,
-    workload_values,
 )
 from tests.support.schemas import requires_argo_crds, validate_object
-from workflows.chart import LOG_COUNT_CHART, PLATFORM_CHART, platform_values_block, render_chart
+from workflows.chart import (
+    CHARTS_DIR,
+    LOG_COUNT_CHART,
+    PLATFORM_CHART,
+    platform_values_block,
+    render_chart,
+)
 
 EXISTING = {"target": "existing", "existing": {"context": "c"}}
 
@@ -35,8 +40,8 @@ def platform_for(cfg, **storage_inputs):
     return platform_values(cfg.workload, storage_values(cfg.storage, **storage_inputs))
 
 
-def values_for(cfg, **storage_inputs):
-    return workload_values(cfg.workload, platform_block(platform_for(cfg, **storage_inputs)))
+def values_for(cfg, job="log-count", **storage_inputs):
+    return job_values(cfg.jobs[job], platform_block(platform_for(cfg, **storage_inputs)))
 
 
 def test_dev_defaults_map_to_chart_values():
@@ -267,6 +272,57 @@ def test_kind_cluster_config_mounts_data_dir_on_every_node():
 
 
 def test_submit_command():
-    assert submit_command("jobs", "log-count", 12) == (
+    cfg = load({"workload": {"numParts": 12}, "jobs": {"hello-world": {}}}, "dev")
+    assert submit_command(cfg.default_job, "jobs") == (
         "argo submit -n jobs --from workflowtemplate/log-count -p numParts=12 --watch"
     )
+    assert submit_command(cfg.jobs["hello-world"], "jobs") == (
+        "argo submit -n jobs --from workflowtemplate/hello-world --watch"
+    )
+
+
+def test_a_seed_job_gets_its_own_names_the_platform_block_and_its_options():
+    cfg = load(
+        {
+            "jobs": {
+                "hello": {
+                    "chart": "hello-world",
+                    "parallelism": 2,
+                    "image": {"tag": "3.12.11-slim"},
+                    "schedule": {"cron": "0 4 * * *"},
+                    "values": {"job": {"message": "hi"}},
+                }
+            }
+        },
+        "dev",
+    )
+    platform = platform_for(cfg)
+    assert values_for(cfg, "hello") == {
+        "fullnameOverride": "hello",
+        "templateName": "hello",
+        "workflow": {"parallelism": 2, "retry": {"limit": 3}},
+        "image": {"tag": "3.12.11-slim"},
+        "schedule": {"enabled": True, "cron": "0 4 * * *"},
+        "job": {"message": "hi"},
+        "platform": platform_block(platform),
+        "commonLabels": {DIGEST_LABEL: chart_digest(CHARTS_DIR / "hello-world")},
+    }
+    # log-count's values are what they were before `jobs` existed.
+    assert values_for(cfg)["job"] == {
+        "numParts": 5,
+        "keywords": "INFO,WARN,ERROR,DEBUG",
+        "match": "substring",
+    }
+
+
+@requires_argo_crds
+@pytest.mark.parametrize("chart", ["hello-world", "loops", "dag-diamond", "fanout"])
+def test_every_seed_job_renders_valid_objects_from_the_program_s_values(chart):
+    cfg = load({"jobs": {chart: {"schedule": {"cron": "0 4 * * *"}}}}, "dev")
+    objects = render_chart(
+        cfg.jobs[chart].chart, values_for(cfg, chart), release=chart, namespace="argo-fanout"
+    )
+    templates = [obj for obj in objects if obj["kind"] == "WorkflowTemplate"]
+    assert [t["metadata"]["name"] for t in templates] == [cfg.jobs[chart].template_name]
+    for obj in objects:
+        validate_object(obj)

@@ -44,7 +44,7 @@ def test_parallelism_limit_is_what_the_vswitches_address():
     # Two /28 vSwitches: 2 * (16 - 4 reserved) - 16 headroom = 8 pods at once.
     small = {"vswitchCidrs": ["10.0.0.0/28", "10.0.0.16/28"]}
 
-    assert ack(ackone=small, workload={"parallelism": 8}).workload.parallelism == 8
+    assert ack(ackone=small, workload={"parallelism": 8}).default_job.parallelism == 8
     with pytest.raises(ConfigError, match=r"workload.parallelism: 9 is above the 8 pods"):
         ack(ackone=small, workload={"parallelism": 9})
 
@@ -54,3 +54,12 @@ def test_vswitches_too_small_for_any_pod_reject_every_parallelism():
 
     with pytest.raises(ConfigError, match=r"workload.parallelism: 1 is above the 0 pods"):
         ack(ackone=tiny, workload={"parallelism": 1})
+    # Every job is bounded, the chart's default width included.
+    with pytest.raises(ConfigError, match=r"^jobs.log-count.parallelism: 50 is above the 0 pods"):
+        ack(ackone=tiny)
+    with pytest.raises(ConfigError, match=r"^jobs.hello-world.parallelism: 9 is above the 8"):
+        ack(
+            ackone={"vswitchCidrs": ["10.0.0.0/28", "10.0.0.16/28"]},
+            workload={"parallelism": 8},
+            jobs={"hello-world": {"parallelism": 9}},
+        )

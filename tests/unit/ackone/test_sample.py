@@ -8,7 +8,7 @@ import pytest
 
 from infra.ackone import sample
 from infra.ackone.sample import input_key, sample_input
-from infra.config import REPO_ROOT
+from infra.config import REPO_ROOT, load
 
 
 def test_generates_the_exact_size_with_its_counts_then_reuses_it(tmp_path):
@@ -43,5 +43,8 @@ def test_a_failed_generation_leaves_nothing_and_names_the_key(tmp_path, monkeypa
 
 
 def test_input_key_follows_the_chart_default_and_workload_values():
-    assert input_key({}) == "log-count-data.txt"
-    assert input_key({"job": {"input": "logs/app.log"}}) == "logs/app.log"
+    assert input_key(load({}, "a").default_job) == "log-count-data.txt"
+    old = load({"workload": {"values": {"job": {"input": "logs/app.log"}}}}, "a")
+    assert input_key(old.default_job) == "logs/app.log"
+    new = load({"jobs": {"log-count": {"values": {"job": {"input": "logs/b.log"}}}}}, "a")
+    assert input_key(new.default_job) == "logs/b.log"
