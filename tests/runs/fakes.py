@@ -206,7 +206,10 @@ class FakeArgo:
         return stored
 
     def get_workflow(self, namespace: str, name: str) -> dict[str, Any] | None:
-        if not self.created or name != WORKFLOW or namespace != NAMESPACE:
+        created = {body["metadata"]["generateName"] + "x7k2p" for body in self.created if body} | {
+            WORKFLOW
+        }
+        if not self.created or name not in created or namespace != NAMESPACE:
             return None
         state = self.states[min(self.polls, len(self.states) - 1)]
         self.polls += 1

@@ -1,4 +1,4 @@
-"""`submit`, `result`, `retry` and `ephemeral`: log-count runs on a deployed stack.
+"""`submit`, `result`, `retry` and `ephemeral`: runs of a deployed stack's job templates.
 
 Results go to stdout (the result JSON, or a submitted workflow's name); progress, Pulumi's
 output and the teardown report go to stderr; errors are one line, `error: ...`, with the exit
@@ -21,9 +21,10 @@ def register(subparsers: argparse._SubParsersAction, runtime: Runtime | None = N
     """Add the commands; `runtime` replaces the real Pulumi/Kubernetes access (tests)."""
     submit = subparsers.add_parser(
         "submit",
-        help="submit a log-count run to a stack",
-        description="Submit a Workflow from the stack's WorkflowTemplate; with --wait, follow "
-        "it and print its result JSON. Without --wait, print the workflow's name.",
+        help="submit a run of one of a stack's jobs (default: log-count)",
+        description="Submit a Workflow from one of the stack's WorkflowTemplates (--template; "
+        "default: log-count's); with --wait, follow it and print its result JSON. Without "
+        "--wait, print the workflow's name.",
     )
     _add_stack(submit)
     _add_run_options(submit)
@@ -38,6 +39,7 @@ def register(subparsers: argparse._SubParsersAction, runtime: Runtime | None = N
     )
     _add_stack(result)
     result.add_argument("name", metavar="NAME", help="the workflow's name, as submit printed it")
+    _add_template(result, "the job (or WorkflowTemplate) the run must be of: checked")
     result.set_defaults(func=_deferred("result_command", runtime))
 
     retry = subparsers.add_parser(
@@ -56,8 +58,9 @@ def register(subparsers: argparse._SubParsersAction, runtime: Runtime | None = N
     ephemeral = subparsers.add_parser(
         "ephemeral",
         help="pulumi up, run once, pulumi destroy",
-        description="Deploy the stack, run log-count once and wait for it, then destroy the "
-        "stack (also after a failure or Ctrl-C) and print the result and a teardown report.",
+        description="Deploy the stack, run one of its jobs once (--template; default: "
+        "log-count) and wait for it, then destroy the stack (also after a failure or Ctrl-C) "
+        "and print the result and a teardown report.",
     )
     _add_stack(ephemeral)
     _add_run_options(ephemeral)
@@ -84,7 +87,17 @@ def _add_stack(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_template(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--template",
+        metavar="NAME",
+        help=f"{what}: a job name or a WorkflowTemplate name of the stack's workflowTemplates "
+        "output (config `jobs`); default: log-count",
+    )
+
+
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    _add_template(parser, "the job to run")
     parser.add_argument(
         "-p",
         "--parameter",
@@ -92,15 +105,16 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="a workflow parameter: numParts, partSize, input, keywords, match, "
-        "minSuccessRatio (repeatable)",
+        help="a workflow parameter the template declares (repeatable); log-count's: numParts, "
+        "partSize, input, keywords, match, minSuccessRatio",
     )
     parser.add_argument(
         "--input",
         type=Path,
         metavar="PATH",
         help="a log file or directory to stage on the stack's volume (kind: copied into "
-        "dataDir; ACK One with OSS: uploaded to the bucket); sets -p input",
+        "dataDir; ACK One with OSS: uploaded to the bucket); sets -p input, so only for a "
+        "template that declares `input` (log-count)",
     )
     _add_timeout(parser)
 

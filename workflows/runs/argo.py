@@ -34,6 +34,8 @@ _LOOP_SOURCE = re.compile(
     r"^\{\{\s*(tasks|steps)\.([^.\s]+)\.outputs\.(result|parameters\.([^.\s}]+))\s*\}\}$"
 )
 RESULT_PARAMETER = "result"
+# The chart whose templates take log-count's parameters (`helm.sh/chart: log-count-<version>`).
+LOG_COUNT_CHART_NAME = "log-count"
 COMPLETED_LABEL = "workflows.argoproj.io/completed"
 SUCCEEDED = "Succeeded"
 FAILED_PHASES = ("Failed", "Error")
@@ -454,6 +456,34 @@ def result(workflow: Mapping[str, Any]) -> str | None:
         if value is not None:
             return value
     return None
+
+
+def declares_result(workflow: Mapping[str, Any]) -> bool:
+    """Whether the run's template promises a `result`: an output parameter of that name (or
+    `globalName`) in any of its templates, or log-count's reducing task from before the export.
+    Without the stored template spec (not yet stored) the answer is yes: a missing result is
+    then reported rather than silently passed."""
+    spec = (workflow.get("status") or {}).get("storedWorkflowTemplateSpec")
+    if not spec:
+        return True
+    for template in spec.get("templates") or ():
+        for parameter in (template.get("outputs") or {}).get("parameters") or ():
+            if RESULT_PARAMETER in (parameter.get("name"), parameter.get("globalName")):
+                return True
+        tasks = (template.get("dag") or {}).get("tasks") or ()
+        if template.get("name") == spec.get("entrypoint") and any(
+            task.get("name") == REDUCE_TASK for task in tasks
+        ):
+            return True
+    return False
+
+
+def is_log_count(template: Mapping[str, Any]) -> bool:
+    """Whether a deployed WorkflowTemplate comes from the log-count chart (its Helm chart
+    label), whose parameters the job's own parsers check."""
+    labels = (template.get("metadata") or {}).get("labels") or {}
+    chart = str(labels.get("helm.sh/chart", ""))
+    return chart.rpartition("-")[0] == LOG_COUNT_CHART_NAME
 
 
 def _parameter(parameters: Sequence[Mapping[str, Any]], name: str) -> str | None:

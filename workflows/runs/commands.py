@@ -36,21 +36,29 @@ def submit_command(args: argparse.Namespace, runtime: Runtime) -> int:
     options = _options(args, wait=args.wait)  # checked before the stack is read
     outputs = _outputs(args.stack, runtime)
     submission = run_submission(outputs, options, runtime, report)
-    if submission.result is None:
+    if submission.workflow is None:
         print(submission.name)
         report(
             f"follow it with `python -m workflows result -s {args.stack} {submission.name}` "
             f"or `argo watch -n {outputs.namespace} {submission.name}`"
         )
     else:
-        print(format_result(submission.result))
+        show_result(submission.name, submission.result)
     return EXIT_OK
 
 
 def result_command(args: argparse.Namespace, runtime: Runtime) -> int:
     outputs = _outputs(args.stack, runtime)
     workflow = fetch_workflow(runtime.connect(outputs), outputs, args.name)
-    print(format_result(succeeded_result(workflow)))
+    if args.template is not None:
+        job, template = outputs.resolve_template(args.template)
+        ran = (workflow.get("spec") or {}).get("workflowTemplateRef", {}).get("name")
+        if ran != template:
+            raise RunError(
+                f"--template {args.template}: workflow {args.name} is a run of "
+                f"{ran or 'no WorkflowTemplate'}, not of job {job}'s template {template}"
+            )
+    show_result(args.name, succeeded_result(workflow))
     return EXIT_OK
 
 
@@ -68,7 +76,7 @@ def retry_command(args: argparse.Namespace, runtime: Runtime) -> int:
         report(f"follow it with `python -m workflows result -s {args.stack} {args.name}`")
         return EXIT_OK
     workflow = wait_for(api, outputs, args.name, args.timeout, runtime, report)
-    print(format_result(succeeded_result(workflow)))
+    show_result(args.name, succeeded_result(workflow))
     return EXIT_OK
 
 
@@ -83,8 +91,8 @@ def _check_timeout(args: argparse.Namespace, without_wait: str) -> None:
 
 def ephemeral_command(args: argparse.Namespace, runtime: Runtime) -> int:
     outcome = run_ephemeral(args.stack, _options(args, wait=True), args.keep, runtime, report)
-    if outcome.submission is not None and outcome.submission.result is not None:
-        print(format_result(outcome.submission.result))
+    if outcome.submission is not None and outcome.submission.workflow is not None:
+        show_result(outcome.submission.name, outcome.submission.result)
     report("teardown report:")
     for line in outcome.teardown:
         report(f"  {line}")
@@ -95,6 +103,15 @@ def ephemeral_command(args: argparse.Namespace, runtime: Runtime) -> int:
         report(f"error: {outcome.error}")
         return outcome.error.exit_code
     return EXIT_OK if outcome.torn_down else EXIT_RUN_FAILED
+
+
+def show_result(name: str, result: str | None) -> None:
+    """A succeeded run's result JSON on stdout; a template without a `result` output (the seed
+    examples) has none, which stderr says."""
+    if result is None:
+        report(f"workflow {name} succeeded; its template declares no `result` output")
+    else:
+        print(format_result(result))
 
 
 def report(line: str) -> None:
@@ -129,6 +146,7 @@ def _options(args: argparse.Namespace, *, wait: bool) -> SubmitOptions:
         input_path=args.input,
         wait=wait,
         timeout=args.timeout,
+        template=args.template,
     )
     check_locally(options)
     return options

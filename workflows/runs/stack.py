@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -59,13 +59,34 @@ class StackOutputs:
     owns_cluster: bool  # False: destroy leaves the cluster (and what the stack did not create)
     kubeconfig: dict[str, Any]
     namespace: str
-    template: str
+    template: str  # the default job's (log-count's) WorkflowTemplate
     volume_claim: str
     data_dir: str | None
     oss_bucket: str | None
     oss_endpoint: str | None
     oss_path: str | None  # the bucket directory the volume mounts (set with oss_bucket)
     argo_namespace: str | None = None  # set only where the program installed Argo
+    # Every job's WorkflowTemplate by job name (stacks deployed before `jobs`: log-count's only).
+    templates: Mapping[str, str] = field(default_factory=dict)
+
+    def resolve_template(self, name: str | None) -> tuple[str, str]:
+        """(job, WorkflowTemplate) for `--template NAME`: a job name or a template name of
+        the `workflowTemplates` output; None: the default job."""
+        if name is None:
+            return exports.DEFAULT_JOB, self.template
+        if name in self.templates:
+            return name, self.templates[name]
+        for job, template in self.templates.items():
+            if template == name:
+                return job, template
+        known = ", ".join(
+            job if job == template else f"{job} (template {template})"
+            for job, template in self.templates.items()
+        )
+        raise RunError(
+            f"--template {name}: stack {self.stack!r} deploys no job or WorkflowTemplate of that "
+            f"name; its jobs: {known} (config `jobs`, then `pulumi up -s {self.stack}`)"
+        )
 
     @classmethod
     def parse(cls, stack: str, outputs: Mapping[str, Any]) -> StackOutputs:
@@ -115,7 +136,22 @@ class StackOutputs:
             oss_endpoint=outputs.get(exports.OSS_ENDPOINT),
             oss_path=outputs.get(exports.OSS_PATH),
             argo_namespace=outputs.get(exports.ARGO_NAMESPACE),
+            templates=_templates(stack, outputs),
         )
+
+
+def _templates(stack: str, outputs: Mapping[str, Any]) -> dict[str, str]:
+    value = outputs.get(exports.WORKFLOW_TEMPLATES)
+    if value is None:  # deployed before the `jobs` map: log-count was the only job
+        return {exports.DEFAULT_JOB: str(outputs[exports.WORKFLOW_TEMPLATE])}
+    if not isinstance(value, Mapping) or not all(
+        isinstance(job, str) and isinstance(template, str) for job, template in value.items()
+    ):
+        raise RunError(
+            f"stack {stack!r}: output {exports.WORKFLOW_TEMPLATES} is not a map of job names to "
+            f"template names: run `pulumi up -s {stack}` with this checkout's program"
+        )
+    return dict(value)
 
 
 def read_outputs(stack: Stack) -> StackOutputs:

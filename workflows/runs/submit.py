@@ -1,4 +1,4 @@
-"""Submitting a log-count run to a stack, waiting for it and reading its result.
+"""Submitting a run of any of a stack's job templates, waiting for it and reading its result.
 
 `run_submission` is what `submit`, `ephemeral` and the kind end-to-end test all call. Cluster
 and stack access come through `Runtime`, so tests run the same code against fakes.
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from common import exports
 from workflows import staging
 from workflows.runs import argo
 from workflows.runs.errors import EXIT_INTERRUPTED, EXIT_RUN_FAILED, RunError
@@ -47,13 +48,14 @@ class SubmitOptions:
     input_path: Path | None = None
     wait: bool = True
     timeout: float | None = None  # seconds; None waits as long as the run takes
+    template: str | None = None  # --template: a job or template name; None: the default job
 
 
 @dataclass(frozen=True)
 class Submission:
     name: str
     workflow: dict[str, Any] | None = None  # the finished workflow, when waited for
-    result: str | None = None  # the result JSON, when waited for and succeeded
+    result: str | None = None  # the result JSON, when waited for, succeeded, and declared
 
 
 def parse_parameters(expressions: Sequence[str]) -> dict[str, str]:
@@ -65,11 +67,13 @@ def parse_parameters(expressions: Sequence[str]) -> dict[str, str]:
 
 
 def check_locally(options: SubmitOptions) -> None:
-    """What can be checked here, before any stack, cluster or cloud call: --input exists, and
-    every -p names a log-count parameter and passes the job's own parser (no `{{`)."""
+    """What can be checked here, before any stack, cluster or cloud call: --input exists, and,
+    for the default job (log-count), every -p names a log-count parameter and passes the job's
+    own parser (no `{{`). Another template's parameters are known once its stack is read."""
     try:
         staging.check_input(options.input_path, options.parameters)
-        staging.check_parameters(options.parameters, staging.job_parameters())
+        if options.template in (None, exports.DEFAULT_JOB):
+            staging.check_parameters(options.parameters, staging.job_parameters())
     except staging.ParameterError as err:
         raise RunError(str(err)) from None
 
@@ -79,23 +83,34 @@ def run_submission(
 ) -> Submission:
     """Stage the input, submit the workflow and, with `wait`, follow it to its result."""
     check_locally(options)
+    job, template_name = outputs.resolve_template(options.template)
     parameters = dict(options.parameters)
     api = runtime.connect(outputs)
-    declared = argo.template_parameters(_template(api, outputs))
+    template = _template(api, outputs, template_name)
+    declared = argo.template_parameters(template)
     names = dict(parameters)
     if options.input_path is not None:
+        if staging.INPUT_PARAMETER not in {str(p["name"]) for p in declared}:
+            raise RunError(
+                f"--input: WorkflowTemplate {template_name} (job {job}) declares no "
+                f"`{staging.INPUT_PARAMETER}` parameter, so nothing would read the staged file "
+                f"(its parameters: {', '.join(str(p['name']) for p in declared) or 'none'}); "
+                "--input is for jobs that take one, such as log-count"
+            )
         names[staging.INPUT_PARAMETER] = "inputs/staged"  # a stand-in: the name must exist
     try:  # the deployed template's names and enums, which may differ from this checkout's
-        staging.check_parameters(names, declared)
+        staging.check_parameters(
+            names, declared, job_rules=job == exports.DEFAULT_JOB or argo.is_log_count(template)
+        )
     except staging.ParameterError as err:
-        raise RunError(f"WorkflowTemplate {outputs.template}: {err}") from None
+        raise RunError(f"WorkflowTemplate {template_name}: {err}") from None
     if options.input_path is not None:
         parameters[staging.INPUT_PARAMETER] = stage_input(
             options.input_path, outputs, runtime.object_store
         )
         report(f"input staged at {parameters[staging.INPUT_PARAMETER]} (relative to the volume)")
     created = api.create_workflow(
-        outputs.namespace, argo.workflow_body(outputs.template, outputs.namespace, parameters)
+        outputs.namespace, argo.workflow_body(template_name, outputs.namespace, parameters)
     )
     name = created["metadata"]["name"]
     report(f"submitted workflow {name} in namespace {outputs.namespace}")
@@ -105,11 +120,11 @@ def run_submission(
     return Submission(name, workflow, succeeded_result(workflow))
 
 
-def _template(api: argo.ArgoApi, outputs: StackOutputs) -> dict[str, Any]:
-    template = api.get_template(outputs.namespace, outputs.template)
+def _template(api: argo.ArgoApi, outputs: StackOutputs, name: str) -> dict[str, Any]:
+    template = api.get_template(outputs.namespace, name)
     if template is None:
         raise RunError(
-            f"WorkflowTemplate {outputs.template!r} not found in namespace "
+            f"WorkflowTemplate {name!r} not found in namespace "
             f"{outputs.namespace!r} of stack {outputs.stack!r}: `pulumi up -s {outputs.stack}` "
             "deploys it"
         )
@@ -173,8 +188,9 @@ def fetch_workflow(api: argo.ArgoApi, outputs: StackOutputs, name: str) -> dict[
     return workflow
 
 
-def succeeded_result(workflow: Mapping[str, Any]) -> str:
-    """The result JSON of a finished workflow; RunError unless its phase is Succeeded."""
+def succeeded_result(workflow: Mapping[str, Any]) -> str | None:
+    """The result JSON of a finished workflow; RunError unless its phase is Succeeded. None: it
+    succeeded and its template declares no `result` output (hello-world, loops, ...)."""
     name = workflow["metadata"]["name"]
     if not argo.is_finished(workflow):
         raise RunError(
@@ -184,6 +200,8 @@ def succeeded_result(workflow: Mapping[str, Any]) -> str:
     if argo.phase(workflow) != argo.SUCCEEDED:
         raise RunError(argo.failure(workflow), EXIT_RUN_FAILED)
     value = argo.result(workflow)
+    if value is None and not argo.declares_result(workflow):
+        return None
     if value is None:
         raise RunError(
             f"workflow {name} succeeded but reports no `{argo.RESULT_PARAMETER}` output "
