@@ -1,0 +1,94 @@
+"""A second job through the real Pulumi CLI: a `jobs.hello-world` entry in the `local` stack is
+one more Helm release on the platform release, listed in `workflowTemplates`, and
+`python -m workflows submit --template hello-world` runs it; log-count's release is not
+replaced. Modelled on test_pulumi_lifecycle.py (its stack, CLI and clean-up)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import yaml
+
+from e2e.localcluster import cluster as lc
+from infra.config import REPO_ROOT
+from tests.localcluster.pulumi_cli import LocalStack, PulumiCLI, missing_binaries
+from tests.localcluster.support import GROUP, VERSION, LocalCluster
+from tests.localcluster.test_pulumi_lifecycle import Lifecycle
+
+pytestmark = pytest.mark.localcluster
+
+JOB = "hello-world"
+MESSAGE = "hello from the jobs map"
+
+
+@pytest.fixture(scope="module")
+def life(cluster: LocalCluster, tmp_path_factory) -> Iterator[Lifecycle]:
+    layout = lc.Layout.default()
+    missing = missing_binaries(layout)
+    assert not missing, f"{missing} are not in {layout.bin}: e2e/localcluster/pulumi/build.sh"
+    committed = (REPO_ROOT / "Pulumi.local.yaml").read_bytes()
+    cli = PulumiCLI(layout, tmp_path_factory.mktemp("pulumi"))
+    stack = LocalStack(cli)
+    life = Lifecycle(cluster, cli, stack)
+    try:
+        cli.install_provider()
+        stack.init()
+        yield life
+    finally:
+        for name in life.workflows:
+            life.cluster.delete_workflow(name)
+        stack.destroy()
+        stack.rm()
+        (REPO_ROOT / "Pulumi.local.yaml").write_bytes(committed)
+
+
+def test_a_jobs_entry_is_deployed_and_runs_with_template(life: Lifecycle):
+    life.up()
+    before = life.stack.cli.check("stack", "--show-urns", "--stack", "local").stdout
+    # The seed chart's step image is the one the local cluster preloads (it pulls nothing).
+    image = yaml.safe_load(life.stack.config_file.read_text())["config"]
+    life.stack.set(f"jobs.{JOB}.image", image["argo-fanout:workload"]["image"])
+    # Pods kept after success (no podGC), so the step's output can be read back.
+    values = {"job": {"message": MESSAGE}, "workflow": {"podGC": {"strategy": ""}}}
+    life.stack.set(f"jobs.{JOB}.values", values)
+    preview = life.stack.preview("--diff")
+    assert preview.returncode == 0, preview.output[-4000:]
+    assert "replace" not in preview.output, preview.output[-4000:]  # adding a job replaces nothing
+    life.up()
+    outputs = life.stack.outputs()
+    assert outputs["workflowTemplates"] == {"log-count": "log-count", JOB: JOB}
+    assert outputs["workflowTemplate"] == "log-count"
+    template = life.cluster.objects.get_namespaced_custom_object(
+        GROUP, VERSION, life.cluster.namespace, "workflowtemplates", JOB
+    )
+    assert template["metadata"]["labels"]["app.kubernetes.io/instance"] == JOB
+    after = life.stack.cli.check("stack", "--show-urns", "--stack", "local").stdout
+    urn = next(line for line in before.splitlines() if "argo-fanout-workload-release" in line)
+    assert urn.strip() in after  # log-count's release kept its URN
+
+    submitted = life.workflows_cli("submit", "-s", "local", "--template", JOB, "--wait")
+    assert submitted.returncode == 0, submitted.stdout + submitted.stderr
+    name = submitted.stderr.split("submitted workflow ", 1)[1].split()[0]
+    life.workflows.append(name)
+    assert name.startswith(f"{JOB}-")
+    assert "declares no `result` output" in submitted.stderr
+    run = life.cluster.objects.get_namespaced_custom_object(
+        GROUP, VERSION, life.cluster.namespace, "workflows", name
+    )
+    assert run["status"]["phase"] == "Succeeded"
+    pods = life.cluster.core.list_namespaced_pod(
+        life.cluster.namespace, label_selector=f"workflows.argoproj.io/workflow={name}"
+    ).items
+    logs = "".join(
+        life.cluster.core.read_namespaced_pod_log(
+            pod.metadata.name, life.cluster.namespace, container="main"
+        )
+        for pod in pods
+    )
+    assert MESSAGE in logs
+
+    refused = life.workflows_cli("submit", "-s", "local", "--template", JOB, "-p", "numParts=2")
+    assert refused.returncode == 2
+    assert "-p numParts: the template has no parameter 'numParts'" in refused.stderr
+    assert life.stack.preview("--expect-no-changes").returncode == 0
