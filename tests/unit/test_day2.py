@@ -53,6 +53,8 @@ BASES: dict[str, tuple[str, dict[str, Any]]] = {
     "kind-schedule": ("dev", {"workload": {"schedule": {"cron": "0 1 * * *"}}}),
     "kind-no-persistence": ("dev", {"argo": {"persistence": {"enabled": False}}}),
     "kind-hello": ("dev", {"jobs": {"hello-world": {}}}),
+    # The dev stack as written before `jobs` (its old workload.* keys, now aliases).
+    "kind-old": ("dev", {"jobs": {}, "workload": {"numParts": 5, "parallelism": 10}}),
 }
 
 
@@ -132,11 +134,11 @@ CASES = [
     case("storage.nas.path", "ack-nas", "/share"),
     case("workload.namespace", "kind", "jobs"),
     case("workload.createNamespace", "kind", False),
-    case("workload.numParts", "kind", 9),
+    case("workload.numParts", "kind-old", 9),
     case("workload.partSize", "kind", "64MiB"),
     case("workload.keywords", "kind", ["ERROR"]),
     case("workload.match", "kind", "word"),
-    case("workload.parallelism", "kind", 3),
+    case("workload.parallelism", "kind-old", 3),
     case("workload.retries", "kind", 0),
     case("workload.image.registry", "kind", "registry.example.com"),
     case("workload.image.repository", "kind", "mirror/python"),
@@ -160,7 +162,7 @@ CASES = [
     case(
         "workload.schedule.timezone", "kind", "Asia/Shanghai", workload__schedule__cron="0 1 * * *"
     ),
-    case("workload.values", "kind", {"job": {"maxParts": 500}}),
+    case("workload.values", "kind-old", {"job": {"maxParts": 500}}),
     Case("jobs", "kind", {"jobs": {"hello-world": {}}}),
     Case("jobs.<name>.chart", "kind-hello", {"jobs.hello-world.chart": "dag-diamond"}),
     Case("jobs.<name>.parallelism", "kind-hello", {"jobs.hello-world.parallelism": 2}),

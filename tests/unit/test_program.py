@@ -481,10 +481,13 @@ def test_existing_kubeconfig_content_is_used(encode):
 
 def test_submit_command_uses_the_final_chart_values():
     """workload.values is merged last, so a numParts set there is what the template gets."""
-    run = run_program("dev", {"workload": {"numParts": 5, "values": {"job": {"numParts": 9}}}})
-    (release,) = releases(run, "log-count")
-    assert release.inputs["values"]["job"]["numParts"] == 9
-    assert "-p numParts=9 " in run.outputs[exports.SUBMIT_COMMAND]
+    old = {"jobs": {}, "workload": {"numParts": 5, "values": {"job": {"numParts": 9}}}}
+    new = {"jobs": {"log-count": {"values": {"job": {"numParts": 9}}}}}
+    for overrides in (old, new):
+        run = run_program("dev", overrides)
+        (release,) = releases(run, "log-count")
+        assert release.inputs["values"]["job"]["numParts"] == 9
+        assert "-p numParts=9 " in run.outputs[exports.SUBMIT_COMMAND]
 
 
 # log-count's Release as stacks created before the `jobs` map registered it (as the mocks write
@@ -564,7 +567,7 @@ def test_a_bad_job_value_stops_the_program_naming_job_key_value_and_rule():
 def test_old_workload_keys_are_logged_once_each_as_deprecated(monkeypatch):
     warned: list[str] = []
     monkeypatch.setattr(pulumi.log, "warn", lambda message, *_, **__: warned.append(message))
-    run = run_program("dev", {"workload": {"numParts": 7, "retries": 1}})
+    run = run_program("dev", {"jobs": {}, "workload": {"numParts": 7, "retries": 1}})
     assert warned == [
         "workload.numParts is deprecated: it is read as jobs.log-count.values.job.numParts; "
         "move it there (README: Configuration)",

@@ -97,8 +97,8 @@ def test_a_declared_key_without_default_is_required_like_the_cli_does():
         described_only["config"][key].pop("default")
     dev = yaml.safe_load((REPO_ROOT / "Pulumi.dev.yaml").read_text())["config"]
     message = (
-        "Stack 'dev' is missing configuration values 'ackone', 'argo', 'existing', 'jobs' and "
-        "'production'"
+        "Stack 'dev' is missing configuration values 'ackone', 'argo', 'existing', 'production' "
+        "and 'workload'"
     )
     with pytest.raises(MissingConfigError, match=f"^{re.escape(message)}$"):
         merge_project_config(described_only, "dev", dev)

@@ -37,9 +37,9 @@ K8S_PROVIDER = "pulumi:providers:kubernetes"
 NAS = {"argo-fanout:storage": {"type": "nas", "nas": {"storageType": "Performance"}}}
 ACS = {
     "argo-fanout:workload": {
-        "parallelism": 100,
         "compute": {"profile": "acs", "acs": {"computeClass": "performance"}},
-    }
+    },
+    "argo-fanout:jobs": {"log-count": {"parallelism": 100}},
 }
 PRODUCTION = {"argo-fanout:production": True}
 ZONES_GIVEN = {
