@@ -25,6 +25,15 @@ pin() { # pin PACKAGE: the version requirements.txt pins for a Python package
 
 say() { echo "pulumi/build.sh: $*" >&2; }
 
+module_dir() { # module_dir MODULE[@VERSION]: its directory in the module cache, downloaded (and
+  # hash-checked against go.sum) first: `go list -m` alone names no directory on a cold cache
+  local dir
+  dir=$(GOFLAGS=-mod=mod go mod download -json "$1" \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin).get("Dir", ""))')
+  [ -n "$dir" ] && [ -d "$dir" ] || { say "go mod download $1 gave no module directory"; exit 1; }
+  echo "$dir"
+}
+
 # --- the CLI --------------------------------------------------------------------------------
 cd "$here/cli"
 cli_version=$(go list -m -f '{{.Version}}' github.com/pulumi/pulumi/pkg/v3)
@@ -46,8 +55,7 @@ if stale "$out/pulumi-language-python" "$here/python"; then
 fi
 # The host runs `python -u pulumi-language-python-exec ...` from its own directory; the shim is
 # the Python SDK's, at the version requirements.txt pins (downloaded, hash-checked, by go).
-shim_dir=$(GOFLAGS=-mod=mod go mod download -json "github.com/pulumi/pulumi/sdk/v3@v$sdk" \
-  | python3 -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')
+shim_dir=$(module_dir "github.com/pulumi/pulumi/sdk/v3@v$sdk")
 install -m 0755 "$shim_dir/python/cmd/pulumi-language-python-exec" "$out/pulumi-language-python-exec"
 
 # --- the Kubernetes provider -----------------------------------------------------------------
@@ -60,7 +68,7 @@ if [ "$sdk_k8s" != "$KUBERNETES_PROVIDER_RELEASE" ]; then
 fi
 if stale "$out/pulumi-resource-kubernetes" "$here/kubernetes"; then
   say "building pulumi-resource-kubernetes $KUBERNETES_PROVIDER_RELEASE"
-  upstream=$(go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4)
+  upstream=$(module_dir github.com/pulumi/pulumi-kubernetes/provider/v4)
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
   # Upstream's generate.go stamps the version into the schema and compacts both files.
