@@ -7,9 +7,8 @@ settings, job version and input identity. Otherwise merge names each missing, co
 or mismatched part and exits 2: no rerun of merge can mend a part, so the chart's retryStrategy
 (noRetryExitCodes) ends the run at once instead of after merge's retries. Only when a count
 file could not be read (an I/O error such as EIO or a timeout on a network volume, which a
-retry may get past) does it exit 1. Last, every
-input must still have the identity the manifest recorded (exit 2, naming the file, if one
-changed after it was counted).
+retry may get past) does it exit 1. Last, every input must still have the identity the manifest
+recorded (exit 2, naming the file, if one changed after it was counted).
 
 With --min-success-ratio R below 1, an unusable part is left out instead, as long as the shards
 counted are at least R of all shards: the result then says exactly what it lacks (coverage,
