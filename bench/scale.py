@@ -282,6 +282,27 @@ def run_case(
     return figures
 
 
+HEADER = (
+    f"  {'case':<26}{'step':<7}{'local s':>9}{'FUSE s':>9}{'round trips':>13}"
+    f"{'MB read':>10}{'plan RT':>9}{'plan kB':>9}"
+)
+
+
+def case_rows(case: Case, figures: dict) -> list[str]:
+    """The table's rows of one case: split, count and merge."""
+    rows = []
+    for step in ("split", "count", "merge"):
+        local, fuse = figures[("local", step)], figures[("fuse", step)]
+        plan = fuse["plan"]
+        plan_rt = plan["meta_read"] + plan["reads"]
+        rows.append(
+            f"  {case.name:<26}{step:<7}{local['seconds']:9.2f}{fuse['seconds']:9.2f}"
+            f"{fuse['all']['round_trips']:13,}{fuse['all']['read_bytes'] / 1e6:10.1f}"
+            + (f"{plan_rt:9}{plan['read_bytes'] / 1024:9.1f}" if step == "count" else "")
+        )
+    return rows
+
+
 def report(
     cases: list[Case], results: dict, delay_ms: float, client: Client = CLIENTS["ossfs"]
 ) -> list[tuple[str, bool, str]]:
@@ -290,19 +311,10 @@ def report(
         "per metadata call, read and write through latencyfs (fresh mount per step); "
         "local = the same step on local disk"
     )
-    header = f"  {'case':<26}{'step':<7}{'local s':>9}{'FUSE s':>9}{'round trips':>13}"
-    print(header + f"{'MB read':>10}{'plan RT':>9}{'plan kB':>9}")
+    print(HEADER)
     for case in cases:
-        figures = results[case.name]
-        for step in ("split", "count", "merge"):
-            local, fuse = figures[("local", step)], figures[("fuse", step)]
-            plan = fuse["plan"]
-            plan_rt = plan["meta_read"] + plan["reads"]
-            print(
-                f"  {case.name:<26}{step:<7}{local['seconds']:9.2f}{fuse['seconds']:9.2f}"
-                f"{fuse['all']['round_trips']:13,}{fuse['all']['read_bytes'] / 1e6:10.1f}"
-                + (f"{plan_rt:9}{plan['read_bytes'] / 1024:9.1f}" if step == "count" else "")
-            )
+        for row in case_rows(case, results[case.name]):
+            print(row)
     at = "" if delay_ms == TARGET_DELAY_MS else f" (measured at {delay_ms:g} ms, not 5)"
     targets = []
 
@@ -375,6 +387,9 @@ def main(argv: list[str]) -> int:
         for case in cases:
             print(f"running {case.name} ({client.name}) ...", file=sys.stderr, flush=True)
             results[case.name] = run_case(case, client, job_dir, logcount, args.delay_ms, big_size)
+            # Each case's rows as soon as it is done (a long run that is stopped keeps them).
+            rows = case_rows(case, results[case.name])
+            print("\n".join([HEADER, *rows]), file=sys.stderr, flush=True)
         report(cases, results, args.delay_ms, client)
         sys.stdout.flush()
     return 0
