@@ -1,6 +1,7 @@
 """The log-count steps at fan-out scale over a latency-adding FUSE mount; prints targets.
 
-    .venv/bin/python bench/scale.py [--delay-ms 5] [--small] [--job-dir DIR] [--cases ...]
+    .venv/bin/python bench/scale.py [--delay-ms 5] [--client ossfs ossfs2] [--small]
+        [--job-dir DIR] [--cases ...]
 
 For each case (a directory of N small files, or one big file, split into K shards) the three
 steps run as processes, like pods, first on local disk and then through bench/latencyfs.py
@@ -8,7 +9,15 @@ steps run as processes, like pods, first on local disk and then through bench/la
 shard) and merge (after every other shard's count file is made in-process on local disk, which
 is no part of any figure). Printed per step: wall time on local disk and through the mount,
 round trips (metadata calls + reads + writes the mount served) and bytes read; then every
-target of issue 16 as MET or MISSED with its figures. Targets are defined at 5 ms per call.
+target of issue 16 as MET or MISSED with its figures, per client model. Targets are defined at
+5 ms per call.
+
+--client picks the latencyfs model(s) (CLIENTS): ``ossfs`` (1.x with max_stat_cache_size=0:
+every lookup a round trip, libfuse's 1 s kernel cache, listings of names only) and ``ossfs2``
+(2.0's defaults: readdirplus, 60 s attribute cache). Both by default. Each case of each model
+runs in a scratch directory of its own (SCRATCH/CLIENT/...; only the generated inputs are
+shared), every mount is taken down in a `finally` and waited for until it is gone, so a failed
+or slow step never leaves a mount or files for the next case.
 
 --small runs tiny cases (for the tests; figures mean nothing then). --job-dir runs another
 version of charts/log-count/files/log-count (e.g. a checkout of an older commit) for
@@ -45,6 +54,22 @@ TARGET_MERGE = 10.0  # 10,000 count files
 TARGET_COUNT_ROUND_TRIPS = 10
 TARGET_COUNT_BYTES = 64 * 1024
 TARGET_DELAY_MS = 5.0
+UNMOUNT_WAIT = 60.0  # seconds for a mount to be gone after fusermount3 -u
+
+
+@dataclass(frozen=True)
+class Client:
+    name: str
+    latencyfs_args: tuple[str, ...]
+    model: str
+
+
+CLIENTS = {
+    "ossfs": Client("ossfs", ("--cache-seconds", "1"), "no stat cache, 1 s kernel cache"),
+    "ossfs2": Client(
+        "ossfs2", ("--cache-seconds", "60", "--readdirplus"), "readdirplus, 60 s attr cache"
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -103,10 +128,13 @@ def make_inputs(source: Path, case: Case, big_size: int) -> str:
 class Mount:
     """latencyfs over `source` at `mountpoint` for one step; `stats` after it is closed."""
 
-    def __init__(self, source: Path, mountpoint: Path, delay_ms: float) -> None:
+    def __init__(self, source: Path, mountpoint: Path, delay_ms: float, client: Client) -> None:
         self.mountpoint = mountpoint
         self.stats_path = mountpoint.with_suffix(".stats.json")
         self.stats_path.unlink(missing_ok=True)
+        if os.path.ismount(mountpoint):  # left by a killed earlier run: take it down first
+            subprocess.run(["fusermount3", "-u", "-z", str(mountpoint)], check=False)
+            wait_unmounted(mountpoint)
         mountpoint.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
             [
@@ -118,6 +146,7 @@ class Mount:
                 str(delay_ms),
                 "--stats",
                 str(self.stats_path),
+                *client.latencyfs_args,
             ],
             stderr=subprocess.PIPE,
             text=True,
@@ -142,8 +171,18 @@ class Mount:
             time.sleep(0.1)
         else:
             subprocess.run(["fusermount3", "-u", "-z", str(self.mountpoint)], check=True)
-        self.process.wait(timeout=60)
+        self.process.wait(timeout=UNMOUNT_WAIT)
+        wait_unmounted(self.mountpoint)
         self.stats = json.loads(self.stats_path.read_text())
+
+
+def wait_unmounted(mountpoint: Path) -> None:
+    """Return once nothing is mounted at `mountpoint`; exit naming it after UNMOUNT_WAIT."""
+    deadline = time.monotonic() + UNMOUNT_WAIT
+    while os.path.ismount(mountpoint):
+        if time.monotonic() > deadline:
+            sys.exit(f"{mountpoint} is still mounted after {UNMOUNT_WAIT:g} s")
+        time.sleep(0.05)
 
 
 def run_step(job_dir: Path, step: str, *args: str) -> tuple[float, str]:
@@ -173,7 +212,6 @@ def fill_counts(logcount, workdir: Path, local_root: str, mounted_root: str) -> 
         )
         for item in manifest.inputs
     ]
-    (workdir / "counts").mkdir(exist_ok=True)
     for shard_id, ranges in manifest.shards.items():
         used = sorted({index for index, _, _ in ranges})
         document = {"version": logcount.FORMAT_VERSION}
@@ -189,7 +227,8 @@ def fill_counts(logcount, workdir: Path, local_root: str, mounted_root: str) -> 
                 **logcount.count_ranges(local, ranges, matcher),
             }
         )
-        path = workdir / "counts" / f"{shard_id}.json"
+        path = Path(logcount.counts_path(str(workdir), shard_id))
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(logcount.with_digest(document), indent=1) + "\n")
 
 
@@ -202,14 +241,19 @@ def totals(stats: dict, areas) -> dict:
     return sums
 
 
-def run_case(case: Case, job_dir: Path, logcount, delay_ms: float, big_size: int) -> dict:
+def run_case(
+    case: Case, client: Client, job_dir: Path, logcount, delay_ms: float, big_size: int
+) -> dict:
+    """The case's figures; its work directories and mount are its own (SCRATCH/CLIENT)."""
     source = SCRATCH / "source"
     relative = make_inputs(source, case, big_size)
+    scratch = SCRATCH / client.name
+    mountpoint = scratch / f"mnt-{case.files}-{case.shards}"
     figures: dict = {}
     for where in ("local", "fuse"):
-        work_name = f"work-{case.files}-{case.shards}-{where}"
+        work_name = f"work-{client.name}-{case.files}-{case.shards}-{where}"
         shutil.rmtree(source / work_name, ignore_errors=True)
-        root = SCRATCH / "mnt" if where == "fuse" else source
+        root = mountpoint if where == "fuse" else source
         workdir = root / work_name
         split_args = ["--input", str(root / relative), "--workdir", str(workdir)]
         steps = {
@@ -220,7 +264,7 @@ def run_case(case: Case, job_dir: Path, logcount, delay_ms: float, big_size: int
         for step, (script, *args) in steps.items():
             if step == "merge":
                 fill_counts(logcount, source / work_name, str(source), str(root))
-            mount = Mount(source, SCRATCH / "mnt", delay_ms) if where == "fuse" else None
+            mount = Mount(source, mountpoint, delay_ms, client) if where == "fuse" else None
             try:
                 seconds, stdout = run_step(job_dir, script, *args)
             finally:
@@ -234,27 +278,43 @@ def run_case(case: Case, job_dir: Path, logcount, delay_ms: float, big_size: int
             if step == "split":
                 figure["shards"] = len(json.loads(stdout))
             figures[(where, step)] = figure
+        shutil.rmtree(source / work_name, ignore_errors=True)  # the next case starts clean
     return figures
 
 
-def report(cases: list[Case], results: dict, delay_ms: float) -> list[tuple[str, bool, str]]:
+HEADER = (
+    f"  {'case':<26}{'step':<7}{'local s':>9}{'FUSE s':>9}{'round trips':>13}"
+    f"{'MB read':>10}{'plan RT':>9}{'plan kB':>9}"
+)
+
+
+def case_rows(case: Case, figures: dict) -> list[str]:
+    """The table's rows of one case: split, count and merge."""
+    rows = []
+    for step in ("split", "count", "merge"):
+        local, fuse = figures[("local", step)], figures[("fuse", step)]
+        plan = fuse["plan"]
+        plan_rt = plan["meta_read"] + plan["reads"]
+        rows.append(
+            f"  {case.name:<26}{step:<7}{local['seconds']:9.2f}{fuse['seconds']:9.2f}"
+            f"{fuse['all']['round_trips']:13,}{fuse['all']['read_bytes'] / 1e6:10.1f}"
+            + (f"{plan_rt:9}{plan['read_bytes'] / 1024:9.1f}" if step == "count" else "")
+        )
+    return rows
+
+
+def report(
+    cases: list[Case], results: dict, delay_ms: float, client: Client = CLIENTS["ossfs"]
+) -> list[tuple[str, bool, str]]:
     print(
-        f"\nlog-count at scale: {delay_ms:g} ms per metadata call, read and write through "
-        "latencyfs (fresh mount per step); local = the same step on local disk"
+        f"\nlog-count at scale, client model {client.name} ({client.model}): {delay_ms:g} ms "
+        "per metadata call, read and write through latencyfs (fresh mount per step); "
+        "local = the same step on local disk"
     )
-    header = f"  {'case':<26}{'step':<7}{'local s':>9}{'FUSE s':>9}{'round trips':>13}"
-    print(header + f"{'MB read':>10}{'plan RT':>9}{'plan kB':>9}")
+    print(HEADER)
     for case in cases:
-        figures = results[case.name]
-        for step in ("split", "count", "merge"):
-            local, fuse = figures[("local", step)], figures[("fuse", step)]
-            plan = fuse["plan"]
-            plan_rt = plan["meta_read"] + plan["reads"]
-            print(
-                f"  {case.name:<26}{step:<7}{local['seconds']:9.2f}{fuse['seconds']:9.2f}"
-                f"{fuse['all']['round_trips']:13,}{fuse['all']['read_bytes'] / 1e6:10.1f}"
-                + (f"{plan_rt:9}{plan['read_bytes'] / 1024:9.1f}" if step == "count" else "")
-            )
+        for row in case_rows(case, results[case.name]):
+            print(row)
     at = "" if delay_ms == TARGET_DELAY_MS else f" (measured at {delay_ms:g} ms, not 5)"
     targets = []
 
@@ -291,6 +351,13 @@ def report(cases: list[Case], results: dict, delay_ms: float) -> list[tuple[str,
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--delay-ms", type=float, default=TARGET_DELAY_MS)
+    parser.add_argument(
+        "--client",
+        nargs="+",
+        choices=sorted(CLIENTS),
+        default=sorted(CLIENTS),
+        help="the client model(s) latencyfs plays (default: all)",
+    )
     parser.add_argument("--small", action="store_true", help="tiny cases, for the tests")
     parser.add_argument("--job-dir", default=str(JOB_DIR))
     parser.add_argument("--big-size", default="1GiB", help="the one big file (default: 1GiB)")
@@ -314,11 +381,17 @@ def main(argv: list[str]) -> int:
     big_size = 1 << 20 if args.small else logcount.parse_size(args.big_size, "--big-size")
     if shutil.which("fusermount3") is None:
         sys.exit("fusermount3 is missing: install libfuse3 (Debian: apt-get install fuse3)")
-    results = {}
-    for case in cases:
-        print(f"running {case.name} ...", file=sys.stderr, flush=True)
-        results[case.name] = run_case(case, job_dir, logcount, args.delay_ms, big_size)
-    report(cases, results, args.delay_ms)
+    for name in args.client:
+        client = CLIENTS[name]
+        results = {}
+        for case in cases:
+            print(f"running {case.name} ({client.name}) ...", file=sys.stderr, flush=True)
+            results[case.name] = run_case(case, client, job_dir, logcount, args.delay_ms, big_size)
+            # Each case's rows as soon as it is done (a long run that is stopped keeps them).
+            rows = case_rows(case, results[case.name])
+            print("\n".join([HEADER, *rows]), file=sys.stderr, flush=True)
+        report(cases, results, args.delay_ms, client)
+        sys.stdout.flush()
     return 0
 
 

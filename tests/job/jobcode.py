@@ -26,12 +26,18 @@ __all__ = [
     "JOB_DIR",
     "Interpreter",
     "count",
+    "count_file",
     "find_interpreter",
     "logcount",
     "merge",
     "run_step",
     "split",
 ]
+
+
+def count_file(workdir: Path, shard_id: str) -> Path:
+    """Where count.py writes the shard's count file (the job's own layout, logcount.counts_path)."""
+    return Path(logcount.counts_path(str(workdir), shard_id))
 
 
 def run_step(

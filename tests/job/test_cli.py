@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.job.jobcode import JOB_DIR, count, logcount, run_job, run_ok, run_step
+from tests.job.jobcode import JOB_DIR, count, count_file, logcount, run_job, run_ok, run_step
 from tests.support import oracle, unprivileged
 
 KEYWORDS = list(logcount.DEFAULT_KEYWORDS)
@@ -321,7 +321,7 @@ def test_count_refuses_an_input_changed_since_split(prepared):
     done = run_step("count", "--workdir", str(workdir), "--part", "0")
     assert done.returncode == 2
     assert f"input {source} changed since split" in done.stderr
-    assert not (workdir / "counts" / "0.json").exists()
+    assert not (count_file(workdir, "0")).exists()
 
 
 def test_unreadable_input_is_a_usage_error():

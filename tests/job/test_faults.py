@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 
 import pytest
 
-from tests.job.jobcode import logcount, run_ok, run_step
+from tests.job.jobcode import count_file, logcount, merge, run_ok, run_step
 
 DATA = b"".join(b"%d INFO line WARN\n" % number for number in range(40))
 
@@ -24,11 +25,12 @@ def counted(tmp_path):
     return source, workdir
 
 
-def merge_fails(workdir, *names: str) -> str:
-    """Run merge expecting exit 1; check it names each part and wrote no result."""
+def merge_fails(workdir, *names: str, code: int = logcount.EXIT_USAGE) -> str:
+    """Run merge expecting `code` (default 2: no rerun of merge can fix the parts); check it
+    names each part and wrote no result."""
     output = workdir / "result.json"
     done = run_step("merge", "--workdir", str(workdir), "--output", str(output))
-    assert done.returncode == 1, done.stderr
+    assert done.returncode == code, done.stderr
     assert done.stdout == ""
     assert not output.exists()
     for name in names:
@@ -39,7 +41,7 @@ def merge_fails(workdir, *names: str) -> str:
 
 def edit_count_file(workdir, shard_id: str, change) -> None:
     """A deliberate edit: the digest is recomputed, so merge's other checks must catch it."""
-    path = workdir / "counts" / f"{shard_id}.json"
+    path = count_file(workdir, shard_id)
     document = json.loads(path.read_text())
     change(document)
     path.write_text(json.dumps(logcount.with_digest(document)))
@@ -54,14 +56,14 @@ def test_all_parts_present_merges(counted):
 
 def test_missing_count_file(counted):
     _, workdir = counted
-    (workdir / "counts" / "2.json").unlink()
+    (count_file(workdir, "2")).unlink()
     merge_fails(workdir, "part 2: missing")
 
 
 @pytest.mark.parametrize("damage", [b"", b"{", b"[1, 2]", b'{"version": 1, "part": "1"'])
 def test_corrupt_count_file(counted, damage):
     _, workdir = counted
-    (workdir / "counts" / "1.json").write_bytes(damage)
+    (count_file(workdir, "1")).write_bytes(damage)
     merge_fails(workdir, "part 1: ")
 
 
@@ -85,10 +87,40 @@ def test_altered_count_file(counted, change, reason):
     merge_fails(workdir, f"part 3: {reason}")
 
 
+def test_a_directory_in_place_of_a_count_file_is_permanent(counted):
+    _, workdir = counted
+    path = count_file(workdir, "2")
+    path.unlink()
+    path.mkdir()
+    merge_fails(workdir, f"part 2: not a count file: {path}: Is a directory")
+
+
+def test_an_io_error_on_a_count_file_exits_1_so_the_merge_is_retried(counted, monkeypatch, capsys):
+    # An I/O error (EIO, a timeout on a network volume) may pass on a retry; a missing or bad
+    # part never does (exit 2, which the chart's retryStrategy does not retry).
+    _, workdir = counted
+    count_file(workdir, "1").unlink()
+    broken = str(count_file(workdir, "2"))
+    original = logcount.read_json
+
+    def flaky(path):
+        if path == broken:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return original(path)
+
+    monkeypatch.setattr(logcount, "read_json", flaky)
+    output = workdir / "result.json"
+    code = logcount.run(merge.main, ["--workdir", str(workdir), "--output", str(output)])
+    assert code == logcount.EXIT_VERIFICATION == 1
+    stderr = capsys.readouterr().err
+    assert f"part 2: cannot read {broken}: Input/output error" in stderr
+    assert "part 1: missing" in stderr and not output.exists()
+
+
 def test_every_bad_part_is_named_at_once(counted):
     _, workdir = counted
-    (workdir / "counts" / "0.json").unlink()
-    (workdir / "counts" / "1.json").write_bytes(b"garbage")
+    (count_file(workdir, "0")).unlink()
+    (count_file(workdir, "1")).write_bytes(b"garbage")
     edit_count_file(workdir, "3", lambda doc: doc.update(match="word"))
     stderr = merge_fails(workdir, "part 0: missing", "part 1: corrupt", "part 3: mismatched")
     assert "part 2" not in stderr
@@ -123,14 +155,15 @@ def test_manifest_with_overlapping_shards_is_refused(counted):
 
 def test_count_rerun_gives_the_identical_file(counted):
     _, workdir = counted
-    path = workdir / "counts" / "1.json"
+    path = count_file(workdir, "1")
     before = path.read_bytes()
     path.unlink()
     run_ok("count", "--workdir", str(workdir), "--part", "1", chunk_size=16)
     assert path.read_bytes() == before
     run_ok("count", "--workdir", str(workdir), "--part", "1")
     assert path.read_bytes() == before
-    assert sorted(os.listdir(workdir / "counts")) == ["0.json", "1.json", "2.json", "3.json"]
+    written = sorted(path.relative_to(workdir) for path in (workdir / "counts").rglob("*.json"))
+    assert written == sorted(count_file(workdir, str(n)).relative_to(workdir) for n in range(4))
 
 
 def test_split_twice_writes_the_same_manifest(counted):

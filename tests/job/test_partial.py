@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.job.jobcode import logcount, run_ok, run_step
+from tests.job.jobcode import count_file, logcount, run_ok, run_step
 
 # Five files of 30 lines; 10 shards of 15 lines, so each file is two shards.
 FILES = {
@@ -54,24 +54,24 @@ def test_full_run_has_full_coverage_whatever_the_ratio(counted):
         assert "PARTIAL" not in done.stderr
 
 
-def test_default_ratio_fails_exactly_as_before_when_a_part_is_missing(counted):
+def test_default_ratio_fails_at_once_when_a_part_is_missing(counted):
     _, workdir = counted
-    (workdir / "counts" / "3.json").unlink()
+    (count_file(workdir, "3")).unlink()
     for flags in ((), ("--min-success-ratio", "1"), ("--min-success-ratio", "1.0")):
         done, output = run_merge(workdir, *flags)
-        assert done.returncode == 1
+        assert done.returncode == 2  # permanent: the chart's retryStrategy does not retry it
         assert done.stdout == "" and not output.exists()
         assert done.stderr == (
             "merge.py: 1 problem(s); no result written:\n"
-            f"part 3: missing {workdir / 'counts' / '3.json'}\n"
+            f"part 3: missing {count_file(workdir, '3')}\n"
         )
 
 
 def test_below_one_merges_what_exists_and_names_exactly_what_lacks(counted):
     root, workdir = counted
     manifest = logcount.load_manifest(str(workdir))
-    (workdir / "counts" / "3.json").unlink()
-    (workdir / "counts" / "8.json").write_text("{broken")
+    (count_file(workdir, "3")).unlink()
+    (count_file(workdir, "8")).write_text("{broken")
     done, output = run_merge(workdir, "--min-success-ratio=0.8")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
@@ -116,9 +116,9 @@ def test_below_one_merges_what_exists_and_names_exactly_what_lacks(counted):
 def test_below_the_ratio_fails_and_writes_nothing(counted):
     _, workdir = counted
     for shard_id in ("1", "2", "3"):
-        (workdir / "counts" / f"{shard_id}.json").unlink()
+        (count_file(workdir, shard_id)).unlink()
     done, output = run_merge(workdir, "--min-success-ratio=0.75")
-    assert done.returncode == 1
+    assert done.returncode == 2  # permanent: ends the run at once rather than after retries
     assert done.stdout == "" and not output.exists()
     assert "part 1: missing" in done.stderr and "part 3: missing" in done.stderr
     assert "7 of 10 shards (0.7) is below --min-success-ratio 0.75" in done.stderr
@@ -135,7 +135,7 @@ def test_a_broken_manifest_fails_whatever_the_ratio(counted):
     manifest["shards"].pop()
     path.write_text(json.dumps(manifest))
     done, output = run_merge(workdir, "--min-success-ratio=0.1")
-    assert done.returncode == 1 and not output.exists()
+    assert done.returncode == 2 and not output.exists()
     assert "manifest: " in done.stderr and "are in no shard" in done.stderr
 
 

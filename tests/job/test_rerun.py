@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from tests.job.jobcode import count, logcount, merge, run_ok, run_step
+from tests.job.jobcode import count, count_file, logcount, merge, run_ok, run_step
 
 SHARDS = 300
 
@@ -42,14 +42,14 @@ def test_deleting_3_of_300_count_files_recounts_exactly_those_3(many, capsys, mo
     for shard_id in ids:
         assert count_in_process(workdir, shard_id, capsys)["reused"] is False
     clean = run_ok("merge", "--workdir", str(workdir), "--output", str(workdir / "clean.json"))
-    counts_dir = workdir / "counts"
     deleted = {"7", "150", "299"}
     for shard_id in deleted:
-        (counts_dir / f"{shard_id}.json").unlink()
+        count_file(workdir, shard_id).unlink()
     kept = {
-        name: (os.stat(counts_dir / name).st_ino, os.stat(counts_dir / name).st_mtime_ns)
-        for name in os.listdir(counts_dir)
+        path: (path.stat().st_ino, path.stat().st_mtime_ns)
+        for path in (workdir / logcount.COUNTS_DIR).rglob("*.json")
     }
+    assert len(kept) == SHARDS - len(deleted)
 
     counted = []
     original = logcount.count_ranges
@@ -64,8 +64,7 @@ def test_deleting_3_of_300_count_files_recounts_exactly_those_3(many, capsys, mo
     }
     assert recounted == deleted
     assert len(counted) == 3  # the 297 others read no data at all
-    for name, identity in kept.items():
-        path = counts_dir / name
+    for path, identity in kept.items():
         assert (os.stat(path).st_ino, os.stat(path).st_mtime_ns) == identity  # left as they were
     rerun = run_ok("merge", "--workdir", str(workdir), "--output", str(workdir / "rerun.json"))
     assert rerun == clean
@@ -88,7 +87,7 @@ def test_deleting_3_of_300_count_files_recounts_exactly_those_3(many, capsys, mo
 def test_a_count_file_that_does_not_verify_is_recounted(many, capsys, damage, reason):
     _, workdir = many
     count_in_process(workdir, "5", capsys)
-    path = workdir / "counts" / "5.json"
+    path = count_file(workdir, "5")
     good = path.read_bytes()
     document = json.loads(good)
     changed = damage(document)
@@ -103,7 +102,7 @@ def test_a_count_file_that_does_not_verify_is_recounted(many, capsys, damage, re
 def test_a_corrupt_count_file_is_recounted(many, capsys):
     _, workdir = many
     count_in_process(workdir, "9", capsys)
-    path = workdir / "counts" / "9.json"
+    path = count_file(workdir, "9")
     good = path.read_bytes()
     path.write_bytes(good[:20])
     assert count_in_process(workdir, "9", capsys)["reused"] is False
@@ -190,6 +189,6 @@ def test_long_keywords_push_the_index_header_past_the_first_read(tmp_path):
 def test_merge_check_part_and_count_agree(many, capsys):
     _, workdir = many
     count_in_process(workdir, "0", capsys)
-    document = json.loads((workdir / "counts" / "0.json").read_text())
+    document = json.loads((count_file(workdir, "0")).read_text())
     assert document["job"] == logcount.job_version()
     assert merge.check_part(logcount.load_manifest(str(workdir)), "0", document) is None

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.job.jobcode import count_file
 from tests.localcluster.support import GROUP, VERSION, LocalCluster, Run
 from tests.localcluster.test_log_count import KEYWORDS, generate
 from tests.support.oracle import expected_result
@@ -44,9 +45,9 @@ def source(cluster: LocalCluster):
 def block_count_file(cluster: LocalCluster, name: str, shard: str) -> Path:
     """A directory where the run's count file for `shard` would go, owned by the step user."""
     run_dir = cluster.volume / "runs" / name
-    blocker = run_dir / "counts" / f"{shard}.json"
+    blocker = count_file(run_dir, shard)
     blocker.mkdir(parents=True)
-    for path in (run_dir, run_dir / "counts", blocker):
+    for path in (run_dir, run_dir / "counts", blocker.parent, blocker):
         os.chown(path, STEP_UID, STEP_UID)
     return blocker
 
@@ -102,7 +103,7 @@ def test_retry_runs_the_failed_shard_and_merge_again_and_the_total_is_exact(
     first = cluster.wait(name)
     assert first.phase == "Failed", first.describe()
     before = item_pods(first)
-    (cluster.volume / "runs" / name / "counts" / f"{BLOCKED}.json").rmdir()
+    count_file(cluster.volume / "runs" / name, BLOCKED).rmdir()
 
     api = KubernetesArgoApi(json.loads(cluster.kubeconfig.read_text()), "localcluster")
     plan = retry.retry(api, cluster.namespace, name)

@@ -106,3 +106,36 @@ def test_with_ratio_1_the_real_merge_fails_the_run_on_a_missing_shard(tmp_path):
     assert result.phase.value == "Failed"
     assert [node.name for node in result.failed] == ["map(2:2)", "reduce"]
     assert result.outputs == {}
+
+
+def test_merge_below_the_ratio_fails_the_run_at_once_not_after_its_retries(tmp_path):
+    # merge.py exits 2 (permanent) when shards are missing below the ratio; the chart's
+    # retryStrategy (noRetryExitCodes: [2]) does not retry that, so with retries on, reduce is
+    # attempted once. The count fails with exit 2 too, so nothing waits for a backoff.
+    python = tmp_path / "python"
+    python.write_text(
+        textwrap.dedent(
+            f"""\
+            #!{sys.executable}
+            import os, sys
+            if sys.argv[1].endswith("/count.py") and "--part=2" in sys.argv:
+                sys.exit(2)
+            os.execv({sys.executable!r}, [{sys.executable!r}, *sys.argv[1:]])
+            """
+        )
+    )
+    python.chmod(0o755)
+    source = generate(tmp_path / "in" / "app.log", "--size", "100KiB", "--seed", "8")
+    result = run_local(
+        render_job(LOG_COUNT_CHART, {"workflow": {"retry": {"limit": 3}}}),
+        parameters={"numParts": "5", "minSuccessRatio": "0.9"},
+        input_path=source,
+        volume_dir=tmp_path / "volume",
+        jobs=2,
+        reporter=Reporter(io.StringIO()),
+        python=str(python),
+    ).result
+    assert result.phase.value == "Failed"
+    (reduce,) = [node for node in result.failed if node.name == "reduce"]
+    assert (reduce.exit_code, reduce.attempt) == (2, 0)  # the first attempt, not retried
+    assert "4 of 5 shards (0.8) is below --min-success-ratio 0.9" in "\n".join(reduce.stderr_tail)

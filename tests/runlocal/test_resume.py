@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.job.jobcode import count_file
 from tests.runlocal.test_chart import assert_exact, generate, run_cli
 from workflows.chart import LOG_COUNT_CHART
 from workflows.runlocal import resume
@@ -24,7 +25,7 @@ def count_files(volume: Path) -> dict[str, tuple[int, int]]:
     """Every count file of the volume's one run: shard id -> (inode, mtime in ns)."""
     (run_dir,) = (volume / "runs").iterdir()
     found = {}
-    for path in (run_dir / "counts").glob("*.json"):
+    for path in (run_dir / "counts").rglob("*.json"):
         status = path.stat()
         found[path.stem] = (status.st_ino, status.st_mtime_ns)
     return found
@@ -48,7 +49,7 @@ def test_resume_counts_exactly_the_missing_shards_again_and_the_result_is_identi
     (run_dir,) = (volume / "runs").iterdir()
     deleted = ["7", "150", "299"]
     for shard in deleted:
-        (run_dir / "counts" / f"{shard}.json").unlink()
+        (count_file(run_dir, shard)).unlink()
 
     code, out, err = run_cli(capsys, "--resume", str(run_dir))
     assert code == 0, err

@@ -2,7 +2,8 @@
 
 Reads only its own shard's plan from DIR/shards.idx (one open and three small reads, whatever
 the number of shards or files), streams the shard's byte ranges in bounded chunks (see
-logcount.Matcher.count_range) and writes DIR/counts/ID.json atomically. The count file repeats
+logcount.Matcher.count_range) and writes DIR/counts/NN/ID.json atomically (NN: one of 256
+subdirectories, logcount.counts_path). The count file repeats
 the shard's ranges, the settings, the job version and the identity (path, size, mtime, ctime,
 device, inode) of the inputs it read, so merge can tell a stale or mismatched part from a good
 one, and ends with a digest of the rest, so merge can tell a damaged one. Each input's identity
@@ -74,7 +75,7 @@ def build_parser() -> logcount.ArgumentParser:
     parser = logcount.ArgumentParser(
         prog="count.py",
         description=(
-            "Count one log-count shard. Writes DIR/counts/ID.json atomically and prints "
+            "Count one log-count shard. Writes DIR/counts/NN/ID.json atomically and prints "
             "{part, counts, bytes, lines, reused} as JSON on stdout. A count file that already "
             "verifies against the shard is kept (reused: true) and no data is read."
         ),

@@ -29,6 +29,7 @@ import re
 import secrets
 import stat
 import sys
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -46,6 +47,12 @@ MANIFEST_NAME = "manifest.json"
 # a count reads its own record with a few small reads, never the whole manifest.
 SHARD_INDEX_NAME = "shards.idx"
 COUNTS_DIR = "counts"
+# Count files are spread over this many subdirectories of COUNTS_DIR (counts/NN/ID.json, NN two
+# hex digits of a CRC-32 of the id; see counts_path, the layout's one home). Over ossfs or a NAS
+# the lookups of names in one directory are served one at a time (measured: bench/latencyfs.py),
+# so 10,000 count files in one directory cost 10,000 serial round trips in merge; spread over
+# 256 they overlap (about 40 per directory at 10,000 shards).
+COUNTS_FAN = 256
 FORMAT_VERSION = 3
 # Metadata calls (stat, open, listing) and small reads on the volume run in a pool this wide: on
 # OSS (ossfs) or NAS each one is a network round trip of several ms, so split, merge and the cut
@@ -91,7 +98,16 @@ class UsageError(Exception):
 
 
 class VerificationError(Exception):
-    """The parts do not add up (merge): the step exits 1 with this message on stderr."""
+    """The parts do not add up (merge): the step exits with this message on stderr.
+
+    Exit 1 when `retryable` (a count file could not be read: an I/O error may pass on a
+    retry), else 2 like a usage error: missing, corrupt, stale or mismatched parts and a broken
+    manifest stay so however often merge runs, and the chart's retryStrategy does not retry 2.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -119,7 +135,7 @@ def run(main: Callable[[Sequence[str]], object], argv: Sequence[str] | None = No
         return EXIT_USAGE
     except VerificationError as error:
         _report(f"{prog}: {error}")
-        return EXIT_VERIFICATION
+        return EXIT_VERIFICATION if error.retryable else EXIT_USAGE
     return 0
 
 
@@ -615,7 +631,13 @@ def manifest_path(workdir: str) -> str:
 
 
 def counts_path(workdir: str, shard_id: str) -> str:
-    return os.path.join(workdir, COUNTS_DIR, f"{shard_id}.json")
+    """Where the shard's count file lives: DIR/counts/NN/ID.json (NN: 00..ff, see COUNTS_FAN).
+
+    A work directory written before this layout (DIR/counts/ID.json) is not read: its count
+    files are not found, so a rerun recounts those shards and merge names them as missing.
+    """
+    bucket = zlib.crc32(shard_id.encode("utf-8")) % COUNTS_FAN
+    return os.path.join(workdir, COUNTS_DIR, f"{bucket:02x}", f"{shard_id}.json")
 
 
 def load_manifest(workdir: str) -> Manifest:

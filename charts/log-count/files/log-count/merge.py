@@ -3,13 +3,17 @@
 The count files are read in parallel (logcount.io_map). By default (--min-success-ratio 1)
 nothing is written unless all is well: the manifest's shards must cover every input byte exactly
 once, and every shard needs an intact count file (its digest matches) for exactly its ranges,
-settings, job version and input identity. Otherwise merge exits 1 and names each missing,
-corrupt, stale or mismatched part. Last, every input must still have the identity the manifest
+settings, job version and input identity. Otherwise merge names each missing, corrupt, stale
+or mismatched part and exits 2: no rerun of merge can mend a part, so the chart's retryStrategy
+(noRetryExitCodes) ends the run at once instead of after merge's retries. Only when a count
+file could not be read (an I/O error such as EIO or a timeout on a network volume, which a
+retry may get past) does it exit 1. Last, every input must still have the identity the manifest
 recorded (exit 2, naming the file, if one changed after it was counted).
 
 With --min-success-ratio R below 1, an unusable part is left out instead, as long as the shards
 counted are at least R of all shards: the result then says exactly what it lacks (coverage,
-missing shards, byte ranges and files). Below R, merge exits 1 as above and writes nothing.
+missing shards, byte ranges and files). Below R, merge fails as above (exit 2, or 1 after a
+read error) and writes nothing.
 Every result carries `coverage` and `missing` (1.0 and empty on a full run).
 """
 
@@ -46,6 +50,10 @@ def check_part(manifest: logcount.Manifest, shard_id: str, document: object) -> 
     return logcount.check_part(logcount.shard_plan(manifest, shard_id), document)
 
 
+class Unreadable(str):
+    """The problem with a count file that could not be read (an I/O error: may be transient)."""
+
+
 def read_part(manifest: logcount.Manifest, workdir: str, shard_id: str) -> dict | str:
     """The shard's verified count document, or the problem with it."""
     path = logcount.counts_path(workdir, shard_id)
@@ -53,8 +61,10 @@ def read_part(manifest: logcount.Manifest, workdir: str, shard_id: str) -> dict 
         document = logcount.read_json(path)
     except FileNotFoundError:
         return f"missing {path}"
+    except (IsADirectoryError, NotADirectoryError) as error:
+        return f"not a count file: {path}: {error.strerror}"  # stays so: not retried
     except OSError as error:
-        return f"cannot read {path}: {error.strerror}"
+        return Unreadable(f"cannot read {path}: {error.strerror}")
     except ValueError as error:
         return f"corrupt {path}: {error}"
     problem = check_part(manifest, shard_id, document)
@@ -95,7 +105,8 @@ def merge(
                 f"({shards_ratio:.6g}) is below --min-success-ratio {min_success_ratio:g}"
             )
         raise logcount.VerificationError(
-            f"{len(problems)} problem(s); no result written:\n" + "\n".join(problems)
+            f"{len(problems)} problem(s); no result written:\n" + "\n".join(problems),
+            retryable=any(isinstance(reason, Unreadable) for reason in failed.values()),
         )
     logcount.check_inputs_unchanged(manifest.inputs)
     counted_bytes = sum(part["bytes"] for part in parts.values())
@@ -148,10 +159,11 @@ def build_parser() -> logcount.ArgumentParser:
             "prints it on stdout."
         ),
         epilog=(
-            "Exit codes: 0 ok, 1 a part is missing, corrupt, stale or mismatched (each is named "
+            "Exit codes: 0 ok; 2 parts are missing, corrupt, stale or mismatched (each is named "
             "on stderr; no result is written) and the shards counted are below "
-            "--min-success-ratio, 2 bad usage, a missing/corrupt manifest or an input changed "
-            "since split."
+            "--min-success-ratio, or bad usage, a missing/corrupt manifest or an input changed "
+            "since split (permanent: a retry of merge cannot fix it); 1 as 2 for the parts, but "
+            "a count file could not be read (an I/O error, which a retry may get past)."
         ),
     )
     parser.add_argument("--workdir", required=True, metavar="DIR", help="split.py's --workdir")
