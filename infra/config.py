@@ -1116,7 +1116,7 @@ def _default_job_entry(
         else:
             old[key] = parsed
     values: dict[str, Any] = {"job": job}
-    old_values = _mapping("workload.values", workload.get("values") or {})
+    old_values = _mapping("workload.values", workload.get("values", {}))
     for key in old_values:
         if key not in platform_keys():
             used.append((f"workload.values.{key}", f"jobs.{DEFAULT_JOB}.values.{key}"))
@@ -1269,7 +1269,7 @@ def _check_job_values(name: str, chart: Path, values: Mapping[str, Any]) -> None
         if error is not None:
             raise ConfigError(_schema_error(name, chart, error))
     if chart == LOG_COUNT_CHART.resolve():
-        job = values.get("job") or {}
+        job = values["job"]
         if job.get("partSize"):
             parse_byte_size(f"{key}.job.partSize", job["partSize"])
         _keywords(f"{key}.job.keywords", str(job["keywords"]).split(","))

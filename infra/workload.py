@@ -135,7 +135,7 @@ def submit_command(job: JobConfig, namespace: str) -> str:
     """How to run the job with the Argo CLI; `-p numParts` where the job has that value
     (log-count: its default width, which config may have changed)."""
     values = merge_values(chart_defaults(job.chart), job.values)
-    num_parts = (values.get("job") or {}).get("numParts")
+    num_parts = values.get("job", {}).get("numParts")
     parameter = f"-p numParts={num_parts} " if num_parts is not None else ""
     return (
         f"argo submit -n {namespace} --from workflowtemplate/{job.template_name} {parameter}--watch"

@@ -10,11 +10,8 @@ from collections.abc import Iterator
 import pytest
 import yaml
 
-from e2e.localcluster import cluster as lc
-from infra.config import REPO_ROOT
-from tests.localcluster.pulumi_cli import LocalStack, PulumiCLI, missing_binaries
 from tests.localcluster.support import GROUP, VERSION, LocalCluster
-from tests.localcluster.test_pulumi_lifecycle import Lifecycle
+from tests.localcluster.test_pulumi_lifecycle import Lifecycle, lifecycle
 
 pytestmark = pytest.mark.localcluster
 
@@ -24,23 +21,8 @@ MESSAGE = "hello from the jobs map"
 
 @pytest.fixture(scope="module")
 def life(cluster: LocalCluster, tmp_path_factory) -> Iterator[Lifecycle]:
-    layout = lc.Layout.default()
-    missing = missing_binaries(layout)
-    assert not missing, f"{missing} are not in {layout.bin}: e2e/localcluster/pulumi/build.sh"
-    committed = (REPO_ROOT / "Pulumi.local.yaml").read_bytes()
-    cli = PulumiCLI(layout, tmp_path_factory.mktemp("pulumi"))
-    stack = LocalStack(cli)
-    life = Lifecycle(cluster, cli, stack)
-    try:
-        cli.install_provider()
-        stack.init()
-        yield life
-    finally:
-        for name in life.workflows:
-            life.cluster.delete_workflow(name)
-        stack.destroy()
-        stack.rm()
-        (REPO_ROOT / "Pulumi.local.yaml").write_bytes(committed)
+    with lifecycle(cluster, tmp_path_factory) as started:
+        yield started
 
 
 def test_a_jobs_entry_is_deployed_and_runs_with_template(life: Lifecycle):

@@ -9,6 +9,7 @@ from e2e/localcluster/pulumi/build.sh; the module's fixture destroys the stack w
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -102,8 +103,10 @@ class Lifecycle:
         return {"path": output, "expected": json.loads(done.stdout)}
 
 
-@pytest.fixture(scope="module")
-def life(cluster: LocalCluster, tmp_path_factory) -> Iterator[Lifecycle]:
+@contextlib.contextmanager
+def lifecycle(cluster: LocalCluster, tmp_path_factory) -> Iterator[Lifecycle]:
+    """A `local` stack on a throwaway backend and plugin home, with its baseline of objects;
+    torn down whatever failed (also used by test_pulumi_jobs.py)."""
     layout = lc.Layout.default()
     missing = missing_binaries(layout)
     assert not missing, (
@@ -120,11 +123,19 @@ def life(cluster: LocalCluster, tmp_path_factory) -> Iterator[Lifecycle]:
         life.baseline = life.objects()
         yield life
     finally:
-        # Whatever failed: leave no resources and no stack behind, and the committed file as it
-        # was (the Automation API under `workflows ephemeral` may record the secrets salt in it).
+        # Whatever failed: leave no runs, resources or stack behind, and the committed file as
+        # it was (the Automation API under `workflows ephemeral` may record the secrets salt in it).
+        for name in life.workflows:
+            life.cluster.delete_workflow(name)
         stack.destroy()
         stack.rm()
         (REPO_ROOT / "Pulumi.local.yaml").write_bytes(committed)
+
+
+@pytest.fixture(scope="module")
+def life(cluster: LocalCluster, tmp_path_factory) -> Iterator[Lifecycle]:
+    with lifecycle(cluster, tmp_path_factory) as started:
+        yield started
 
 
 def test_up_from_nothing_creates_what_the_program_declares(life: Lifecycle):

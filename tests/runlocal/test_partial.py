@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.runlocal.test_chart import generate
+from tests.runlocal.test_resume import failing_python
 from workflows.chart import LOG_COUNT_CHART
 from workflows.runlocal.local import render_job, run_local
 from workflows.runlocal.progress import Reporter
@@ -112,19 +113,7 @@ def test_merge_below_the_ratio_fails_the_run_at_once_not_after_its_retries(tmp_p
     # merge.py exits 2 (permanent) when shards are missing below the ratio; the chart's
     # retryStrategy (noRetryExitCodes: [2]) does not retry that, so with retries on, reduce is
     # attempted once. The count fails with exit 2 too, so nothing waits for a backoff.
-    python = tmp_path / "python"
-    python.write_text(
-        textwrap.dedent(
-            f"""\
-            #!{sys.executable}
-            import os, sys
-            if sys.argv[1].endswith("/count.py") and "--part=2" in sys.argv:
-                sys.exit(2)
-            os.execv({sys.executable!r}, [{sys.executable!r}, *sys.argv[1:]])
-            """
-        )
-    )
-    python.chmod(0o755)
+    python = failing_python(tmp_path, "2", code=2)
     source = generate(tmp_path / "in" / "app.log", "--size", "100KiB", "--seed", "8")
     result = run_local(
         render_job(LOG_COUNT_CHART, {"workflow": {"retry": {"limit": 3}}}),

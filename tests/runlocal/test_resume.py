@@ -62,8 +62,8 @@ def test_resume_counts_exactly_the_missing_shards_again_and_the_result_is_identi
     assert [path.name for path in (volume / "runs").iterdir()] == [run_dir.name]
 
 
-def failing_python(tmp_path: Path, part: str) -> Path:
-    """An interpreter that fails count.py for one shard with exit 1, and runs the rest."""
+def failing_python(tmp_path: Path, part: str, code: int = 1) -> Path:
+    """An interpreter that fails count.py for one shard with exit `code`, and runs the rest."""
     wrapper = tmp_path / "python"
     wrapper.write_text(
         textwrap.dedent(
@@ -71,7 +71,7 @@ def failing_python(tmp_path: Path, part: str) -> Path:
             #!{sys.executable}
             import os, sys
             if sys.argv[1].endswith("/count.py") and "--part={part}" in sys.argv:
-                sys.exit(1)
+                sys.exit({code})
             os.execv({sys.executable!r}, [{sys.executable!r}, *sys.argv[1:]])
             """
         )
