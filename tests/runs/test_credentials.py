@@ -62,9 +62,14 @@ def test_the_client_reads_the_credentials_from_no_directory(tmp_path, monkeypatc
     assert "client-key-data" in kubeconfig()["users"][0]["user"]  # the input is not changed
 
 
+# The child starts with SIGTERM and SIGHUP at their default disposition, as from a terminal:
+# under `nohup` (or any parent that ignores SIGHUP) it inherits SIG_IGN, which the program keeps,
+# so the signal would be ignored and the test would wait for ever.
 CHILD = textwrap.dedent(
     """
-    import json, sys
+    import json, signal, sys
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
     from workflows.runs.argo import KubernetesArgoApi
     api = KubernetesArgoApi(json.loads(sys.argv[1]), "dev")
     print("ready", flush=True)
