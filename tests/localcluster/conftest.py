@@ -47,3 +47,13 @@ def release(cluster: LocalCluster):
     yield "log-count"
     cluster.uninstall("log-count")
     cluster.uninstall(PLATFORM_RELEASE)
+
+
+@pytest.fixture(scope="module")
+def life(cluster, tmp_path_factory):
+    """A `local` stack through the real Pulumi CLI, one per test module, torn down after it
+    (test_pulumi_lifecycle.lifecycle)."""
+    from tests.localcluster.test_pulumi_lifecycle import lifecycle
+
+    with lifecycle(cluster, tmp_path_factory) as started:
+        yield started

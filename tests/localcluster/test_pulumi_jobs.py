@@ -6,24 +6,17 @@ replaced. Modelled on test_pulumi_lifecycle.py (its stack, CLI and clean-up)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 import yaml
 
-from tests.localcluster.support import GROUP, VERSION, LocalCluster
-from tests.localcluster.test_pulumi_lifecycle import Lifecycle, lifecycle
+from tests.localcluster.support import GROUP, VERSION
+from tests.localcluster.test_pulumi_lifecycle import Lifecycle
 
 pytestmark = pytest.mark.localcluster
 
 JOB = "hello-world"
 MESSAGE = "hello from the jobs map"
-
-
-@pytest.fixture(scope="module")
-def life(cluster: LocalCluster, tmp_path_factory) -> Iterator[Lifecycle]:
-    with lifecycle(cluster, tmp_path_factory) as started:
-        yield started
 
 
 def test_a_jobs_entry_is_deployed_and_runs_with_template(life: Lifecycle):

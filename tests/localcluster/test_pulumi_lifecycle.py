@@ -132,12 +132,6 @@ def lifecycle(cluster: LocalCluster, tmp_path_factory) -> Iterator[Lifecycle]:
         (REPO_ROOT / "Pulumi.local.yaml").write_bytes(committed)
 
 
-@pytest.fixture(scope="module")
-def life(cluster: LocalCluster, tmp_path_factory) -> Iterator[Lifecycle]:
-    with lifecycle(cluster, tmp_path_factory) as started:
-        yield started
-
-
 def test_up_from_nothing_creates_what_the_program_declares(life: Lifecycle):
     life.up()
     created = life.objects() - life.baseline
