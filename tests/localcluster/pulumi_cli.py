@@ -181,5 +181,11 @@ class LocalStack:
     def outputs(self) -> dict[str, Any]:
         return json.loads(self.cli.check("stack", "output", "--json", "--stack", self.name).stdout)
 
+    def resources(self) -> list[dict[str, Any]]:
+        """The stack's resources as its state holds them (`pulumi stack export`): urn, type, id,
+        and the `created` time the engine stamps once, when it creates (or replaces) one."""
+        exported = self.cli.check("stack", "export", "--stack", self.name).stdout
+        return json.loads(exported)["deployment"]["resources"]
+
     def rm(self) -> Result:
         return self.cli.run("stack", "rm", self.name, "--yes", "--preserve-config")

@@ -21,7 +21,7 @@ MESSAGE = "hello from the jobs map"
 
 def test_a_jobs_entry_is_deployed_and_runs_with_template(life: Lifecycle):
     life.up()
-    before = life.stack.cli.check("stack", "--show-urns", "--stack", "local").stdout
+    before = _workload_release(life)
     # The seed chart's step image is the one the local cluster preloads (it pulls nothing).
     image = yaml.safe_load(life.stack.config_file.read_text())["config"]
     life.stack.set(f"jobs.{JOB}.image", image["argo-fanout:workload"]["image"])
@@ -42,9 +42,14 @@ def test_a_jobs_entry_is_deployed_and_runs_with_template(life: Lifecycle):
         GROUP, VERSION, life.cluster.namespace, "workflowtemplates", JOB
     )
     assert template["metadata"]["labels"]["app.kubernetes.io/instance"] == JOB
-    after = life.stack.cli.check("stack", "--show-urns", "--stack", "local").stdout
-    urn = next(line for line in before.splitlines() if "argo-fanout-workload-release" in line)
-    assert urn.strip() in after  # log-count's release kept its URN
+    # log-count's release is the same resource: its URN, its id and the time it was created
+    # (a replacement would stamp a new one). (Not `pulumi stack --show-urns`: its tree drawing
+    # of a resource changes from `└─` to `├─` when a sibling is added after it.)
+    after = _workload_release(life)
+    assert {k: after.get(k) for k in ("urn", "id", "created")} == {
+        k: before.get(k) for k in ("urn", "id", "created")
+    }
+    assert before["created"]
 
     submitted = life.workflows_cli("submit", "-s", "local", "--template", JOB, "--wait")
     assert submitted.returncode == 0, submitted.stdout + submitted.stderr
@@ -71,3 +76,16 @@ def test_a_jobs_entry_is_deployed_and_runs_with_template(life: Lifecycle):
     assert refused.returncode == 2
     assert "-p numParts: the template has no parameter 'numParts'" in refused.stderr
     assert life.stack.preview("--expect-no-changes").returncode == 0
+
+
+def _workload_release(life: Lifecycle) -> dict:
+    """log-count's Helm release in the stack's state (found by its Pulumi name, whose URN the
+    jobs map keeps for log-count)."""
+    releases = [
+        resource
+        for resource in life.stack.resources()
+        if resource["type"] == "kubernetes:helm.sh/v3:Release"
+        and resource["urn"].endswith("::argo-fanout-workload-release")
+    ]
+    assert len(releases) == 1, [resource["urn"] for resource in life.stack.resources()]
+    return releases[0]
