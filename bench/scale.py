@@ -275,6 +275,7 @@ def run_case(
                 figure["all"] = totals(mount.stats, mount.stats)
                 figure["plan"] = totals(mount.stats, ["/", work_name])
                 figure["counts"] = totals(mount.stats, [f"{work_name}/counts"])
+                figure["inputs"] = totals(mount.stats, ["inputs"])
             if step == "split":
                 figure["shards"] = len(json.loads(stdout))
             figures[(where, step)] = figure

@@ -180,3 +180,23 @@ def test_the_ossfs2_model_lists_with_attributes_and_caches_them(tmp_path):
         lookups[name] = mount.stats["flat"]["meta_read"]
     assert lookups["ossfs"] >= 30 + 1  # a lookup per name, and the listing
     assert lookups["ossfs2"] <= 3  # the directory, its listing
+
+
+def test_merge_lists_rather_than_looks_up_where_listings_carry_attributes(tmp_path):
+    """Over the ossfs 2.0 model (readdirplus), merge's check of 40 inputs in one directory and
+    its reads of 10 count files cost listings, not a lookup per file: the kernel sends the
+    lookups of one directory one at a time, so at 10,000 files those were most of merge's time."""
+    require_fuse(fuse_missing())
+    scale = load("scale")
+    scale.SCRATCH = tmp_path
+    case = scale.Case("40 files / 10 shards", 40, 10)
+    logcount = scale.load_job(scale.JOB_DIR)
+    figures = scale.run_case(case, scale.CLIENTS["ossfs2"], scale.JOB_DIR, logcount, 0.0, 0)
+    merge = figures[("fuse", "merge")]
+    # A lookup of `inputs` and of its `files-40`, and one listing of it.
+    assert merge["inputs"]["meta_read"] <= 3, merge["inputs"]
+    buckets = len({logcount.counts_path("w", str(shard)) for shard in range(case.shards)})
+    # A lookup and a listing of `counts`, a listing per count directory and an open per count
+    # file; no lookups of either.
+    assert merge["counts"]["meta_read"] <= 2 + buckets + case.shards, merge["counts"]
+    assert merge["counts"]["reads"] == case.shards

@@ -117,6 +117,31 @@ def test_an_io_error_on_a_count_file_exits_1_so_the_merge_is_retried(counted, mo
     assert "part 1: missing" in stderr and not output.exists()
 
 
+@pytest.mark.parametrize("unlistable", ["counts", "bucket"])
+def test_an_unlistable_count_directory_reads_each_file(counted, monkeypatch, capsys, unlistable):
+    # merge lists the count directories to skip lookups; where a listing fails it reads each
+    # count file of that directory as before: nothing is called missing for want of a listing.
+    _, workdir = counted
+    count_file(workdir, "1").unlink()
+    bucket = count_file(workdir, "2").parent
+    refused = str(workdir / "counts") if unlistable == "counts" else str(bucket)
+    original = os.listdir
+
+    def listdir(path):
+        if str(path) == refused:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return original(path)
+
+    monkeypatch.setattr(merge.os, "listdir", listdir)
+    output = workdir / "result.json"
+    code = logcount.run(merge.main, ["--workdir", str(workdir), "--output", str(output)])
+    assert code == logcount.EXIT_USAGE
+    stderr = capsys.readouterr().err
+    assert f"merge: cannot list {refused}: Input/output error; reading each file" in stderr
+    assert "part 1: missing" in stderr
+    assert "part 0" not in stderr and "part 2" not in stderr and "part 3" not in stderr
+
+
 def test_every_bad_part_is_named_at_once(counted):
     _, workdir = counted
     (count_file(workdir, "0")).unlink()

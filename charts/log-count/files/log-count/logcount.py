@@ -30,6 +30,7 @@ import secrets
 import stat
 import sys
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -531,15 +532,28 @@ def _files_below(top: str, flag: str, root: str) -> list[tuple[str, os.stat_resu
     return [(real, info) for _, real, info in found]
 
 
-def current_identities(inputs: Sequence[InputFile]) -> list[Identity | str]:
+def current_identities(
+    inputs: Sequence[InputFile], list_directories: bool = False
+) -> list[Identity | str]:
     """Each input's identity now, or why it has none (a problem naming it), in parallel.
 
     Same as InputFile.current for each, for fewer round trips: the real path of each distinct
     directory is resolved once, and a file costs one lstat (a symbolic link now in its place,
     or in any directory above it, is reported as in InputFile.current).
+
+    With `list_directories`, each directory holding two inputs or more is listed first (in
+    parallel). For a caller that checks every file of its directories (merge): where the
+    client lists with attributes (NFS, ossfs 2.0's readdirplus) the kernel keeps them, and the
+    lstats that follow cost no round trip, where otherwise each is a lookup, and the kernel
+    sends the lookups of names in one directory one at a time (bench/latencyfs.py). A listing
+    costs a round trip per page of names, so a caller checking a few files of a big directory
+    (count) does not list.
     """
     directories = sorted({os.path.dirname(item.path) for item in inputs})
     resolved = dict(zip(directories, io_map(os.path.realpath, directories), strict=True))
+    if list_directories:
+        per_directory = Counter(os.path.dirname(item.path) for item in inputs)
+        io_map(_list_quietly, [name for name, files in per_directory.items() if files > 1])
 
     def identity(item: InputFile) -> Identity | str:
         try:
@@ -554,9 +568,22 @@ def current_identities(inputs: Sequence[InputFile]) -> list[Identity | str]:
     return io_map(identity, inputs)
 
 
-def check_inputs_unchanged(inputs: Sequence[InputFile], since: str = "split") -> None:
-    """check_unchanged for many inputs at once; fails naming the first that changed."""
-    for item, now in zip(inputs, current_identities(inputs), strict=True):
+def _list_quietly(directory: str) -> None:
+    """List a directory (for the caches it fills); a failure shows in the lstats that follow."""
+    try:
+        with os.scandir(directory) as entries:
+            for _ in entries:
+                pass
+    except OSError:
+        pass
+
+
+def check_inputs_unchanged(
+    inputs: Sequence[InputFile], since: str = "split", list_directories: bool = False
+) -> None:
+    """check_unchanged for many inputs at once; fails naming the first that changed (see
+    current_identities for `list_directories`)."""
+    for item, now in zip(inputs, current_identities(inputs, list_directories), strict=True):
         if isinstance(now, str):
             raise UsageError(now)
         item.check_same(item.identity, now, f"since {since}")

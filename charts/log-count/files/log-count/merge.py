@@ -1,14 +1,16 @@
 """log-count merge: verify every shard's count file, then sum them into the result.
 
-The count files are read in parallel (logcount.io_map). By default (--min-success-ratio 1)
-nothing is written unless all is well: the manifest's shards must cover every input byte exactly
-once, and every shard needs an intact count file (its digest matches) for exactly its ranges,
-settings, job version and input identity. Otherwise merge names each missing, corrupt, stale
-or mismatched part and exits 2: no rerun of merge can mend a part, so the chart's retryStrategy
-(noRetryExitCodes) ends the run at once instead of after merge's retries. Only when a count
-file could not be read (an I/O error such as EIO or a timeout on a network volume, which a
-retry may get past) does it exit 1. Last, every input must still have the identity the manifest
-recorded (exit 2, naming the file, if one changed after it was counted).
+The count files are read in parallel (logcount.io_map), after one listing of each count
+directory (see listed_count_files), and the inputs are checked meanwhile. By default
+(--min-success-ratio 1) nothing is written unless all is well: the manifest's shards must cover
+every input byte exactly once, and every shard needs an intact count file (its digest matches)
+for exactly its ranges, settings, job version and input identity. Otherwise merge names each
+missing, corrupt, stale or mismatched part and exits 2: no rerun of merge can mend a part, so
+the chart's retryStrategy (noRetryExitCodes) ends the run at once instead of after merge's
+retries. Only when a count file could not be read (an I/O error such as EIO or a timeout on a
+network volume, which a retry may get past) does it exit 1. Last, every input must still have
+the identity the manifest recorded (exit 2, naming the file, if one changed after it was
+counted; the parts' problems, if any, are reported first).
 
 With --min-success-ratio R below 1, an unusable part is left out instead, as long as the shards
 counted are at least R of all shards: the result then says exactly what it lacks (coverage,
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 
 import logcount
 
@@ -54,9 +57,50 @@ class Unreadable(str):
     """The problem with a count file that could not be read (an I/O error: may be transient)."""
 
 
-def read_part(manifest: logcount.Manifest, workdir: str, shard_id: str) -> dict | str:
-    """The shard's verified count document, or the problem with it."""
+def listed_count_files(workdir: str, shard_ids: list[str]) -> set[str]:
+    """The paths of the count files there are, from one listing of each count directory the
+    shards use (in parallel). A count file not listed is missing, and is not looked up: on a
+    network volume that lookup is a round trip, and so is each lookup of a listed name unless
+    the listing brought the names' attributes (NFS, ossfs 2.0's readdirplus), which it does.
+    merge runs after every count has ended, so nothing is added meanwhile."""
+    paths = [logcount.counts_path(workdir, shard_id) for shard_id in shard_ids]
+    directories = sorted({os.path.dirname(path) for path in paths})
+    # The count directories there are, from one listing of their parent (which, with
+    # attributes, also spares a lookup of each).
+    parent = os.path.join(workdir, logcount.COUNTS_DIR)
+    there = _list_or_none(parent)
+    if there is not None:
+        listed = {os.path.join(parent, name) for name in there}
+        directories = [directory for directory in directories if directory in listed]
+
+    def listing(directory: str) -> list[str]:
+        names = _list_or_none(directory)
+        if names is None:  # unreadable: each of its files is read (and reported) on its own
+            return [path for path in paths if os.path.dirname(path) == directory]
+        return [os.path.join(directory, name) for name in names]
+
+    return {path for names in logcount.io_map(listing, directories) for path in names}
+
+
+def _list_or_none(directory: str) -> list[str] | None:
+    """The names in a directory; [] if there is none; None (said on stderr) if unreadable."""
+    try:
+        return os.listdir(directory)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    except OSError as error:
+        logcount.log(f"merge: cannot list {directory}: {error.strerror}; reading each file")
+        return None
+
+
+def read_part(
+    manifest: logcount.Manifest, workdir: str, shard_id: str, listed: set[str] | None = None
+) -> dict | str:
+    """The shard's verified count document, or the problem with it (missing without a look if
+    `listed` is given and lacks it)."""
     path = logcount.counts_path(workdir, shard_id)
+    if listed is not None and path not in listed:
+        return f"missing {path}"
     try:
         document = logcount.read_json(path)
     except FileNotFoundError:
@@ -86,9 +130,18 @@ def merge(
     least that share of all shards; the result's `coverage` and `missing` say what was left out.
     """
     tiling = [f"manifest: {problem}" for problem in check_tiling(manifest)]
-    read = logcount.io_map(
-        lambda shard_id: read_part(manifest, workdir, shard_id), list(manifest.shards)
-    )
+    # The inputs are checked (below, before anything is written) while the count files are
+    # read: on a network volume both are round trips, so they overlap rather than add up.
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        inputs_checked = beside.submit(
+            logcount.check_inputs_unchanged, manifest.inputs, list_directories=True
+        )
+        listed = listed_count_files(workdir, list(manifest.shards))
+        read = logcount.io_map(
+            lambda shard_id: read_part(manifest, workdir, shard_id, listed),
+            list(manifest.shards),
+        )
+        inputs_problem = inputs_checked.exception()
     parts = {}
     failed = {}
     for shard_id, outcome in zip(manifest.shards, read, strict=True):
@@ -108,7 +161,8 @@ def merge(
             f"{len(problems)} problem(s); no result written:\n" + "\n".join(problems),
             retryable=any(isinstance(reason, Unreadable) for reason in failed.values()),
         )
-    logcount.check_inputs_unchanged(manifest.inputs)
+    if inputs_problem is not None:
+        raise inputs_problem
     counted_bytes = sum(part["bytes"] for part in parts.values())
     total_bytes = manifest.total_bytes
     missing_ranges = [
