@@ -60,6 +60,9 @@ FORMAT_VERSION = 3
 # point reads overlap up to this many of them. Bounded, so a pod never opens more than this many
 # files at once.
 IO_THREADS = 64
+# io_map hands the pool at most this many tasks (runs of neighbouring items): four per thread,
+# so a thread that meets slower calls leaves the rest of the work to the others.
+IO_CHUNKS = 4 * IO_THREADS
 # The field of a count file that holds the digest of the rest of it.
 DIGEST_FIELD = "digest"
 # Tests shrink the count chunk through this variable to force matches and lines across chunks.
@@ -422,12 +425,24 @@ def io_map(function: Callable, items: Iterable) -> list:
     For calls that wait on the volume (stat, open, small reads): on a network filesystem each is
     a round trip, and overlapping them is what keeps a step's time from growing with their
     number. The first exception raised by a call is raised here.
+
+    The items go to the threads in at most IO_CHUNKS runs of neighbours, each run one task
+    that calls `function` on its items one after the other: a task per item cost the pool
+    ~80 us of CPU each, which at 100,000 cheap calls (lstats on local disk) outweighed the
+    calls 10 to 1. Runs of neighbours also keep the threads in different directories of a
+    tree at once, where the kernel serves the lookups of one directory one at a time.
     """
     items = list(items)
     if len(items) <= 1:
         return [function(item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(IO_THREADS, len(items))) as pool:
-        return list(pool.map(function, items))
+    runs = min(len(items), IO_CHUNKS)
+    bounds = [len(items) * run // runs for run in range(runs + 1)]
+
+    def call_run(run: int) -> list:
+        return [function(item) for item in items[bounds[run] : bounds[run + 1]]]
+
+    with ThreadPoolExecutor(max_workers=min(IO_THREADS, runs)) as pool:
+        return [result for results in pool.map(call_run, range(runs)) for result in results]
 
 
 def list_inputs(path: str, flag: str = "--input", root: str = "/") -> list[InputFile]:
