@@ -29,6 +29,7 @@ import re
 import secrets
 import stat
 import sys
+import time
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -63,6 +64,11 @@ IO_THREADS = 64
 # io_map hands the pool at most this many tasks (runs of neighbouring items): four per thread,
 # so a thread that meets slower calls leaves the rest of the work to the others.
 IO_CHUNKS = 4 * IO_THREADS
+# io_map first makes the calls itself, this many at a time, while their median is under
+# IO_FAST_CALL seconds: then they are served from memory (a cached lstat takes ~5 us),
+# where no network round trip (NFS within a zone: ~100 us and up) is that quick.
+IO_PROBE = 8
+IO_FAST_CALL = 50e-6
 # The field of a count file that holds the digest of the rest of it.
 DIGEST_FIELD = "digest"
 # Tests shrink the count chunk through this variable to force matches and lines across chunks.
@@ -419,30 +425,59 @@ def resolve_inside(path: str, root: str, flag: str) -> str:
     return real
 
 
-def io_map(function: Callable, items: Iterable) -> list:
+def io_map(
+    function: Callable,
+    items: Iterable,
+    *,
+    probe: bool = True,
+    clock: Callable[[], float] = time.perf_counter,
+) -> list:
     """``[function(item) for item in items]``, up to IO_THREADS calls at a time, in order.
 
     For calls that wait on the volume (stat, open, small reads): on a network filesystem each is
     a round trip, and overlapping them is what keeps a step's time from growing with their
     number. The first exception raised by a call is raised here.
 
-    The items go to the threads in at most IO_CHUNKS runs of neighbours, each run one task
-    that calls `function` on its items one after the other: a task per item cost the pool
-    ~80 us of CPU each, which at 100,000 cheap calls (lstats on local disk) outweighed the
-    calls 10 to 1. Runs of neighbours also keep the threads in different directories of a
-    tree at once, where the kernel serves the lookups of one directory one at a time.
+    Calls served from memory (the kernel's attribute cache after a listing with attributes, a
+    local disk's cache) gain nothing from threads and lose to them: the pool's hand-offs and
+    the interpreter lock cost more than the calls (100,000 cached lstats: 0.8 s of CPU in
+    turn, 3.4 s through 64 threads). So, with `probe`, the calls run in the caller's thread,
+    IO_PROBE at a time, for as long as the median call of each such group takes under
+    IO_FAST_CALL seconds (timed by `clock`; a median, so that one pause of the interpreter's
+    garbage collector does not count), and the first slower group hands the rest to the pool.
+    Without `probe` (a call that is long work of its own, such as a run of reads), straight to
+    the pool.
+
+    The pool gets the items in at most IO_CHUNKS runs of neighbours, each run one task that
+    calls `function` on its items in turn: a task per item cost the pool ~80 us of CPU each,
+    which at 100,000 calls outweighed them 10 to 1. Runs of neighbours also keep the threads in
+    different directories of a tree at once, where the kernel serves the lookups of one
+    directory one at a time.
     """
     items = list(items)
-    if len(items) <= 1:
-        return [function(item) for item in items]
-    runs = min(len(items), IO_CHUNKS)
-    bounds = [len(items) * run // runs for run in range(runs + 1)]
+    results: list = []
+    if probe:
+        while len(results) < len(items):
+            seconds = []
+            for item in items[len(results) : len(results) + IO_PROBE]:
+                started = clock()
+                results.append(function(item))
+                seconds.append(clock() - started)
+            if sorted(seconds)[len(seconds) // 2] > IO_FAST_CALL:
+                break
+    rest = items[len(results) :]
+    if len(rest) <= 1:
+        return results + [function(item) for item in rest]
+    runs = min(len(rest), IO_CHUNKS)
+    bounds = [len(rest) * run // runs for run in range(runs + 1)]
 
     def call_run(run: int) -> list:
-        return [function(item) for item in items[bounds[run] : bounds[run + 1]]]
+        return [function(item) for item in rest[bounds[run] : bounds[run + 1]]]
 
     with ThreadPoolExecutor(max_workers=min(IO_THREADS, runs)) as pool:
-        return [result for results in pool.map(call_run, range(runs)) for result in results]
+        return results + [
+            result for outcome in pool.map(call_run, range(runs)) for result in outcome
+        ]
 
 
 def list_inputs(path: str, flag: str = "--input", root: str = "/") -> list[InputFile]:

@@ -107,7 +107,8 @@ class ByteSpace:
             finally:
                 os.close(descriptor)
 
-        for answers in logcount.io_map(look, tasks):
+        # A task is a run of reads of its own: to the pool at once (see io_map).
+        for answers in logcount.io_map(look, tasks, probe=False):
             for number, line_start in answers:
                 found[number] = line_start
         return found
