@@ -118,28 +118,58 @@ def test_an_io_error_on_a_count_file_exits_1_so_the_merge_is_retried(counted, mo
 
 
 @pytest.mark.parametrize("unlistable", ["counts", "bucket"])
-def test_an_unlistable_count_directory_reads_each_file(counted, monkeypatch, capsys, unlistable):
-    # merge lists the count directories to skip lookups; where a listing fails it reads each
-    # count file of that directory as before: nothing is called missing for want of a listing.
+def test_count_files_are_opened_by_name_whatever_a_listing_says(
+    counted, monkeypatch, capsys, unlistable
+):
+    # merge lists the count directories only for the caches it fills: a listing that fails, or
+    # that this pod's client cached before another pod wrote a count file, hides nothing.
     _, workdir = counted
     count_file(workdir, "1").unlink()
     bucket = count_file(workdir, "2").parent
     refused = str(workdir / "counts") if unlistable == "counts" else str(bucket)
-    original = os.listdir
+    original = os.scandir
 
-    def listdir(path):
+    def scandir(path):
         if str(path) == refused:
             raise OSError(errno.EIO, os.strerror(errno.EIO))
         return original(path)
 
-    monkeypatch.setattr(merge.os, "listdir", listdir)
+    monkeypatch.setattr(logcount.os, "scandir", scandir)
     output = workdir / "result.json"
     code = logcount.run(merge.main, ["--workdir", str(workdir), "--output", str(output)])
-    assert code == logcount.EXIT_USAGE
+    assert code == logcount.EXIT_USAGE and not output.exists()
     stderr = capsys.readouterr().err
-    assert f"merge: cannot list {refused}: Input/output error; reading each file" in stderr
     assert "part 1: missing" in stderr
     assert "part 0" not in stderr and "part 2" not in stderr and "part 3" not in stderr
+
+
+def test_a_count_file_missing_from_a_stale_listing_is_still_read(counted, monkeypatch):
+    # A listing this pod's client cached before another pod wrote count file 2 lacks it.
+    _, workdir = counted
+    hidden = count_file(workdir, "2").name
+    original = os.scandir
+
+    class Listing:
+        def __init__(self, path):
+            self.entries = [entry for entry in original(path) if entry.name != hidden]
+
+        def __enter__(self):
+            return iter(self.entries)
+
+        def __exit__(self, *exc):
+            return False
+
+        def __iter__(self):
+            return iter(self.entries)
+
+    original_listdir = os.listdir
+    monkeypatch.setattr(logcount.os, "scandir", Listing)
+    monkeypatch.setattr(
+        logcount.os, "listdir", lambda path: [n for n in original_listdir(path) if n != hidden]
+    )
+    output = workdir / "result.json"
+    assert logcount.run(merge.main, ["--workdir", str(workdir), "--output", str(output)]) == 0
+    assert json.loads(output.read_text())["coverage"]["shards"] == 1.0
 
 
 def test_every_bad_part_is_named_at_once(counted):

@@ -603,7 +603,7 @@ def current_identities(
     resolved = dict(zip(directories, io_map(os.path.realpath, directories), strict=True))
     if list_directories:
         per_directory = Counter(os.path.dirname(item.path) for item in inputs)
-        io_map(_list_quietly, [name for name, files in per_directory.items() if files > 1])
+        io_map(list_quietly, [name for name, files in per_directory.items() if files > 1])
 
     def identity(item: InputFile) -> Identity | str:
         try:
@@ -618,8 +618,9 @@ def current_identities(
     return io_map(identity, inputs)
 
 
-def _list_quietly(directory: str) -> None:
-    """List a directory (for the caches it fills); a failure shows in the lstats that follow."""
+def list_quietly(directory: str) -> None:
+    """List a directory for the caches it fills (see current_identities); a failure shows in
+    the calls that follow, which do not depend on the listing."""
     try:
         with os.scandir(directory) as entries:
             for _ in entries:

@@ -1,7 +1,7 @@
 """log-count merge: verify every shard's count file, then sum them into the result.
 
 The count files are read in parallel (logcount.io_map), after one listing of each count
-directory (see listed_count_files), and the inputs are checked meanwhile. By default
+directory (see list_count_directories), and the inputs are checked meanwhile. By default
 (--min-success-ratio 1) nothing is written unless all is well: the manifest's shards must cover
 every input byte exactly once, and every shard needs an intact count file (its digest matches)
 for exactly its ranges, settings, job version and input identity. Otherwise merge names each
@@ -57,50 +57,22 @@ class Unreadable(str):
     """The problem with a count file that could not be read (an I/O error: may be transient)."""
 
 
-def listed_count_files(workdir: str, shard_ids: list[str]) -> set[str]:
-    """The paths of the count files there are, from one listing of each count directory the
-    shards use (in parallel). A count file not listed is missing, and is not looked up: on a
-    network volume that lookup is a round trip, and so is each lookup of a listed name unless
-    the listing brought the names' attributes (NFS, ossfs 2.0's readdirplus), which it does.
-    merge runs after every count has ended, so nothing is added meanwhile."""
-    paths = [logcount.counts_path(workdir, shard_id) for shard_id in shard_ids]
-    directories = sorted({os.path.dirname(path) for path in paths})
-    # The count directories there are, from one listing of their parent (which, with
-    # attributes, also spares a lookup of each).
+def list_count_directories(workdir: str, shard_ids: list[str]) -> None:
+    """List DIR/counts and each count directory the shards use, once (in parallel), for the
+    caches it fills: where the client lists with attributes (NFS, ossfs 2.0's readdirplus) the
+    kernel then knows every count file, and opening one costs no lookup, a round trip the kernel
+    would otherwise send one at a time per directory. Each count file is still opened by its
+    name, listed or not, so a listing cached by this pod's client before another pod wrote a
+    count file never makes that file missing. A listing that fails costs nothing but its gain."""
     parent = os.path.join(workdir, logcount.COUNTS_DIR)
-    there = _list_or_none(parent)
-    if there is not None:
-        listed = {os.path.join(parent, name) for name in there}
-        directories = [directory for directory in directories if directory in listed]
-
-    def listing(directory: str) -> list[str]:
-        names = _list_or_none(directory)
-        if names is None:  # unreadable: each of its files is read (and reported) on its own
-            return [path for path in paths if os.path.dirname(path) == directory]
-        return [os.path.join(directory, name) for name in names]
-
-    return {path for names in logcount.io_map(listing, directories) for path in names}
+    logcount.list_quietly(parent)
+    directories = sorted({os.path.dirname(logcount.counts_path(workdir, s)) for s in shard_ids})
+    logcount.io_map(logcount.list_quietly, directories)
 
 
-def _list_or_none(directory: str) -> list[str] | None:
-    """The names in a directory; [] if there is none; None (said on stderr) if unreadable."""
-    try:
-        return os.listdir(directory)
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    except OSError as error:
-        logcount.log(f"merge: cannot list {directory}: {error.strerror}; reading each file")
-        return None
-
-
-def read_part(
-    manifest: logcount.Manifest, workdir: str, shard_id: str, listed: set[str] | None = None
-) -> dict | str:
-    """The shard's verified count document, or the problem with it (missing without a look if
-    `listed` is given and lacks it)."""
+def read_part(manifest: logcount.Manifest, workdir: str, shard_id: str) -> dict | str:
+    """The shard's verified count document, or the problem with it."""
     path = logcount.counts_path(workdir, shard_id)
-    if listed is not None and path not in listed:
-        return f"missing {path}"
     try:
         document = logcount.read_json(path)
     except FileNotFoundError:
@@ -136,10 +108,9 @@ def merge(
         inputs_checked = beside.submit(
             logcount.check_inputs_unchanged, manifest.inputs, list_directories=True
         )
-        listed = listed_count_files(workdir, list(manifest.shards))
+        list_count_directories(workdir, list(manifest.shards))
         read = logcount.io_map(
-            lambda shard_id: read_part(manifest, workdir, shard_id, listed),
-            list(manifest.shards),
+            lambda shard_id: read_part(manifest, workdir, shard_id), list(manifest.shards)
         )
         inputs_problem = inputs_checked.exception()
     parts = {}
