@@ -7,7 +7,8 @@ on a generated input, and prints, from that one run: the step pods Argo ran and 
 minute (from the Workflow's startedAt to finishedAt), the size of the Workflow object as the
 API server stores it, where its node status lives (inline in `status.nodes`, gzip-compressed in
 `status.compressedNodes`, or offloaded to PostgreSQL with `make cluster PERSISTENCE=1`), and
-the node status's own JSON size. The 1,000-shard run takes about 40 minutes on a 2-core node.
+the node status's own JSON size. The 1,000-shard run took 18.5 minutes on an otherwise idle
+2-core node (54 pods a minute), over 40 beside a build.
 """
 
 from __future__ import annotations
