@@ -81,11 +81,12 @@ def test_a_jobs_entry_is_deployed_and_runs_with_template(life: Lifecycle):
 def _workload_release(life: Lifecycle) -> dict:
     """log-count's Helm release in the stack's state (found by its Pulumi name, whose URN the
     jobs map keeps for log-count)."""
+    resources = life.stack.resources()
     releases = [
         resource
-        for resource in life.stack.resources()
+        for resource in resources
         if resource["type"] == "kubernetes:helm.sh/v3:Release"
         and resource["urn"].endswith("::argo-fanout-workload-release")
     ]
-    assert len(releases) == 1, [resource["urn"] for resource in life.stack.resources()]
+    assert len(releases) == 1, [resource["urn"] for resource in resources]
     return releases[0]

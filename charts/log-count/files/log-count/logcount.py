@@ -599,11 +599,11 @@ def current_identities(
     costs a round trip per page of names, so a caller checking a few files of a big directory
     (count) does not list.
     """
-    directories = sorted({os.path.dirname(item.path) for item in inputs})
+    per_directory = Counter(os.path.dirname(item.path) for item in inputs)
+    directories = sorted(per_directory)
     resolved = dict(zip(directories, io_map(os.path.realpath, directories), strict=True))
     if list_directories:
-        per_directory = Counter(os.path.dirname(item.path) for item in inputs)
-        io_map(list_quietly, [name for name, files in per_directory.items() if files > 1])
+        io_map(list_quietly, [name for name in directories if per_directory[name] > 1])
 
     def identity(item: InputFile) -> Identity | str:
         try:
