@@ -39,6 +39,8 @@ e2e: $(STAMP) ## Run only the kind end-to-end test; fails (not skips) when a too
 # to and archives in a host PostgreSQL (e2e/localcluster/persistence.py).
 PERSISTENCE ?=
 CLUSTER_UP_ARGS := $(if $(filter 1,$(PERSISTENCE)),--persistence,)
+# make e2e-local E2E_TESTS="tests/localcluster/test_x.py ...": only those files (default: all).
+E2E_TESTS ?=
 
 cluster: ## Start the local real cluster (Kubernetes + Argo built from Go modules; needs root)
 	bash e2e/localcluster/install-deps.sh $(CLUSTER_UP_ARGS)
@@ -51,7 +53,7 @@ pulumi-local: ## Build the Pulumi CLI, Python host and Kubernetes provider from 
 	bash e2e/localcluster/pulumi/build.sh
 
 e2e-local: $(STAMP) ## From a clean state: cluster up, log-count (and Pulumi) on it for real, down
-	bash e2e/localcluster/e2e.sh $(CLUSTER_UP_ARGS)
+	bash e2e/localcluster/e2e.sh $(CLUSTER_UP_ARGS) $(E2E_TESTS)
 
 lint: $(STAMP) ## Lint and format-check the Python code
 	$(VENV)/bin/ruff check .

@@ -4,13 +4,19 @@
 # stage, naming it; the cluster is taken down whatever happened.
 # `--persistence` (make e2e-local PERSISTENCE=1): the cluster's Argo offloads node status to and
 # archives in a host PostgreSQL, and tests/localcluster/test_persistence.py checks it.
+# Any other arguments are the test files to run (make e2e-local E2E_TESTS="..."; default: all of
+# tests/localcluster).
 set -uo pipefail
 up_args=()
-case "${1:-}" in
-  --persistence) up_args=(--persistence) ;;
-  "") ;;
-  *) echo "e2e-local: unknown option '$1'; allowed: --persistence" >&2; exit 2 ;;
-esac
+tests=()
+for arg in "$@"; do
+  case "$arg" in
+    --persistence) up_args=(--persistence) ;;
+    tests/localcluster/*) tests+=("$arg") ;;
+    *) echo "e2e-local: unknown argument '$arg'; allowed: --persistence, tests/localcluster/..." >&2; exit 2 ;;
+  esac
+done
+[ "${#tests[@]}" -gt 0 ] || tests=(tests/localcluster)
 cd "$(dirname "$0")/../.."
 PY=.venv/bin/python
 CLUSTER="python3 e2e/localcluster/cluster.py"
@@ -37,8 +43,8 @@ if ! $CLUSTER up "${up_args[@]}"; then
   rc=1
 fi
 if [ "$rc" = 0 ]; then
-  stage "log-count and the local stack's pulumi lifecycle on the real cluster (tests/localcluster)"
-  if ! ARGO_FANOUT_LOCALCLUSTER_REQUIRED=1 $PY -m pytest -p no:xdist -p no:cacheprovider -m localcluster -rs tests/localcluster; then
+  stage "log-count and the local stack's pulumi lifecycle on the real cluster (${tests[*]})"
+  if ! ARGO_FANOUT_LOCALCLUSTER_REQUIRED=1 $PY -m pytest -p no:xdist -p no:cacheprovider -m localcluster -rs "${tests[@]}"; then
     fail "tests/localcluster (cluster logs: $state_dir/logs/)"
     rc=1
   fi

@@ -245,6 +245,22 @@ class LocalCluster:
                     stream.stop()
                     return workflow
 
+    def wait_pod_ready(self, name: str, timeout: float = 180) -> None:
+        """Until the pod's Ready condition is True (watched, not polled)."""
+        deadline = self.clock() + timeout
+        while True:
+            stream = watch.Watch()
+            for event in stream.stream(
+                self.core.list_namespaced_pod,
+                self.namespace,
+                field_selector=f"metadata.name={name}",
+                timeout_seconds=min(self._remaining(deadline, f"pod {name} to be ready"), 60),
+            ):
+                conditions = event["object"].status.conditions or []
+                if any(c.type == "Ready" and c.status == "True" for c in conditions):
+                    stream.stop()
+                    return
+
     def offloaded_nodes(self, workflow: Mapping[str, Any]) -> dict[str, Any]:
         """The node status Argo offloaded to the host PostgreSQL (`up --persistence`)."""
         status = workflow["status"]

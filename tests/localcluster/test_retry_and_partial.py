@@ -21,11 +21,12 @@ from pathlib import Path
 
 import pytest
 
+from e2e.localcluster import cluster as lc
 from tests.job.jobcode import count_file
 from tests.localcluster.support import GROUP, VERSION, LocalCluster, Run
 from tests.localcluster.test_log_count import KEYWORDS, generate
 from tests.support.oracle import expected_result
-from workflows.runs import retry
+from workflows.runs import nodestatus, retry
 from workflows.runs.argo import KubernetesArgoApi
 
 pytestmark = pytest.mark.localcluster
@@ -106,8 +107,20 @@ def test_retry_runs_the_failed_shard_and_merge_again_and_the_total_is_exact(
     count_file(cluster.volume / "runs" / name, BLOCKED).rmdir()
 
     api = KubernetesArgoApi(json.loads(cluster.kubeconfig.read_text()), "localcluster")
+    stored = api.get_workflow(cluster.namespace, name)
+    how = nodestatus.storage(stored)
+    # A cluster with --persistence offloads every run (ALWAYS_OFFLOAD_NODE_STATUS): then the
+    # nodes are read from Argo's database and the edit is stored there, as a new version.
+    offloading = lc.persistence.enabled(cluster.layout.config)
+    assert how == (nodestatus.OFFLOADED if offloading else nodestatus.INLINE), how
     plan = retry.retry(api, cluster.namespace, name)
     assert plan.pod_nodes, "nothing to retry"
+    retried = api.get_workflow(cluster.namespace, name)
+    assert nodestatus.storage(retried) == how
+    if offloading:
+        version = retried["status"]["offloadNodeStatusVersion"]
+        assert version != stored["status"]["offloadNodeStatusVersion"]
+        assert cluster.offloaded_nodes(retried) == plan.workflow["status"]["nodes"]
     second = cluster.wait(name)
     assert second.phase == "Succeeded", second.describe()
     result = json.loads(second.result)

@@ -180,6 +180,37 @@ def workflow(
     }
 
 
+class FakeOffloads:
+    """Argo's offloaded node status in memory: rows by (uid, version), as the table keys them."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], dict[str, Any]] = {}
+        self.saved: list[tuple[str, str, str]] = []  # (uid, namespace, version) per save
+
+    def get(self, uid: str, version: str) -> dict[str, Any]:
+        if (uid, version) not in self.rows:
+            raise RunError(f"no node status of workflow uid {uid} version {version}")
+        return copy.deepcopy(self.rows[uid, version])
+
+    def save(self, uid: str, namespace: str, nodes: Mapping[str, Any]) -> str:
+        version = f"v{len(self.rows) + 1}"
+        self.rows[uid, version] = copy.deepcopy(dict(nodes))
+        self.saved.append((uid, namespace, version))
+        return version
+
+    def offload(self, workflow: dict[str, Any]) -> dict[str, Any]:
+        """The Workflow as the controller leaves it once it offloaded its nodes here."""
+        stored = copy.deepcopy(workflow)
+        stored["metadata"].setdefault("uid", "0b5e-uid")
+        version = self.save(
+            stored["metadata"]["uid"],
+            stored["metadata"]["namespace"],
+            stored["status"].pop("nodes"),
+        )
+        stored["status"]["offloadNodeStatusVersion"] = version
+        return stored
+
+
 class FakeArgo:
     """`ArgoApi` over in-memory objects; `get_workflow` steps through scripted states."""
 
@@ -193,6 +224,13 @@ class FakeArgo:
         self.replaced: list[dict[str, Any]] = []  # bodies given to replace_workflow
         self.pods: dict[str, dict[str, Any]] = {}  # name -> pod, as list_pods reports them
         self.deleted_pods: list[str] = []
+        self.database = FakeOffloads()
+        self.offloads_error: RunError | None = None  # offloads() raises it: out of reach
+
+    def offloads(self) -> FakeOffloads:
+        if self.offloads_error is not None:
+            raise self.offloads_error
+        return self.database
 
     def get_template(self, namespace: str, name: str) -> dict[str, Any] | None:
         if self.template and (namespace, name) == (NAMESPACE, self.template["metadata"]["name"]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 import threading
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from infra import argodb
 from workflows.runs.argo import KubernetesArgoApi
 from workflows.runs.errors import RunError
 
@@ -61,6 +63,8 @@ class ApiServer(BaseHTTPRequestHandler):
             self._reply(403, _status('workflows "forbidden" is forbidden: User "ci" cannot get'))
         elif self.path in self.objects:
             self._reply(200, self.objects[self.path])
+        elif self.path.split("?")[0] in self.objects:  # a list: its query is not looked at
+            self._reply(200, self.objects[self.path.split("?")[0]])
         else:
             self._reply(404, _status("not found"))
 
@@ -184,3 +188,88 @@ def test_unusable_kubeconfig_is_named():
     broken["current-context"] = "missing"
     with pytest.raises(RunError, match="stack 'dev': its kubeconfig output is unusable"):
         KubernetesArgoApi(broken, "dev")
+
+
+def controller_config(host: str) -> None:
+    """Argo's namespace as the program leaves it: the controller's ConfigMap and the Secret."""
+    config = {"persistence": argodb.persistence_config(host, 5432)}
+    core = "/api/v1/namespaces/argo"
+    ApiServer.objects[f"{core}/configmaps"] = {
+        "kind": "ConfigMapList",
+        "apiVersion": "v1",
+        "items": [
+            {"metadata": {"name": "kube-root-ca.crt"}, "data": {"ca.crt": "x"}},
+            {
+                "metadata": {"name": "argo-workflows-workflow-controller-configmap"},
+                "data": {"config": json.dumps(config)},
+            },
+        ],
+    }
+    ApiServer.objects[f"{core}/secrets/{argodb.SECRET}"] = {
+        "kind": "Secret",
+        "apiVersion": "v1",
+        "metadata": {"name": argodb.SECRET},
+        "data": {
+            argodb.USERNAME_KEY: base64.b64encode(b"argo").decode(),
+            argodb.PASSWORD_KEY: base64.b64encode(b"pw-123").decode(),
+        },
+    }
+
+
+def test_offloads_come_from_the_controllers_configmap_and_secret(api_server):
+    controller_config("127.0.0.1")
+    database = KubernetesArgoApi(kubeconfig(api_server), "dev").offloads()
+    assert database.persistence.host == "127.0.0.1"
+    assert (database._username, database._password) == ("argo", "pw-123")
+    assert database._open_socket() is None  # an address: connected to directly
+
+
+def test_a_service_host_is_reached_through_a_ready_pod_of_it(api_server):
+    controller_config("argo-postgres.argo.svc.cluster.local")
+    ApiServer.objects["/api/v1/namespaces/argo/services/argo-postgres"] = {
+        "kind": "Service",
+        "apiVersion": "v1",
+        "metadata": {"name": "argo-postgres"},
+        "spec": {"ports": [{"name": "postgres", "port": 5432, "targetPort": "postgres"}]},
+    }
+    slices = "/apis/discovery.k8s.io/v1/namespaces/argo/endpointslices"
+    endpoint = {"conditions": {"ready": False}, "targetRef": {"kind": "Pod", "name": "pg-old"}}
+    ApiServer.objects[slices] = {
+        "kind": "EndpointSliceList",
+        "apiVersion": "discovery.k8s.io/v1",
+        "items": [
+            {
+                "addressType": "IPv4",
+                "metadata": {"name": "argo-postgres-x"},
+                "ports": [{"name": "postgres", "port": 15432}],
+                "endpoints": [
+                    {**endpoint, "addresses": ["10.0.0.2"]},
+                    {**endpoint, "addresses": ["10.0.0.3"], "conditions": {"ready": True}},
+                ],
+            }
+        ],
+    }
+    ApiServer.objects[slices]["items"][0]["endpoints"][1]["targetRef"] = {
+        "kind": "Pod",
+        "name": "pg-0",
+    }
+    api = KubernetesArgoApi(kubeconfig(api_server), "dev")
+    api.offloads()
+    assert api._service_endpoint("argo", "argo-postgres", 5432) == ("pg-0", 15432)
+    ApiServer.objects[slices]["items"][0]["endpoints"].pop()
+    with pytest.raises(RunError, match=r"Service argo/argo-postgres .* has no ready pod"):
+        api._service_endpoint("argo", "argo-postgres", 5432)
+    with pytest.raises(RunError, match="Service argo/argo-postgres has no port 5433"):
+        api._service_endpoint("argo", "argo-postgres", 5433)
+
+
+def test_offloads_without_access_to_argos_namespace_say_so(api_server):
+    with pytest.raises(RunError, match=r"reading Argo's persistence config .*HTTP 404"):
+        KubernetesArgoApi(kubeconfig(api_server), "dev").offloads()
+    ApiServer.objects["/api/v1/namespaces/argo/configmaps"] = {"kind": "List", "items": []}
+    with pytest.raises(RunError, match=r"no Argo controller ConfigMap .* in namespace 'argo'"):
+        KubernetesArgoApi(kubeconfig(api_server), "dev").offloads()
+    controller_config("127.0.0.1")
+    del ApiServer.objects[f"/api/v1/namespaces/argo/secrets/{argodb.SECRET}"]
+    with pytest.raises(RunError, match=f"Secret argo/{argodb.SECRET} has no key 'username'"):
+        KubernetesArgoApi(kubeconfig(api_server), "dev").offloads()

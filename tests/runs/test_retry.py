@@ -138,15 +138,70 @@ def test_a_failed_attempt_that_a_later_one_made_good_is_kept():
     assert "i0a0" in plan.workflow["status"]["nodes"]
 
 
-def test_compressed_node_status_is_read_and_stored_plainly():
-    run = failed_run()
-    nodes = run["status"].pop("nodes")
+def compressed(run: dict) -> dict:
+    """The run as the controller stores it when it passes 1 MB: nodes in compressedNodes."""
     run["status"]["compressedNodes"] = base64.b64encode(
-        gzip.compress(json.dumps(nodes).encode())
+        gzip.compress(json.dumps(run["status"].pop("nodes")).encode())
     ).decode()
-    plan = retry.plan_retry(run, NOW)
-    assert "compressedNodes" not in plan.workflow["status"]
+    return run
+
+
+def retry_on(fake: FakeArgo) -> dict:
+    """`retry` of the fake's run with its pods b (i1a0), c (i1a1), d (r0); the stored body."""
+    fake.created.append({})  # the workflow exists on the cluster
+    for entry in (pod("a", "i0a0"), pod("b", "i1a0"), pod("c", "i1a1"), pod("d", "r0")):
+        fake.pods[entry["metadata"]["name"]] = entry
+    plan = retry.retry(fake, NAMESPACE, WORKFLOW)
     assert plan.pod_nodes == {"i1a0", "i1a1", "r0"}
+    assert sorted(fake.deleted_pods) == ["b", "c", "d"]
+    (stored,) = fake.replaced
+    assert "phase" not in stored["status"]
+    return stored
+
+
+def expected_nodes() -> dict:
+    return retry.plan_retry(failed_run(), NOW).workflow["status"]["nodes"]
+
+
+def without_times(nodes: dict) -> dict:
+    return {key: {**value, "startedAt": None} for key, value in nodes.items()}
+
+
+def test_compressed_node_status_is_read_and_stored_back_compressed():
+    stored = retry_on(FakeArgo([compressed(failed_run())]))
+    assert "nodes" not in stored["status"]
+    nodes = json.loads(gzip.decompress(base64.b64decode(stored["status"]["compressedNodes"])))
+    assert without_times(nodes) == without_times(expected_nodes())
+
+
+def test_offloaded_node_status_is_read_from_and_stored_to_argos_database():
+    fake = FakeArgo([])
+    fake.states = [fake.database.offload(failed_run())]
+    stored = retry_on(fake)
+    status = stored["status"]
+    assert "nodes" not in status and "compressedNodes" not in status
+    # A new row, named by the Workflow; the run's own row is left for the controller to remove.
+    assert status["offloadNodeStatusVersion"] == "v2"
+    assert fake.database.saved[-1] == ("0b5e-uid", NAMESPACE, "v2")
+    assert len(fake.database.rows) == 2
+    assert without_times(fake.database.rows["0b5e-uid", "v2"]) == without_times(expected_nodes())
+
+
+def test_offloaded_node_status_out_of_reach_changes_nothing(capsys):
+    fake = FakeArgo([])
+    fake.states = [fake.database.offload(failed_run())]
+    fake.offloads_error = RunError("no Argo controller ConfigMap in namespace 'argo'")
+    fake.created.append({})
+    fake.pods["b"] = pod("b", "i1a0")
+    code = cli(["retry", "-s", "dev", WORKFLOW], runtime(fake, up_stack()))
+    assert code == EXIT_USAGE
+    assert "no Argo controller ConfigMap" in capsys.readouterr().err
+    assert (fake.deleted_pods, fake.replaced) == ([], [])
+
+
+def test_plan_retry_takes_only_a_hydrated_workflow():
+    with pytest.raises(ValueError, match="hydrated"):
+        retry.plan_retry(compressed(failed_run()), NOW)
 
 
 @pytest.mark.parametrize("phase", ["Running", "Succeeded", "Pending", ""])
@@ -154,14 +209,6 @@ def test_only_a_failed_run_is_retried(phase):
     run = failed_run()
     run["status"]["phase"] = phase
     with pytest.raises(RunError, match="only a Failed or Error run can be retried"):
-        retry.plan_retry(run, NOW)
-
-
-def test_an_offloaded_node_status_needs_the_argo_server():
-    run = failed_run()
-    run["status"].pop("nodes")
-    run["status"]["offloadNodeStatusVersion"] = "fnv:123"
-    with pytest.raises(RunError, match=f"retry it with `argo retry -n {NAMESPACE} {WORKFLOW}`"):
         retry.plan_retry(run, NOW)
 
 

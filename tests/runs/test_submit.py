@@ -20,8 +20,8 @@ from tests.runs.fakes import (
     workflow,
 )
 from tests.support.schemas import requires_argo_crds, validate_object
-from workflows.runs import argo
-from workflows.runs.errors import EXIT_INTERRUPTED, EXIT_RUN_FAILED, EXIT_USAGE
+from workflows.runs import argo, nodestatus
+from workflows.runs.errors import EXIT_INTERRUPTED, EXIT_RUN_FAILED, EXIT_USAGE, RunError
 from workflows.runs.submit import POLL_SECONDS
 
 SHARDS = ["0", "1", "2"]
@@ -299,3 +299,68 @@ def test_failed_retried_item_names_its_last_attempt_and_ignores_recovered_ones()
 def test_submitted_workflow_is_valid_for_both_argo_lines():
     body = argo.workflow_body(TEMPLATE, NAMESPACE, {"numParts": "8", "match": "word"})
     validate_object(body)
+
+
+def failed_shard_run() -> dict:
+    return workflow(
+        "Failed",
+        shards=SHARDS,
+        done=1,
+        failed={2: "Error (exit code 1): count.py: input changed"},
+        labels={argo.COMPLETED_LABEL: "true"},
+    )
+
+
+def stored_as(how: str, fake: FakeArgo, run: dict) -> dict:
+    """The run as the controller stores a wide one: nodes compressed, or offloaded."""
+    if how == nodestatus.COMPRESSED:
+        run["status"]["compressedNodes"] = nodestatus.compress(run["status"].pop("nodes"))
+        return run
+    return fake.database.offload(run)
+
+
+@pytest.mark.parametrize("how", [nodestatus.COMPRESSED, nodestatus.OFFLOADED])
+def test_the_failed_step_of_a_wide_run_is_named_wherever_its_nodes_are(capsys, how):
+    fake = FakeArgo([])
+    fake.states = [stored_as(how, fake, failed_shard_run())]
+    fake.created.append({})
+    assert cli(["result", "-s", "dev", WORKFLOW], runtime(fake, up_stack())) == EXIT_RUN_FAILED
+    err = capsys.readouterr().err
+    assert (
+        f"step {WORKFLOW}.map(2:2)(0) Failed: Error (exit code 1): count.py: input changed" in err
+    )
+
+
+@pytest.mark.parametrize("how", [nodestatus.COMPRESSED, nodestatus.OFFLOADED])
+def test_progress_of_a_wide_run_counts_its_shards_wherever_its_nodes_are(capsys, how):
+    fake = FakeArgo([])
+    fake.states = [stored_as(how, fake, workflow("Running", shards=SHARDS, done=2))]
+    fake.created.append({})
+    assert cli(["result", "-s", "dev", WORKFLOW], runtime(fake, up_stack())) == EXIT_RUN_FAILED
+    assert "Running: shards 2/3 done" in capsys.readouterr().err
+
+
+def test_offloaded_nodes_out_of_reach_leave_the_phase_and_say_so(capsys):
+    fake = FakeArgo([])
+    fake.states = [stored_as(nodestatus.OFFLOADED, fake, failed_shard_run())]
+    fake.offloads_error = RunError("cannot reach Argo's database (argo-postgres:5432)")
+    fake.created.append({})
+    assert cli(["result", "-s", "dev", WORKFLOW], runtime(fake, up_stack())) == EXIT_RUN_FAILED
+    err = capsys.readouterr().err
+    assert "its node status is offloaded and cannot be read (cannot reach Argo's database" in err
+    assert f"error: workflow {WORKFLOW} Failed without succeeding" in err
+
+
+def test_a_wait_on_an_unreachable_offload_says_so_once(capsys):
+    running = stored_as(nodestatus.OFFLOADED, FakeArgo([]), workflow("Running", shards=SHARDS))
+    done = workflow("Succeeded", shards=SHARDS, done=3, result=RESULT)
+    done["status"].pop("nodes")
+    done["metadata"]["uid"] = "0b5e-uid"
+    done["status"]["offloadNodeStatusVersion"] = "v9"
+    fake = FakeArgo([running, running, running, done])
+    fake.offloads_error = RunError("cannot reach Argo's database")
+    code = cli(["submit", "-s", "dev", "--wait"], runtime(fake, up_stack()))
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert json.loads(out) == RESULT
+    assert err.count("cannot reach Argo's database") == 1

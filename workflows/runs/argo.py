@@ -7,9 +7,11 @@ default kubeconfig. The functions below it read a Workflow's status: progress, f
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import re
+import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -17,6 +19,7 @@ from typing import Any, Protocol
 import kubernetes
 import urllib3
 
+from workflows.runs import nodestatus, offload
 from workflows.runs.credentials import private_kubeconfig
 from workflows.runs.errors import EXIT_USAGE, RunError
 
@@ -64,18 +67,29 @@ class ArgoApi(Protocol):
     def delete_pod(self, namespace: str, name: str) -> None:
         """Delete the pod; one already gone is no error."""
 
+    def offloads(self) -> nodestatus.Offloads:
+        """Argo's offloaded node status (its persistence database), found on first use."""
+
 
 class KubernetesArgoApi:
     """`ArgoApi` over the Kubernetes API server named by a kubeconfig mapping."""
 
-    def __init__(self, kubeconfig: Mapping[str, Any], stack: str) -> None:
+    def __init__(
+        self,
+        kubeconfig: Mapping[str, Any],
+        stack: str,
+        argo_namespace: str = offload.DEFAULT_ARGO_NAMESPACE,
+    ) -> None:
         self._stack = stack
+        self._argo_namespace = argo_namespace
+        self._offloads: offload.ArgoDatabase | None = None
         # Its credentials live in memory files for as long as this object (the process) does.
         document, self._credentials = private_kubeconfig(kubeconfig)
         try:
             client = kubernetes.config.new_client_from_config_dict(document)
         except kubernetes.config.ConfigException as err:
             raise RunError(f"stack {stack!r}: its kubeconfig output is unusable: {err}") from None
+        self._client = client
         self._server = client.configuration.host
         self._objects = kubernetes.client.CustomObjectsApi(client)
         self._core = kubernetes.client.CoreV1Api(client)
@@ -116,6 +130,82 @@ class KubernetesArgoApi:
 
     def delete_pod(self, namespace: str, name: str) -> None:
         self._call(self._core.delete_namespaced_pod, name, namespace, missing_ok=True)
+
+    def offloads(self) -> offload.ArgoDatabase:
+        """The controller's database, from its ConfigMap and Secrets in Argo's namespace."""
+        if self._offloads is None:
+            namespace = self._argo_namespace
+            try:
+                configmaps = self._call(self._core.list_namespaced_config_map, namespace).items
+            except RunError as err:
+                raise RunError(
+                    f"reading Argo's persistence config in namespace {namespace!r}, for the "
+                    f"run's offloaded node status: {err}; {offload.ARGO_RETRY_HINT}"
+                ) from None
+            persistence = offload.controller_persistence(
+                [self._client.sanitize_for_serialization(cm) for cm in configmaps], namespace
+            )
+            service = offload.service_of(persistence.host, namespace)
+            self._offloads = offload.ArgoDatabase(
+                persistence,
+                self._secret_value(namespace, persistence.username),
+                self._secret_value(namespace, persistence.password),
+                (lambda: None)
+                if service is None or not self._has_service(*service)
+                else (lambda: self._port_forward(*service, persistence.port)),
+            )
+        return self._offloads
+
+    def _secret_value(self, namespace: str, ref: offload.SecretKey) -> str:
+        secret = self._call(self._core.read_namespaced_secret, ref.name, namespace, missing_ok=True)
+        value = ((secret.data if secret is not None else None) or {}).get(ref.key)
+        if value is None:
+            raise RunError(
+                f"Secret {namespace}/{ref.name} has no key {ref.key!r}, which Argo's "
+                "persistence config names for its database"
+            )
+        return base64.b64decode(value).decode()
+
+    def _has_service(self, namespace: str, name: str) -> bool:
+        found = self._call(self._core.read_namespaced_service, name, namespace, missing_ok=True)
+        return found is not None
+
+    def _port_forward(self, namespace: str, service: str, port: int) -> socket.socket:
+        """A socket to the Service's `port` on one of its ready pods, through the API server
+        (the port-forward subresource, as `kubectl port-forward svc/...` does)."""
+        import kubernetes.stream  # websocket-client: loaded only for a port-forward
+
+        pod, target = self._service_endpoint(namespace, service, port)
+        forward = self._call(
+            kubernetes.stream.portforward,
+            self._core.connect_get_namespaced_pod_portforward,
+            pod,
+            namespace,
+            ports=str(target),
+        )
+        return forward.socket(target)
+
+    def _service_endpoint(self, namespace: str, service: str, port: int) -> tuple[str, int]:
+        """(pod, container port) of a ready endpoint of the Service's `port`."""
+        found = self._call(self._core.read_namespaced_service, service, namespace)
+        ports = [p for p in found.spec.ports or () if p.port == port]
+        if not ports:
+            raise RunError(f"Service {namespace}/{service} has no port {port}")
+        slices = self._call(
+            kubernetes.client.DiscoveryV1Api(self._client).list_namespaced_endpoint_slice,
+            namespace,
+            label_selector=f"kubernetes.io/service-name={service}",
+        )
+        for endpoint_slice in slices.items:
+            numbers = [p.port for p in endpoint_slice.ports or () if p.name == ports[0].name]
+            for endpoint in endpoint_slice.endpoints or ():
+                ready = endpoint.conditions is None or endpoint.conditions.ready is not False
+                ref = endpoint.target_ref
+                if ready and numbers and ref is not None and ref.kind == "Pod":
+                    return ref.name, numbers[0]
+        raise RunError(
+            f"Service {namespace}/{service} (Argo's database) has no ready pod: is it running?"
+        )
 
     def _get(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
         return self._call(
@@ -504,5 +594,5 @@ def _nodes(workflow: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _node_map(workflow: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """The status nodes by id (children lists name ids)."""
+    """The status nodes by id (children lists name ids) of a hydrated Workflow (nodestatus)."""
     return dict((workflow.get("status") or {}).get("nodes") or {})

@@ -49,7 +49,7 @@ def submit_command(args: argparse.Namespace, runtime: Runtime) -> int:
 
 def result_command(args: argparse.Namespace, runtime: Runtime) -> int:
     outputs = _outputs(args.stack, runtime)
-    workflow = fetch_workflow(runtime.connect(outputs), outputs, args.name)
+    workflow = fetch_workflow(runtime.connect(outputs), outputs, args.name, report)
     if args.template is not None:
         job, template = outputs.resolve_template(args.template)
         ran = (workflow.get("spec") or {}).get("workflowTemplateRef", {}).get("name")

@@ -16,21 +16,22 @@ to the cluster, so it needs no Argo Server (which the chosen auth mode may not a
 
 The controller then recreates the deleted nodes: log-count's counts of the shards that failed
 run again (a count whose intact count file exists exits at once), and merge runs again.
+
+A wide run's nodes may not be in the Workflow: compressed, or offloaded to Argo's database. The
+edit is made on the nodes wherever they are and stored back the same way (nodestatus, offload),
+as the Argo Server's retry does with its hydrator.
 """
 
 from __future__ import annotations
 
-import base64
 import copy
-import gzip
-import json
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from workflows.runs import argo
+from workflows.runs import argo, nodestatus
 from workflows.runs.errors import EXIT_USAGE, RunError
 
 ARCHIVING_LABEL = "workflows.argoproj.io/workflow-archiving-status"
@@ -59,14 +60,9 @@ def plan_retry(workflow: Mapping[str, Any], now: datetime | None = None) -> Retr
             "retried",
             EXIT_USAGE,
         )
-    if status.get("offloadNodeStatusVersion"):
-        raise RunError(
-            f"workflow {name} keeps its node status in Argo's database (offloaded), which only "
-            f"the Argo Server reads: retry it with `argo retry -n "
-            f"{workflow['metadata'].get('namespace', '')} {name}`",
-            EXIT_USAGE,
-        )
-    nodes: dict[str, dict[str, Any]] = _nodes(status)
+    if nodestatus.storage(workflow) != nodestatus.INLINE:
+        raise ValueError(f"workflow {name}: plan_retry takes a hydrated Workflow (nodestatus)")
+    nodes: dict[str, dict[str, Any]] = copy.deepcopy(dict(status.get("nodes") or {}))
     stamp = (now or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
     retried = _new_workflow(workflow, stamp)
 
@@ -112,14 +108,6 @@ def plan_retry(workflow: Mapping[str, Any], now: datetime | None = None) -> Retr
     )
 
 
-def _nodes(status: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """status.nodes, or the gzip+base64 `compressedNodes` Argo stores instead when large."""
-    if status.get("compressedNodes"):
-        raw = gzip.decompress(base64.b64decode(status["compressedNodes"]))
-        return json.loads(raw)
-    return copy.deepcopy(dict(status.get("nodes") or {}))
-
-
 def _new_workflow(workflow: Mapping[str, Any], stamp: str) -> dict[str, Any]:
     """Argo's createNewRetryWorkflow: the fields that said the run had completed, cleared."""
     retried = copy.deepcopy(dict(workflow))
@@ -135,7 +123,6 @@ def _new_workflow(workflow: Mapping[str, Any], stamp: str) -> dict[str, Any]:
     else:
         conditions.append(completed)
     status["conditions"] = conditions
-    status.pop("compressedNodes", None)
     for key in ("phase", "message", "finishedAt"):
         status.pop(key, None)
     status["startedAt"] = stamp
@@ -277,15 +264,18 @@ class _Graph:
 
 
 def retry(api: argo.ArgoApi, namespace: str, name: str) -> RetryPlan:
-    """Retry the run: delete the pods of the failed nodes, then store the edited Workflow (the
-    update fails, changing nothing more, if the Workflow changed since it was read)."""
+    """Retry the run: delete the pods of the failed nodes, then store the edited Workflow with
+    its nodes kept as the run kept them: inline, compressed, or offloaded to a new row of Argo's
+    database (the update fails, changing nothing more, if the Workflow changed since it was
+    read; an offloaded row nothing names is then removed by the controller)."""
     workflow = api.get_workflow(namespace, name)
     if workflow is None:
         raise RunError(f"workflow {name} not found in namespace {namespace!r}")
-    plan = plan_retry(workflow)
+    how = nodestatus.storage(workflow)
+    plan = plan_retry(nodestatus.hydrated(workflow, api.offloads))
     for pod in api.list_pods(namespace, f"{WORKFLOW_LABEL}={name}"):
         annotations = pod["metadata"].get("annotations") or {}
         if annotations.get(NODE_ID_ANNOTATION) in plan.pod_nodes:
             api.delete_pod(namespace, pod["metadata"]["name"])
-    api.replace_workflow(namespace, name, plan.workflow)
+    api.replace_workflow(namespace, name, nodestatus.dehydrated(plan.workflow, how, api.offloads))
     return plan

@@ -15,7 +15,7 @@ from typing import Any
 
 from common import exports
 from workflows import staging
-from workflows.runs import argo
+from workflows.runs import argo, nodestatus, offload
 from workflows.runs.errors import EXIT_INTERRUPTED, EXIT_RUN_FAILED, RunError
 from workflows.runs.inputs import ObjectStore, stage_input
 from workflows.runs.stack import PulumiStack, Stack, StackOutputs
@@ -27,7 +27,11 @@ Report = Callable[[str], None]
 
 
 def _connect(outputs: StackOutputs) -> argo.ArgoApi:
-    return argo.KubernetesArgoApi(outputs.kubeconfig, outputs.stack)
+    return argo.KubernetesArgoApi(
+        outputs.kubeconfig,
+        outputs.stack,
+        outputs.argo_namespace or offload.DEFAULT_ARGO_NAMESPACE,
+    )
 
 
 @dataclass(frozen=True)
@@ -159,8 +163,9 @@ def _poll_until_finished(
 ) -> dict[str, Any]:
     deadline = None if timeout is None else runtime.monotonic() + timeout
     shown = None
+    notes = _once(report)
     while True:
-        workflow = fetch_workflow(api, outputs, name)
+        workflow = fetch_workflow(api, outputs, name, notes)
         progress = argo.progress(workflow)
         if progress != shown:
             report(f"{name} {progress.describe()}")
@@ -178,14 +183,40 @@ def _poll_until_finished(
         runtime.sleep(POLL_SECONDS if remaining is None else min(POLL_SECONDS, remaining))
 
 
-def fetch_workflow(api: argo.ArgoApi, outputs: StackOutputs, name: str) -> dict[str, Any]:
+def _once(report: Report) -> Report:
+    """`report`, but each message only the first time it is given."""
+    shown: set[str] = set()
+
+    def once(message: str) -> None:
+        if message not in shown:
+            shown.add(message)
+            report(message)
+
+    return once
+
+
+def fetch_workflow(
+    api: argo.ArgoApi, outputs: StackOutputs, name: str, report: Report
+) -> dict[str, Any]:
+    """The Workflow with its node status, wherever Argo keeps it (nodestatus.hydrated). Nodes
+    offloaded to a database out of reach are reported and left out: the phase and the result
+    are in the Workflow itself, only the progress and the failed step's name need them."""
     workflow = api.get_workflow(outputs.namespace, name)
     if workflow is None:
         raise RunError(
             f"workflow {name} not found in namespace {outputs.namespace!r} of stack "
             f"{outputs.stack!r} (finished runs are deleted after the template's ttlStrategy)"
         )
-    return workflow
+    try:
+        return nodestatus.hydrated(workflow, api.offloads)
+    except RunError as err:
+        if nodestatus.storage(workflow) != nodestatus.OFFLOADED:
+            raise
+        report(
+            f"{name}: its node status is offloaded and cannot be read ({err}): progress and "
+            "failed steps are not shown"
+        )
+        return workflow
 
 
 def succeeded_result(workflow: Mapping[str, Any]) -> str | None:
