@@ -229,7 +229,10 @@ def fill_counts(logcount, workdir: Path, local_root: str, mounted_root: str) -> 
         )
         path = Path(logcount.counts_path(str(workdir), shard_id))
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(logcount.with_digest(document), indent=1) + "\n")
+        if hasattr(logcount, "count_file_bytes"):  # the job's own writer, as count.py uses it
+            path.write_bytes(logcount.count_file_bytes(document))
+        else:  # a job from before it (--job-dir of an older commit)
+            path.write_text(json.dumps(logcount.with_digest(document), indent=1) + "\n")
 
 
 def totals(stats: dict, areas) -> dict:

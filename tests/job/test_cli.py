@@ -130,7 +130,7 @@ def test_reference_breaking_case_10000_lines_3000_parts(tmp_path, monkeypatch):
         document = count.count_shard(manifest, shard_id, logcount.DEFAULT_CHUNK_SIZE)
         path = logcount.counts_path(str(workdir), shard_id)
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        logcount.write_json_atomic(path, document)
+        logcount.write_bytes_atomic(path, logcount.count_file_bytes(document))
     result = run_ok("merge", "--workdir", str(workdir), "--output", str(workdir / "result.json"))
     assert without_shards(result) == expected(source)
     assert result["lines"] == generated["lines"] == 10000

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from tests.job.jobcode import count_file, logcount, merge, run_ok, run_step
+from tests.job.jobcode import count_file, logcount, merge, redigested, run_ok, run_step
 
 DATA = b"".join(b"%d INFO line WARN\n" % number for number in range(40))
 
@@ -44,7 +44,7 @@ def edit_count_file(workdir, shard_id: str, change) -> None:
     path = count_file(workdir, shard_id)
     document = json.loads(path.read_text())
     change(document)
-    path.write_text(json.dumps(logcount.with_digest(document)))
+    path.write_bytes(redigested(document))
 
 
 def test_all_parts_present_merges(counted):
@@ -101,14 +101,14 @@ def test_an_io_error_on_a_count_file_exits_1_so_the_merge_is_retried(counted, mo
     _, workdir = counted
     count_file(workdir, "1").unlink()
     broken = str(count_file(workdir, "2"))
-    original = logcount.read_json
+    original = logcount.read_count_file
 
     def flaky(path):
         if path == broken:
             raise OSError(errno.EIO, os.strerror(errno.EIO))
         return original(path)
 
-    monkeypatch.setattr(logcount, "read_json", flaky)
+    monkeypatch.setattr(logcount, "read_count_file", flaky)
     output = workdir / "result.json"
     code = logcount.run(merge.main, ["--workdir", str(workdir), "--output", str(output)])
     assert code == logcount.EXIT_VERIFICATION == 1

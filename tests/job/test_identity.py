@@ -6,6 +6,7 @@ but not from ctime, which every write and every os.utime moves forward and nothi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 
@@ -136,10 +137,23 @@ def test_count_file_with_a_damaged_count_is_corrupt(planned):
 def test_count_file_carries_the_digest_of_its_body(planned):
     _, workdir = planned
     run_ok("count", "--workdir", str(workdir), "--part", "0")
-    document = json.loads((count_file(workdir, "0")).read_text())
-    assert document["digest"].startswith("sha256:")
-    assert document["digest"] == logcount.body_digest(document)
-    assert merge.check_part(logcount.load_manifest(str(workdir)), "0", document) is None
+    data = count_file(workdir, "0").read_bytes()
+    document = json.loads(data)
+    # The digest is the last field, the sha256 of the body's bytes as written (the JSON before
+    # it, closed): merge hashes what it read, and any changed byte shows.
+    body, _, tail = data.rpartition(b',"digest":"sha256:')
+    assert tail == document["digest"].removeprefix("sha256:").encode() + b'"}\n'
+    assert document["digest"] == "sha256:" + hashlib.sha256(body + b"}").hexdigest()
+    assert json.loads(body + b"}") == {k: v for k, v in document.items() if k != "digest"}
+    assert logcount.parse_count_file(data) == (document, True)
+    manifest = logcount.load_manifest(str(workdir))
+    assert merge.check_part(manifest, "0", document, True) is None
+    # One changed digit of `lines` (still JSON, still a count) and one of the digest itself.
+    for position in (data.index(b'"lines":') + 8, len(data) - 5):
+        changed = bytearray(data)
+        changed[position] ^= 0x01  # "0" <-> "1", "a" <-> "`": a digit stays a digit or breaks
+        document_changed, intact = logcount.parse_count_file(bytes(changed))
+        assert intact is False and isinstance(document_changed, dict)
 
 
 def test_inode_counts_only_on_the_same_device():

@@ -27,7 +27,8 @@ import logcount
 def count_shard(
     manifest: logcount.Manifest | logcount.ShardPlan, shard_id: str, chunk_size: int
 ) -> dict:
-    """The count document of one shard, after checking its inputs did not change since split."""
+    """The count document of one shard (its file adds the digest, logcount.count_file_bytes),
+    after checking its inputs did not change since split."""
     plan = (
         manifest
         if isinstance(manifest, logcount.ShardPlan)
@@ -41,30 +42,28 @@ def count_shard(
         tally = logcount.count_ranges(inputs, plan.ranges, matcher, chunk_size)
     except OSError as error:
         raise logcount.UsageError(f"cannot read input: {error}") from None
-    return logcount.with_digest(
-        {
-            "version": logcount.FORMAT_VERSION,
-            "job": logcount.job_version(),
-            "part": plan.part,
-            "keywords": list(plan.keywords),
-            "match": plan.match,
-            "ranges": [list(item) for item in plan.ranges],
-            "inputs": plan.inputs_json(),
-            **tally,
-        }
-    )
+    return {
+        "version": logcount.FORMAT_VERSION,
+        "job": logcount.job_version(),
+        "part": plan.part,
+        "keywords": list(plan.keywords),
+        "match": plan.match,
+        "ranges": [list(item) for item in plan.ranges],
+        "inputs": plan.inputs_json(),
+        **tally,
+    }
 
 
 def reusable(plan: logcount.ShardPlan, path: str) -> dict | None:
     """The existing count file at `path` if it verifies against the plan, else None."""
     try:
-        document = logcount.read_json(path)
+        document, intact = logcount.read_count_file(path)
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as error:
         logcount.log(f"count: part {plan.part}: existing {path} is unusable ({error}); recounting")
         return None
-    problem = logcount.check_part(plan, document)
+    problem = logcount.check_part(plan, document, intact)
     if problem is not None:
         logcount.log(f"count: part {plan.part}: existing {path} is {problem}; recounting")
         return None
@@ -107,7 +106,7 @@ def main(argv: list[str]) -> None:
         document = count_shard(plan, args.part, chunk_size)
         try:
             os.makedirs(os.path.dirname(target), exist_ok=True)
-            logcount.write_json_atomic(target, document)
+            logcount.write_bytes_atomic(target, logcount.count_file_bytes(document))
         except OSError as error:
             raise logcount.UsageError(
                 f"--workdir: cannot write {target!r}: {error.strerror}"

@@ -48,9 +48,11 @@ def check_tiling(manifest: logcount.Manifest) -> list[str]:
     return problems
 
 
-def check_part(manifest: logcount.Manifest, shard_id: str, document: object) -> str | None:
+def check_part(
+    manifest: logcount.Manifest, shard_id: str, document: object, intact: bool
+) -> str | None:
     """Why a parsed count file does not belong to this manifest's shard, or None if it does."""
-    return logcount.check_part(logcount.shard_plan(manifest, shard_id), document)
+    return logcount.check_part(logcount.shard_plan(manifest, shard_id), document, intact)
 
 
 class Unreadable(str):
@@ -74,7 +76,7 @@ def read_part(manifest: logcount.Manifest, workdir: str, shard_id: str) -> dict 
     """The shard's verified count document, or the problem with it."""
     path = logcount.counts_path(workdir, shard_id)
     try:
-        document = logcount.read_json(path)
+        document, intact = logcount.read_count_file(path)
     except FileNotFoundError:
         return f"missing {path}"
     except (IsADirectoryError, NotADirectoryError) as error:
@@ -83,7 +85,7 @@ def read_part(manifest: logcount.Manifest, workdir: str, shard_id: str) -> dict 
         return Unreadable(f"cannot read {path}: {error.strerror}")
     except ValueError as error:
         return f"corrupt {path}: {error}"
-    problem = check_part(manifest, shard_id, document)
+    problem = check_part(manifest, shard_id, document, intact)
     return f"{problem} ({path})" if problem else document
 
 
