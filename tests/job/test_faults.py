@@ -230,3 +230,24 @@ def test_split_twice_writes_the_same_manifest(counted):
     assert (workdir / "manifest.json").read_bytes() == before
     assert (workdir / "shards.idx").read_bytes() == index
     assert sorted(os.listdir(workdir)) == ["counts", "manifest.json", "shards.idx"]
+
+
+def test_tiling_problems_are_named_input_by_input_in_byte_order():
+    def item(path: str, size: int):
+        return logcount.InputFile(path, logcount.Identity(size, 1, 1, 1, 1))
+
+    manifest = logcount.Manifest(
+        inputs=(item("/d/a.log", 100), item("/d/b.log", 50), item("/d/c.log", 10)),
+        keywords=("INFO",),
+        match="substring",
+        # a.log: 0-40, a gap to 50, 50-80 overlapped by 70-90, then 90..100 in no shard;
+        # b.log in no shard at all; c.log whole.
+        shards={"0": ((0, 0, 40), (2, 0, 10)), "1": ((0, 70, 90),), "2": ((0, 50, 80),)},
+        plan={},
+    )
+    assert merge.check_tiling(manifest) == [
+        "gap in /d/a.log at byte 40 (shard 2)",
+        "overlap in /d/a.log at byte 70 (shard 1)",
+        "/d/a.log: bytes 90..100 are in no shard",
+        "/d/b.log: bytes 0..50 are in no shard",
+    ]

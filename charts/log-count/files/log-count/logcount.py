@@ -639,6 +639,8 @@ def check_inputs_unchanged(
     """check_unchanged for many inputs at once; fails naming the first that changed (see
     current_identities for `list_directories`)."""
     for item, now in zip(inputs, current_identities(inputs, list_directories), strict=True):
+        if now == item.identity:  # the common case, without naming each field
+            continue
         if isinstance(now, str):
             raise UsageError(now)
         item.check_same(item.identity, now, f"since {since}")
@@ -711,7 +713,7 @@ class Manifest:
 
     @property
     def total_bytes(self) -> int:
-        return sum(item.size for item in self.inputs)
+        return sum(item.identity.size for item in self.inputs)
 
     def to_json(self) -> dict:
         return {
@@ -797,7 +799,7 @@ def parse_ranges(value: object, inputs: Sequence[InputFile]) -> tuple[Range, ...
         index, start, end = item
         if index >= len(inputs):
             raise ValueError(f"range {item!r} names input {index} of {len(inputs)}")
-        if not start < end <= inputs[index].size:
+        if not start < end <= inputs[index].identity.size:
             raise ValueError(f"range {item!r} is outside its input")
         ranges.append((index, start, end))
     return tuple(ranges)

@@ -22,30 +22,37 @@ Every result carries `coverage` and `missing` (1.0 and empty on a full run).
 from __future__ import annotations
 
 import os
-from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
 import logcount
 
 
 def check_tiling(manifest: logcount.Manifest) -> list[str]:
-    """Problems with how the shards cover the inputs (each byte exactly once)."""
-    by_input: dict[int, list[tuple[int, int, str]]] = defaultdict(list)
-    for shard_id, ranges in manifest.shards.items():
-        for index, start, end in ranges:
-            by_input[index].append((start, end, shard_id))
-    problems = []
+    """Problems with how the shards cover the inputs (each byte exactly once), input by input.
+
+    One sort of every range and one pass over them: at 100,000 inputs a list of ranges per
+    input cost a quarter of merge's CPU."""
+    ranges = sorted(
+        (index, start, end, shard_id)
+        for shard_id, shard_ranges in manifest.shards.items()
+        for index, start, end in shard_ranges
+    )
+    covered = [0] * len(manifest.inputs)
+    found = []  # (input index, order within it, problem)
+    for index, start, end, shard_id in ranges:
+        reached = covered[index]
+        if start != reached:
+            what = "gap" if start > reached else "overlap"
+            where = min(start, reached)
+            path = manifest.inputs[index].path
+            found.append((index, 0, f"{what} in {path} at byte {where} (shard {shard_id})"))
+        if end > reached:
+            covered[index] = end
     for index, item in enumerate(manifest.inputs):
-        covered = 0
-        for start, end, shard_id in sorted(by_input[index]):
-            if start != covered:
-                what = "gap" if start > covered else "overlap"
-                where = min(start, covered)
-                problems.append(f"{what} in {item.path} at byte {where} (shard {shard_id})")
-            covered = max(covered, end)
-        if covered != item.size:
-            problems.append(f"{item.path}: bytes {covered}..{item.size} are in no shard")
-    return problems
+        if covered[index] != item.identity.size:
+            problem = f"{item.path}: bytes {covered[index]}..{item.identity.size} are in no shard"
+            found.append((index, 1, problem))
+    return [problem for _, _, problem in sorted(found, key=lambda entry: entry[:2])]
 
 
 def check_part(
