@@ -7,6 +7,7 @@ a host PostgreSQL, and a controller that offloads every run); skips, saying so, 
 from __future__ import annotations
 
 import json
+import socket
 import uuid
 
 import pytest
@@ -16,6 +17,8 @@ from infra import argodb
 from tests.localcluster.support import LocalCluster
 from tests.localcluster.test_log_count import KEYWORDS, generate
 from tests.support.oracle import expected_result
+from workflows.runs import offload
+from workflows.runs.argo import KubernetesArgoApi
 
 pytestmark = pytest.mark.localcluster
 SHARDS = 60  # wide enough to be a fan-out, short enough for a 2-core node (~3 minutes)
@@ -54,4 +57,21 @@ def test_a_wide_run_is_offloaded_and_archived(offloading, release):
         f"SELECT name, phase FROM {argodb.ARCHIVE_TABLE} WHERE uid = '{uid}'",
     )
     assert row == f"{name}|Succeeded", row
+    # The run commands read the same nodes the way they reach a stack's database: from the
+    # controller's ConfigMap and Secret, over a socket handed to pg8000 (a port-forward's, there).
+    api = KubernetesArgoApi(json.loads(cluster.kubeconfig.read_text()), "localcluster")
+    database = api.offloads()
+    assert (database.persistence.host, database.persistence.port) == (
+        lc.persistence.HOST,
+        lc.persistence.PORT,
+    )
+    through_socket = offload.ArgoDatabase(
+        database.persistence,
+        argodb.USER,
+        lc.persistence.read_password(cluster.layout.config),
+        lambda: socket.create_connection((lc.persistence.HOST, lc.persistence.PORT)),
+    )
+    version = status["offloadNodeStatusVersion"]
+    assert through_socket.get(stored["metadata"]["uid"], version) == nodes
+    assert database.get(stored["metadata"]["uid"], version) == nodes
     cluster.delete_workflow(name)
