@@ -83,6 +83,7 @@ def test_other_configmaps_are_ignored_and_one_must_offload():
         ({"host": ""}, r"persistence.postgresql.host is not set"),
         ({"port": "5432x"}, r"port '5432x' is not a port"),
         ({"passwordSecret": {"name": "s"}}, "passwordSecret needs a name and a key"),
+        ({"sslMode": "strict"}, "sslMode 'strict': allowed disable, allow, prefer, require"),
     ],
 )
 def test_a_config_that_cannot_be_used_is_named(change, message):
@@ -95,6 +96,14 @@ def test_a_config_that_cannot_be_used_is_named(change, message):
     with pytest.raises(RunError, match=message) as caught:
         offload.controller_persistence([configmap(**persistence)], "argo")
     assert "ConfigMap argo/argo-workflows-workflow-controller-configmap" in str(caught.value)
+
+
+def test_a_cluster_name_that_is_not_a_string_is_named():
+    with pytest.raises(RunError, match=r"persistence\.clusterName 7 is not a string"):
+        offload.controller_persistence([configmap(**ours(clusterName=7))], "argo")
+    assert offload.controller_persistence(
+        [configmap(**ours(clusterName=""))], "a"
+    ).cluster_name == (offload.DEFAULT_CLUSTER_NAME)
 
 
 def test_config_that_is_not_yaml_is_named():

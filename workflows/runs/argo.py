@@ -158,7 +158,8 @@ class KubernetesArgoApi:
 
     def _secret_value(self, namespace: str, ref: offload.SecretKey) -> str:
         secret = self._call(self._core.read_namespaced_secret, ref.name, namespace, missing_ok=True)
-        value = ((secret.data if secret is not None else None) or {}).get(ref.key)
+        data = None if secret is None else secret.data  # None: the Secret has no data at all
+        value = None if data is None else data.get(ref.key)
         if value is None:
             raise RunError(
                 f"Secret {namespace}/{ref.name} has no key {ref.key!r}, which Argo's "

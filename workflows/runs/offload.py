@@ -38,6 +38,7 @@ CONNECT_TIMEOUT = 30  # seconds, like a Kubernetes API request (argo.REQUEST_TIM
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 _ADDRESS = re.compile(r"[0-9.]+|\[?[0-9A-Fa-f:]+\]?")
 ARGO_RETRY_HINT = "or use `argo retry`, which asks the Argo Server"
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")  # lib/pq's
 
 
 @dataclass(frozen=True)
@@ -95,9 +96,11 @@ def controller_persistence(configmaps: Sequence[Mapping[str, Any]], namespace: s
             f"{where}: persistence has {', '.join(kinds)}; only persistence.postgresql can be "
             f"read here, {ARGO_RETRY_HINT}"
         )
-    postgres = persistence["postgresql"] or {}
-    table = str(postgres.get("tableName") or "")
-    if not _IDENTIFIER.fullmatch(table):
+    postgres = persistence["postgresql"]
+    if not isinstance(postgres, dict):
+        raise RunError(f"{where}: persistence.postgresql is not a mapping")
+    table = postgres.get("tableName")
+    if not isinstance(table, str) or not _IDENTIFIER.fullmatch(table):
         raise RunError(
             f"{where}: persistence.postgresql.tableName {table!r} is not a plain SQL name "
             "(letters, digits and _, at most 63)"
@@ -109,12 +112,32 @@ def controller_persistence(configmaps: Sequence[Mapping[str, Any]], namespace: s
         port=_port(postgres.get("port"), where),
         database=_required(postgres, "database", where),
         table=table,
-        cluster_name=str(persistence.get("clusterName") or DEFAULT_CLUSTER_NAME),
+        cluster_name=_cluster_name(persistence.get("clusterName"), where),
         username=_secret_key(postgres, "userNameSecret", where),
         password=_secret_key(postgres, "passwordSecret", where),
-        ssl=bool(postgres.get("ssl")),
-        ssl_mode=str(postgres.get("sslMode") or ""),
+        ssl=postgres.get("ssl") is True,
+        ssl_mode=_ssl_mode(postgres.get("sslMode"), where),
     )
+
+
+def _cluster_name(value: Any, where: str) -> str:
+    """Argo's GetClusterName: the configured name, DEFAULT_CLUSTER_NAME when unset or empty."""
+    if value is None or value == "":
+        return DEFAULT_CLUSTER_NAME
+    if not isinstance(value, str):
+        raise RunError(f"{where}: persistence.clusterName {value!r} is not a string")
+    return value
+
+
+def _ssl_mode(value: Any, where: str) -> str:
+    """persistence.postgresql.sslMode; "" when unset (lib/pq's default then applies)."""
+    if value is None:
+        return ""
+    if value not in SSL_MODES:
+        raise RunError(
+            f"{where}: persistence.postgresql.sslMode {value!r}: allowed {', '.join(SSL_MODES)}"
+        )
+    return value
 
 
 def _persistence_section(configmap: Mapping[str, Any], namespace: str) -> dict[str, Any]:
@@ -153,7 +176,7 @@ def _port(value: Any, where: str) -> int:
 
 
 def _secret_key(section: Mapping[str, Any], key: str, where: str) -> SecretKey:
-    ref = section.get(key) or {}
+    ref = section.get(key)
     if not isinstance(ref, dict) or not ref.get("name") or not ref.get("key"):
         raise RunError(f"{where}: persistence.postgresql.{key} needs a name and a key")
     return SecretKey(str(ref["name"]), str(ref["key"]))

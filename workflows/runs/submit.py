@@ -30,7 +30,9 @@ def _connect(outputs: StackOutputs) -> argo.ArgoApi:
     return argo.KubernetesArgoApi(
         outputs.kubeconfig,
         outputs.stack,
-        outputs.argo_namespace or offload.DEFAULT_ARGO_NAMESPACE,
+        offload.DEFAULT_ARGO_NAMESPACE
+        if outputs.argo_namespace is None  # Argo not installed by the program
+        else outputs.argo_namespace,
     )
 
 
