@@ -5,6 +5,7 @@ Time comes from a fake clock the calls advance, so nothing here depends on the m
 
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
@@ -106,3 +107,50 @@ def test_the_first_exception_is_raised(seconds):
 
     with pytest.raises(OSError, match="item 40"):
         logcount.io_map(function, range(1000), clock=clock)
+
+
+@pytest.mark.parametrize("size", [0, 1, 999, 1000, 1001, 4567])
+def test_read_whole_reads_every_byte_in_pieces(tmp_path, monkeypatch, size):
+    monkeypatch.setattr(logcount, "READ_PIECE", 1000)
+    reads = []
+    original = logcount.os.pread
+    monkeypatch.setattr(
+        logcount.os,
+        "pread",
+        lambda fd, length, offset: reads.append((offset, length)) or original(fd, length, offset),
+    )
+    data = bytes(range(256)) * (size // 256 + 1)
+    path = tmp_path / "big.json"
+    path.write_bytes(data[:size])
+    assert logcount.read_whole(str(path)) == data[:size]
+    if size > 1000:  # the pieces, each of READ_PIECE but the last, then one read at the end
+        pieces = [(offset, min(1000, size - offset)) for offset in range(0, size, 1000)]
+        assert sorted(reads) == sorted([*pieces, (size, 1000)])
+
+
+def test_read_whole_of_a_file_that_shrank_or_grew(tmp_path, monkeypatch):
+    monkeypatch.setattr(logcount, "READ_PIECE", 1000)
+    path = tmp_path / "m.json"
+    path.write_bytes(b"x" * 2500)
+
+    def fstat_then(change, size):
+        """fstat as it answered with `size`, the file changed by `change` just after."""
+
+        def fstat(descriptor):
+            change()
+            return os.stat_result((0,) * 6 + (size,) + (0,) * 3)
+
+        return fstat
+
+    monkeypatch.setattr(
+        logcount.os, "fstat", fstat_then(lambda: path.write_bytes(b"x" * 1500), 2500)
+    )
+    with pytest.raises(ValueError, match="ends early"):
+        logcount.read_whole(str(path))
+
+    def grow():
+        with open(path, "ab") as handle:
+            handle.write(b"y" * 700)
+
+    monkeypatch.setattr(logcount.os, "fstat", fstat_then(grow, 1500))
+    assert logcount.read_whole(str(path)) == b"x" * 1500 + b"y" * 700

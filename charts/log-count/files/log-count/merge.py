@@ -1,7 +1,8 @@
 """log-count merge: verify every shard's count file, then sum them into the result.
 
 The count files are read in parallel (logcount.io_map), after one listing of each count
-directory (see list_count_directories), and the inputs are checked meanwhile. By default
+directory made while the manifest is read (see list_count_directories), and the inputs are
+checked meanwhile. By default
 (--min-success-ratio 1) nothing is written unless all is well: the manifest's shards must cover
 every input byte exactly once, and every shard needs an intact count file (its digest matches)
 for exactly its ranges, settings, job version and input identity. Otherwise merge names each
@@ -66,16 +67,21 @@ class Unreadable(str):
     """The problem with a count file that could not be read (an I/O error: may be transient)."""
 
 
-def list_count_directories(workdir: str, shard_ids: list[str]) -> None:
-    """List DIR/counts and each count directory the shards use, once (in parallel), for the
-    caches it fills: where the client lists with attributes (NFS, ossfs 2.0's readdirplus) the
-    kernel then knows every count file, and opening one costs no lookup, a round trip the kernel
-    would otherwise send one at a time per directory. Each count file is still opened by its
-    name, listed or not, so a listing cached by this pod's client before another pod wrote a
-    count file never makes that file missing. A listing that fails costs nothing but its gain."""
+def list_count_directories(workdir: str) -> None:
+    """List DIR/counts and each directory in it, once (in parallel), for the caches it fills:
+    where the client lists with attributes (NFS, ossfs 2.0's readdirplus) the kernel then knows
+    every count file, and opening one costs no lookup, a round trip the kernel would otherwise
+    send one at a time per directory. Each count file is still opened by its name, listed or
+    not, so a listing cached by this pod's client before another pod wrote a count file never
+    makes that file missing. A listing that fails costs nothing but its gain. It needs no
+    manifest, so main runs it while the manifest is read and parsed."""
     parent = os.path.join(workdir, logcount.COUNTS_DIR)
-    logcount.list_quietly(parent)
-    directories = sorted({os.path.dirname(logcount.counts_path(workdir, s)) for s in shard_ids})
+    try:
+        with os.scandir(parent) as entries:
+            # Every entry: asking which are directories could cost a lookup each.
+            directories = sorted(entry.path for entry in entries)
+    except OSError:
+        return
     logcount.io_map(logcount.list_quietly, directories)
 
 
@@ -117,7 +123,6 @@ def merge(
         inputs_checked = beside.submit(
             logcount.check_inputs_unchanged, manifest.inputs, list_directories=True
         )
-        list_count_directories(workdir, list(manifest.shards))
         read = logcount.io_map(
             lambda shard_id: read_part(manifest, workdir, shard_id), list(manifest.shards)
         )
@@ -218,7 +223,10 @@ def main(argv: list[str]) -> None:
     min_success_ratio = logcount.parse_ratio(
         args.min_success_ratio, logcount.label("--min-success-ratio")
     )
-    manifest = logcount.load_manifest(args.workdir)
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        listed = beside.submit(list_count_directories, args.workdir)
+        manifest = logcount.load_manifest(args.workdir)
+        listed.result()
     result = merge(manifest, args.workdir, min_success_ratio)
     try:
         os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
