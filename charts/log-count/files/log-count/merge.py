@@ -123,9 +123,14 @@ def merge(
         inputs_checked = beside.submit(
             logcount.check_inputs_unchanged, manifest.inputs, list_directories=True
         )
-        read = logcount.io_map(
-            lambda shard_id: read_part(manifest, workdir, shard_id), list(manifest.shards)
+        # In the order of their paths, so that each of io_map's runs is whole count
+        # directories: the threads then do not queue for the same directory's lookups.
+        order = sorted(
+            manifest.shards, key=lambda shard_id: logcount.counts_path(workdir, shard_id)
         )
+        outcomes = logcount.io_map(lambda shard_id: read_part(manifest, workdir, shard_id), order)
+        by_shard = dict(zip(order, outcomes, strict=True))
+        read = [by_shard[shard_id] for shard_id in manifest.shards]
         inputs_problem = inputs_checked.exception()
     parts = {}
     failed = {}
