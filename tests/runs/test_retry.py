@@ -187,16 +187,21 @@ def test_offloaded_node_status_is_read_from_and_stored_to_argos_database():
     assert without_times(fake.database.rows["0b5e-uid", "v2"]) == without_times(expected_nodes())
 
 
-def test_offloaded_node_status_out_of_reach_changes_nothing(capsys):
-    fake = FakeArgo([])
-    fake.states = [fake.database.offload(failed_run())]
-    fake.offloads_error = RunError("no Argo controller ConfigMap in namespace 'argo'")
+def assert_refused(fake: FakeArgo, capsys, message: str) -> None:
+    """`retry` of the fake's run (with a failed pod) exits 2 saying `message`, changing nothing."""
     fake.created.append({})
     fake.pods["b"] = pod("b", "i1a0")
     code = cli(["retry", "-s", "dev", WORKFLOW], runtime(fake, up_stack()))
     assert code == EXIT_USAGE
-    assert "no Argo controller ConfigMap" in capsys.readouterr().err
+    assert message in capsys.readouterr().err
     assert (fake.deleted_pods, fake.replaced) == ([], [])
+
+
+def test_offloaded_node_status_out_of_reach_changes_nothing(capsys):
+    fake = FakeArgo([])
+    fake.states = [fake.database.offload(failed_run())]
+    fake.offloads_error = RunError("no Argo controller ConfigMap in namespace 'argo'")
+    assert_refused(fake, capsys, "no Argo controller ConfigMap")
 
 
 def test_plan_retry_takes_only_a_hydrated_workflow():
@@ -265,13 +270,7 @@ def test_retry_with_wait_follows_the_run_to_its_result(capsys):
 def test_retry_of_a_running_run_is_refused_and_changes_nothing(capsys):
     running = failed_run()
     running["status"]["phase"] = "Running"
-    fake = FakeArgo([running])
-    fake.created.append({})
-    fake.pods["b"] = pod("b", "i1a0")
-    code = cli(["retry", "-s", "dev", WORKFLOW], runtime(fake, up_stack()))
-    assert code == EXIT_USAGE
-    assert "is Running: only a Failed or Error run can be retried" in capsys.readouterr().err
-    assert (fake.deleted_pods, fake.replaced) == ([], [])
+    assert_refused(FakeArgo([running]), capsys, "is Running: only a Failed or Error run can be")
 
 
 def test_retry_of_an_unknown_run(capsys):
