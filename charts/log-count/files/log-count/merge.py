@@ -2,15 +2,15 @@
 
 The count files are read in parallel (logcount.io_map), after one listing of each count
 directory made while the manifest is read (see list_count_directories), and the inputs are
-checked meanwhile. By default (--min-success-ratio 1) nothing is written unless all is well:
-the manifest's shards must cover every input byte exactly once, and every shard needs an
-intact count file (its digest matches) for exactly its ranges, settings, job version and input
-identity. Otherwise merge names each missing, corrupt, stale or mismatched part and exits 2: no rerun of merge can mend a part, so
-the chart's retryStrategy (noRetryExitCodes) ends the run at once instead of after merge's
-retries. Only when a count file could not be read (an I/O error such as EIO or a timeout on a
-network volume, which a retry may get past) does it exit 1. Last, every input must still have
-the identity the manifest recorded (exit 2, naming the file, if one changed after it was
-counted; the parts' problems, if any, are reported first).
+checked meanwhile. By default (--min-success-ratio 1) nothing is written unless all is well: the
+manifest's shards must cover every input byte exactly once, and every shard needs an intact
+count file (its digest matches) for exactly its ranges, settings, job version and input
+identity. Otherwise merge names each missing, corrupt, stale or mismatched part and exits 2: no
+rerun of merge can mend a part, so the chart's retryStrategy (noRetryExitCodes) ends the run at
+once instead of after merge's retries. Only when a count file could not be read (an I/O error
+such as EIO or a timeout on a network volume, which a retry may get past) does it exit 1. Last,
+every input must still have the identity the manifest recorded (exit 2, naming the file, if one
+changed after it was counted; the parts' problems, if any, are reported first).
 
 With --min-success-ratio R below 1, an unusable part is left out instead, as long as the shards
 counted are at least R of all shards: the result then says exactly what it lacks (coverage,
