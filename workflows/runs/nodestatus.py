@@ -21,7 +21,6 @@ once no Workflow names it).
 from __future__ import annotations
 
 import base64
-import copy
 import gzip
 import json
 from collections.abc import Callable, Mapping
@@ -58,34 +57,36 @@ def storage(workflow: Mapping[str, Any]) -> str:
 
 
 def hydrated(workflow: Mapping[str, Any], offloads: OffloadsFactory) -> dict[str, Any]:
-    """A copy of the Workflow with its nodes in `status.nodes` and neither `compressedNodes`
-    nor `offloadNodeStatusVersion`; `offloads` is called only for offloaded nodes."""
-    copied = copy.deepcopy(dict(workflow))
+    """The Workflow with its nodes in `status.nodes` and neither `compressedNodes` nor
+    `offloadNodeStatusVersion`; `offloads` is called only for offloaded nodes. Only `status`
+    is new: the rest is shared with `workflow` (not copied on every poll), which is unchanged."""
     how = storage(workflow)
     if how == INLINE:
-        return copied
-    status = copied["status"]
+        return dict(workflow)
+    status = {
+        key: value
+        for key, value in workflow["status"].items()
+        if key not in ("compressedNodes", "offloadNodeStatusVersion")
+    }
     if how == OFFLOADED:
-        nodes = offloads().get(workflow["metadata"]["uid"], status["offloadNodeStatusVersion"])
+        version = workflow["status"]["offloadNodeStatusVersion"]
+        status["nodes"] = offloads().get(workflow["metadata"]["uid"], version)
     else:
-        nodes = decompress(status["compressedNodes"])
-    status.pop("compressedNodes", None)
-    status.pop("offloadNodeStatusVersion", None)
-    status["nodes"] = nodes
-    return copied
+        status["nodes"] = decompress(workflow["status"]["compressedNodes"])
+    return {**workflow, "status": status}
 
 
 def dehydrated(workflow: Mapping[str, Any], how: str, offloads: OffloadsFactory) -> dict[str, Any]:
-    """A copy of the hydrated Workflow with its nodes stored `how`."""
-    copied = copy.deepcopy(dict(workflow))
-    status = copied.setdefault("status", {})
-    nodes = status.get("nodes") or {}
+    """The hydrated Workflow with its nodes stored `how`; as in `hydrated`, only `status` is
+    new and `workflow` is unchanged."""
     if how == INLINE:
-        return copied
+        return dict(workflow)
+    status = dict(workflow.get("status") or {})
+    nodes = status.pop("nodes", None) or {}
     if how == COMPRESSED:
         status["compressedNodes"] = compress(nodes)
     elif how == OFFLOADED:
-        metadata = copied["metadata"]
+        metadata = workflow["metadata"]
         status["offloadNodeStatusVersion"] = offloads().save(
             metadata["uid"], metadata["namespace"], nodes
         )
@@ -93,8 +94,7 @@ def dehydrated(workflow: Mapping[str, Any], how: str, offloads: OffloadsFactory)
         raise ValueError(
             f"node status storage {how!r}: allowed {INLINE}, {COMPRESSED}, {OFFLOADED}"
         )
-    status.pop("nodes", None)
-    return copied
+    return {**workflow, "status": status}
 
 
 def decompress(value: str) -> Nodes:
